@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // the e2e suite starts a real gateway; it has its own, longer budget per test
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    sequence: { concurrent: false }
+  }
+})

@@ -1,0 +1,143 @@
+/**
+ * Crash-safe file primitives over @effect/platform FileSystem, and the `StateError` they fail with.
+ *
+ * - `writeFileAtomic`: write a uniquely named temp file beside the target (mode 0600), fsync it, rename it
+ *   over the target, then fsync the directory (best effort). A crash at any moment leaves the target either
+ *   wholly old or wholly new; at worst a stray temp file remains, which readers never open.
+ * - `appendLinesDurably`: one open/append/fsync/close per call, so a caller can batch many lines per fsync.
+ * - `ensurePrivateDirectory`: recursive mkdir with mode 0700.
+ *
+ * Temp files are named `.<target name>.tmp-<pid>-<random hex>`; `isTempFileName` recognises them.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Effect, Schema } from "effect"
+import { randomBytes } from "node:crypto"
+
+export const StateOperation = Schema.Literal("read", "write", "append", "remove", "list", "makeDirectory")
+export type StateOperation = typeof StateOperation.Type
+
+/** A state-dir file could not be read or written. `message` says what went wrong and what to do. */
+export class StateError extends Schema.TaggedError<StateError>("openclaw-weixin/StateError")("StateError", {
+  path: Schema.String,
+  operation: StateOperation,
+  message: Schema.String
+}) {}
+
+export const PRIVATE_FILE_MODE = 0o600
+export const PRIVATE_DIRECTORY_MODE = 0o700
+
+const errnoCode = (error: PlatformError): string | undefined => {
+  if (error._tag !== "SystemError") return undefined
+  const cause = error.cause as { readonly code?: unknown } | undefined
+  return typeof cause?.code === "string" ? cause.code : undefined
+}
+
+const verbFor = (operation: StateOperation): string =>
+  operation === "read"
+    ? "cannot read"
+    : operation === "list"
+    ? "cannot list"
+    : operation === "remove"
+    ? "cannot remove"
+    : operation === "makeDirectory"
+    ? "cannot create directory"
+    : "cannot write"
+
+/** Turn a platform failure into a `StateError` whose message names the path and the fix. */
+export const toStateError = (path: string, operation: StateOperation) => (error: PlatformError): StateError => {
+  const verb = `${verbFor(operation)} ${path}`
+  const code = errnoCode(error)
+  const reason = error._tag === "SystemError" ? error.reason : "BadArgument"
+  const hint = "check the permissions of the OpenClaw state dir (OPENCLAW_STATE_DIR)"
+  const message = code === "EROFS"
+    ? `${verb}: read-only file system; ${hint}`
+    : code === "ENOSPC"
+    ? `${verb}: no space left on device; free some disk space`
+    : reason === "PermissionDenied" || code === "EPERM"
+    ? `${verb}: permission denied; ${hint}`
+    : reason === "BadResource" || (reason === "AlreadyExists" && operation === "makeDirectory")
+    ? `${verb}: a file or directory is in the way (${code ?? "wrong type"}); move it aside and ${hint}`
+    : reason === "NotFound"
+    ? `${verb}: a parent directory is missing; ${hint}`
+    : `${verb}: ${error.message}; ${hint}`
+  return new StateError({ path, operation, message })
+}
+
+const TEMP_MARKER = ".tmp-"
+
+/** True for the temp files `writeFileAtomic` creates (and may leave behind after a crash). */
+export const isTempFileName = (name: string): boolean => name.startsWith(".") && name.includes(TEMP_MARKER)
+
+const tempNameFor = (targetName: string): string =>
+  `.${targetName}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString("hex")}`
+
+/** mkdir -p with mode 0700 (the mode applies to every directory it creates). */
+export const ensurePrivateDirectory = (directory: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    yield* fs.makeDirectory(directory, { recursive: true, mode: PRIVATE_DIRECTORY_MODE }).pipe(
+      Effect.mapError(toStateError(directory, "makeDirectory"))
+    )
+  })
+
+// Persists the rename itself; some platforms/filesystems refuse fsync on a directory, hence best effort.
+const syncDirectoryBestEffort = (directory: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const handle = yield* fs.open(directory, { flag: "r" })
+    yield* handle.sync
+  }).pipe(Effect.scoped, Effect.ignore)
+
+/**
+ * Replace `target` with `bytes` atomically. The parent directory must exist. On failure the temp file is
+ * removed and the target is untouched.
+ */
+export const writeFileAtomic = (target: string, bytes: Uint8Array) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const directory = path.dirname(target)
+    const temp = path.join(directory, tempNameFor(path.basename(target)))
+    const writeTemp = Effect.gen(function*() {
+      const handle = yield* fs.open(temp, { flag: "wx", mode: PRIVATE_FILE_MODE })
+      // writeAll reports an empty buffer as a zero-length write failure
+      if (bytes.length > 0) yield* handle.writeAll(bytes)
+      yield* handle.sync
+    }).pipe(Effect.scoped, Effect.mapError(toStateError(target, "write")))
+    yield* writeTemp.pipe(
+      Effect.zipRight(fs.rename(temp, target).pipe(Effect.mapError(toStateError(target, "write")))),
+      Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
+    )
+    yield* syncDirectoryBestEffort(directory)
+  })
+
+const NEWLINE = 0x0a
+const encoder = new TextEncoder()
+
+/**
+ * Append `lines` (each followed by "\n") to `target` and fsync once. If the file ends in a partial line
+ * left by a crash, a "\n" goes first so the partial fragment stays on its own line and the new lines
+ * remain whole.
+ */
+export const appendLinesDurably = (target: string, lines: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const existed = yield* fs.exists(target).pipe(Effect.orElseSucceed(() => true))
+    yield* Effect.gen(function*() {
+      const handle = yield* fs.open(target, { flag: "a+", mode: PRIVATE_FILE_MODE })
+      const info = yield* handle.stat
+      let separator = ""
+      if (info.size > 0n) {
+        yield* handle.seek(info.size - 1n, "start")
+        const last = new Uint8Array(1)
+        yield* handle.read(last)
+        if (last[0] !== NEWLINE) separator = "\n"
+      }
+      const text = separator + lines.map((line) => `${line}\n`).join("")
+      yield* handle.writeAll(encoder.encode(text))
+      yield* handle.sync
+    }).pipe(Effect.scoped, Effect.mapError(toStateError(target, "append")))
+    if (!existed) yield* syncDirectoryBestEffort(path.dirname(target))
+  })

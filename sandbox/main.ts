@@ -1,0 +1,40 @@
+/**
+ * `npm start`: runs the iLink + CDN emulator on 127.0.0.1 with a demo bot and user, prints how to
+ * drive it, and runs until Ctrl-C (the scope closes the server cleanly).
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, Console, Effect } from "effect"
+import { makeEmulator } from "./emulator/Emulator.js"
+
+const program = Effect.gen(function*() {
+  const port = yield* Config.integer("EMULATOR_PORT").pipe(Config.withDefault(0))
+  const emulator = yield* makeEmulator({ port, autoConfirmQr: true })
+  const user = yield* emulator.addUser("o9cq8demo@im.wechat")
+  const bot = yield* emulator.addBot({ ownerUserId: user })
+  const admin = emulator.adminUrl
+  yield* Console.log(
+    [
+      "iLink + CDN emulator running (Ctrl-C to stop)",
+      `  base URL   ${emulator.baseUrl}`,
+      `  CDN URL    ${emulator.cdnBaseUrl}`,
+      `  admin URL  ${admin}   (routes: sandbox/emulator/Emulator.ts)`,
+      `  demo bot   ${bot.botId}  token ${bot.token}`,
+      `  demo user  ${user}`,
+      "  QR login confirms itself: the first status poll scans, the next confirms a new bot.",
+      "",
+      "Inject a message from the demo user:",
+      `  curl -s -X POST ${admin}/inject -d '{"botId":"${bot.botId}","kind":"text","text":"hello bot"}'`,
+      "Poll it as the bot would:",
+      `  curl -s -X POST ${emulator.baseUrl}ilink/bot/getupdates -H 'Content-Type: application/json' -H 'AuthorizationType: ilink_bot_token' -H "X-WECHAT-UIN: $(printf %s $RANDOM$RANDOM | base64)" -H 'iLink-App-Id: bot' -H 'iLink-App-ClientVersion: 132105' -H 'Authorization: Bearer ${bot.token}' -d '{"get_updates_buf":"","base_info":{"channel_version":"2.4.9","bot_agent":"OpenClaw"}}'`,
+      "Read what the bot sent:",
+      `  curl -s '${admin}/sent?botId=${bot.botId}'`,
+      "Make the next two sendmessage calls rate limited:",
+      `  curl -s -X POST ${admin}/faults -d '{"endpoint":"sendmessage","fault":{"kind":"rate_limited"},"times":2}'`,
+      "Protocol violations seen so far:",
+      `  curl -s ${admin}/violations`
+    ].join("\n")
+  )
+  return yield* Effect.never
+})
+
+NodeRuntime.runMain(Effect.scoped(program))

@@ -1,0 +1,75 @@
+/**
+ * One account's view of the iLink server: a validated base URL, the bot token and the account id used
+ * in error details and log annotations. Validation happens once, when the connection is made, so a bad
+ * base URL is reported as configuration (naming the value) rather than as a failed request later.
+ *
+ * @example
+ * ```ts
+ * const conn = yield* ILinkConnection.make({ baseUrl: account.baseUrl, token: account.token, accountId })
+ * ```
+ */
+import { Either, Redacted } from "effect"
+import { ILinkConfigError } from "../schemas/Errors.js"
+
+export interface ILinkConnection {
+  /** absolute http(s) URL, always ending in "/" so endpoint paths resolve under any path prefix */
+  readonly baseUrl: string
+  readonly token?: Redacted.Redacted<string>
+  /** only for error details and log annotations */
+  readonly accountId?: string
+}
+
+export interface ILinkConnectionInput {
+  readonly baseUrl: string
+  readonly token?: Redacted.Redacted<string> | undefined
+  readonly accountId?: string | undefined
+}
+
+/** The fixed host of QR login and the default API base URL (ILINK §1.1). */
+export const DEFAULT_ILINK_BASE_URL = "https://ilinkai.weixin.qq.com"
+
+/** Checks that `baseUrl` is an absolute http(s) URL and returns it with a trailing slash. */
+export const normalizeBaseUrl = (
+  baseUrl: string,
+  context: { readonly endpoint?: string; readonly accountId?: string | undefined } = {}
+): Either.Either<string, ILinkConfigError> => {
+  const fail = (problem: string) =>
+    Either.left(
+      new ILinkConfigError({
+        endpoint: context.endpoint ?? "(connection)",
+        ...(context.accountId === undefined ? {} : { accountId: context.accountId }),
+        reachedServer: "no",
+        setting: "baseUrl",
+        value: baseUrl,
+        problem
+      })
+    )
+  const trimmed = baseUrl.trim()
+  if (trimmed === "") return fail("is empty; it must be an absolute http(s) URL such as https://ilinkai.weixin.qq.com")
+  let parsed: URL
+  try {
+    parsed = new URL(trimmed.endsWith("/") ? trimmed : `${trimmed}/`)
+  } catch {
+    return fail("is not an absolute URL; it must look like https://ilinkai.weixin.qq.com")
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return fail(`uses ${parsed.protocol} but only http: and https: are supported`)
+  }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    return fail("must not carry a query string or fragment")
+  }
+  return Either.right(parsed.href)
+}
+
+/** Resolves an endpoint path (no leading slash, may carry a query) against a normalised base URL (§1.2). */
+export const endpointUrl = (normalizedBaseUrl: string, path: string): URL => new URL(path, normalizedBaseUrl)
+
+export const ILinkConnection = {
+  /** Validates the base URL; fails with `ILinkConfigError` naming the bad value. */
+  make: (input: ILinkConnectionInput): Either.Either<ILinkConnection, ILinkConfigError> =>
+    Either.map(normalizeBaseUrl(input.baseUrl, { accountId: input.accountId }), (baseUrl) => ({
+      baseUrl,
+      ...(input.token === undefined ? {} : { token: input.token }),
+      ...(input.accountId === undefined ? {} : { accountId: input.accountId })
+    }))
+}

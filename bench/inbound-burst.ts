@@ -1,0 +1,146 @@
+/**
+ * inbound-burst: 10 peers each send 10 messages at once; every agent turn takes 200 ms (real time) and
+ * answers once. Measured end to end: the sandbox emulator delivers the burst over HTTP to a real
+ * AccountActor (Monitor → Inbox → Dispatcher → Host → Outbox → sendmessage), from the first injected
+ * message until every turn has finished. The baseline is the same actor with one turn at a time, which
+ * is what the official plugin does (it handles each message inline). Target: drain_ms / sequential_ms
+ * ≤ 0.15. The Dispatcher alone (no HTTP) is measured too, for reference.
+ */
+import { Clock, Duration, Effect, Exit, Layer, Redacted, Scope, SubscriptionRef } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { AccountActor } from "../src/actors/AccountActor.js"
+import { defaultDispatchConcurrency, Dispatcher } from "../src/actors/Dispatcher.js"
+import { normalizeAccountId } from "../src/domain/AccountId.js"
+import { Host, type HostService, TurnOutcome } from "../src/layers/Host.js"
+import { ILinkApi } from "../src/layers/ILinkApi.js"
+import { StateStore } from "../src/layers/StateStore.js"
+import { makeEmulator } from "../sandbox/emulator/Emulator.js"
+
+const PEERS = 10
+const PER_PEER = 10
+const TURN_MS = 200
+const TARGET_RATIO = 0.15
+const TOTAL = PEERS * PER_PEER
+
+const peerIds = Array.from({ length: PEERS }, (_, p) => `peer${p}@im.wechat`)
+
+/** Records the order in which each peer's texts were handled. */
+const makeLedger = () => {
+  const seen = new Map<string, Array<number>>()
+  const replyMs: Array<number> = []
+  return {
+    replyMs,
+    record: (peer: string, seq: number) => void seen.set(peer, [...(seen.get(peer) ?? []), seq]),
+    handled: () => [...seen.values()].reduce((n, seqs) => n + seqs.length, 0),
+    inOrder: () => [...seen.values()].every((seqs) => seqs.every((s, i) => s === i))
+  }
+}
+
+const report = (name: string, elapsed: number, ledger: ReturnType<typeof makeLedger>) =>
+  console.log(
+    `${name.padEnd(26)} ${String(elapsed).padStart(6)} ms  handled=${ledger.handled()}/${TOTAL}  per-peer order ${
+      ledger.inOrder() ? "kept" : "BROKEN"
+    }`
+  )
+
+/** One run through emulator + AccountActor with `concurrency` turns at once; returns the drain time. */
+const endToEnd = (name: string, concurrency: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const ledger = makeLedger()
+      const emulator = yield* makeEmulator({ longPollMs: 1_000 })
+      const bot = yield* emulator.addBot()
+      for (const peer of peerIds) yield* emulator.addUser(peer)
+      const host: HostService = {
+        handleInbound: (turn, reply) =>
+          Effect.gen(function* () {
+            const text = turn.claimed.message.item_list?.flatMap((item) => ("text_item" in item ? [item.text_item.text] : []))[0] ?? ""
+            yield* Effect.sleep(Duration.millis(TURN_MS))
+            const sentAt = yield* Clock.currentTimeMillis
+            yield* reply.sendText(`ok ${text}`).pipe(Effect.ignore)
+            ledger.replyMs.push((yield* Clock.currentTimeMillis) - sentAt)
+            ledger.record(turn.peer.id, Number(text.split("#")[1]))
+            return TurnOutcome.Completed({ replies: 1 })
+          })
+      }
+      const stateDir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "bench-burst-"))),
+        (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+      )
+      const accountId = normalizeAccountId(bot.botId)
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(stateDir), Layer.succeed(Host, host)),
+        scope
+      )
+      const actor = yield* AccountActor.run({
+        accountId,
+        connection: { baseUrl: emulator.baseUrl, token: Redacted.make(bot.token), accountId },
+        settings: { initialPollTimeoutMs: 5_000, dispatchConcurrency: concurrency, dispatchCapacity: 256 }
+      }).pipe(Scope.extend(scope), Effect.provide(context))
+      yield* waitFor(Effect.map(SubscriptionRef.get(actor.state), (s) => s.phase._tag === "Running"), 10_000)
+
+      const start = yield* Clock.currentTimeMillis
+      for (let seq = 0; seq < PER_PEER; seq++) {
+        for (const peer of peerIds) {
+          yield* emulator.injectInbound({ botId: bot.botId, fromUserId: peer, kind: "text", text: `${peer}#${seq}` })
+        }
+      }
+      yield* waitFor(Effect.sync(() => ledger.handled() >= TOTAL), 120_000)
+      const elapsed = (yield* Clock.currentTimeMillis) - start
+      yield* Scope.close(scope, Exit.void)
+      report(name, elapsed, ledger)
+      const replyMs = [...ledger.replyMs].sort((a, b) => a - b)
+      console.log(
+        `  reply latency (queue + sendmessage): median ${replyMs[Math.floor(replyMs.length / 2)]} ms, max ${replyMs.at(-1)} ms`
+      )
+      const violations = yield* emulator.violations()
+      if (violations.length > 0) console.log(`  emulator violations: ${JSON.stringify(violations)}`)
+      return elapsed
+    })
+  )
+
+/** The Dispatcher alone, turns as plain sleeps. */
+const dispatcherOnly = Effect.scoped(
+  Effect.gen(function* () {
+    const ledger = makeLedger()
+    const dispatcher = yield* Dispatcher.make({
+      handle: (m: { key: string; peer: string; seq: number }) =>
+        Effect.sleep(Duration.millis(TURN_MS)).pipe(Effect.zipRight(Effect.sync(() => ledger.record(m.peer, m.seq))))
+    })
+    const start = yield* Clock.currentTimeMillis
+    for (let seq = 0; seq < PER_PEER; seq++) {
+      for (const peer of peerIds) yield* dispatcher.offer({ key: `${peer}#${seq}`, peer, seq })
+    }
+    yield* dispatcher.awaitIdle
+    const elapsed = (yield* Clock.currentTimeMillis) - start
+    report("dispatcher alone", elapsed, ledger)
+    return elapsed
+  })
+)
+
+const waitFor = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+    while (!(yield* condition)) {
+      if ((yield* Clock.currentTimeMillis) > deadline) return yield* Effect.dieMessage("benchmark stalled")
+      yield* Effect.sleep(Duration.millis(5))
+    }
+  })
+
+const program = Effect.gen(function* () {
+  console.log(
+    `inbound-burst: ${PEERS} peers x ${PER_PEER} messages, ${TURN_MS} ms per turn, dispatcher concurrency ${defaultDispatchConcurrency}`
+  )
+  const drainMs = yield* endToEnd("actor, peers in parallel", defaultDispatchConcurrency)
+  const sequentialMs = yield* endToEnd("actor, one at a time", 1)
+  const aloneMs = yield* dispatcherOnly
+  const ratio = drainMs / sequentialMs
+  console.log(`dispatcher alone / sequential: ${(aloneMs / sequentialMs).toFixed(3)}`)
+  console.log(`ratio ${ratio.toFixed(3)} (target <= ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? "met" : "NOT met"})`)
+  console.log(`RESULT inbound-burst drain_ms=${drainMs} sequential_ms=${sequentialMs} ratio=${ratio.toFixed(3)}`)
+})
+
+await Effect.runPromise(program.pipe(Effect.provide(Layer.empty)))

@@ -1,0 +1,38 @@
+/**
+ * Per-account context provided into an AccountActor and all its parts, so that services and log lines
+ * know which account they act for without threading the id through every call.
+ */
+import { Context } from "effect"
+
+/** The normalized account id (e.g. `b0f5860fdecb-im-bot`) of the actor running this effect. */
+export class AccountId extends Context.Tag("openclaw-weixin/AccountId")<AccountId, string>() {}
+
+/** Tunables of one account actor; defaults in `defaultAccountSettings`. */
+export interface AccountSettings {
+  /** client timeout of the first getupdates; later ones follow the server's `longpolling_timeout_ms` */
+  readonly initialPollTimeoutMs: number
+  /** first backoff delay after a failed poll */
+  readonly backoffBaseMs: number
+  /** upper bound of the backoff delay */
+  readonly backoffCapMs: number
+  /** how long stop waits for `notifystop` before giving up */
+  readonly notifyStopTimeoutMs: number
+  /** agent turns of different peers run at once */
+  readonly dispatchConcurrency: number
+  /** claimed messages waiting for a turn before polling is slowed down */
+  readonly dispatchCapacity: number
+}
+
+export const defaultAccountSettings: AccountSettings = {
+  initialPollTimeoutMs: 35_000,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 30_000,
+  notifyStopTimeoutMs: 500,
+  dispatchConcurrency: 4,
+  dispatchCapacity: 64
+}
+
+export class AccountSettingsTag extends Context.Tag("openclaw-weixin/AccountSettings")<
+  AccountSettingsTag,
+  AccountSettings
+>() {}

@@ -1,0 +1,208 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, SubscriptionRef, TestClock } from "effect"
+import { AccountActor } from "../../src/actors/AccountActor.js"
+import { makeAccountState } from "../../src/actors/AccountState.js"
+import { makeInbox } from "../../src/actors/Inbox.js"
+import { StateStore } from "../../src/layers/StateStore.js"
+import { ILinkSessionExpiredError } from "../../src/schemas/Errors.js"
+import {
+  makeFileStore,
+  makeRecordingHost,
+  makeTempDir,
+  makeTestApi,
+  textMessage,
+  waitUntil
+} from "../support/actorHarness.js"
+
+const accountId = "bot1-im-bot"
+const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
+const notifyStopTimeoutMs = 500
+
+const setup = (hostOptions: Parameters<typeof makeRecordingHost>[0] = {}) =>
+  Effect.gen(function*() {
+    const dir = yield* makeTempDir("actor-")
+    const api = yield* makeTestApi
+    const host = yield* makeRecordingHost(hostOptions)
+    const layer = Layer.mergeAll(api.layer, host.layer, StateStore.layerAt(dir))
+    const actorScope = yield* Scope.make()
+    const start = Effect.gen(function*() {
+      const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs } }).pipe(
+        Scope.extend(actorScope),
+        Effect.provide(layer)
+      )
+      return handle
+    })
+    const pollCount = Effect.map(Ref.get(api.poll.requests), (rs) => rs.length)
+    const awaitPolls = (n: number) => waitUntil(Effect.map(pollCount, (c) => c >= n), `${n} polls`)
+    return { dir, api, host, start, actorScope, pollCount, awaitPolls }
+  })
+
+describe("AccountActor", () => {
+  it.scoped("stops at once: aborts the held long-poll, calls notifystop, ends Stopped", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, "hang")
+      yield* actor.stop
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect(yield* Ref.get(t.api.interruptedPolls)).toBe(1)
+      expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+    }))
+
+  it.scoped("completes stop within the notifystop bound when notifystop hangs", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.api.options.notifyStop = "hang"
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      const stopping = yield* Effect.fork(actor.stop)
+      yield* waitUntil(Effect.map(Ref.get(t.api.notifyStops), (n) => n === 1), "notifystop called")
+      yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs - 1))
+      expect(stopping.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* Fiber.join(stopping)
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect(yield* Ref.get(t.api.interruptedPolls)).toBe(1)
+    }))
+
+  it.scoped("keeps going when notifystart fails", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.api.options.notifyStart = "fail"
+      yield* t.start
+      yield* t.awaitPolls(1)
+      expect(yield* Ref.get(t.api.notifyStarts)).toBe(1)
+    }))
+
+  it.scoped("runs one turn per new message, replies through the Outbox and records the times", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ reply: "hello back" })
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* TestClock.adjust(Duration.seconds(3))
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c1",
+        msgs: [textMessage({ message_id: "1", text: "hi" }), textMessage({ message_id: "1", text: "hi" })]
+      })
+      yield* waitUntil(
+        Effect.map(SubscriptionRef.get(actor.state), (s) => s.lastOutboundAt !== undefined),
+        "reply receipt"
+      )
+      expect(yield* Ref.get(t.host.turns)).toEqual([{ key: "mid:1", peer: "alice@im.wechat", text: "hi" }])
+      const sent = (yield* Ref.get(t.api.sent))[0]
+      expect(sent?.to_user_id).toBe("alice@im.wechat")
+      expect(sent?.context_token).toBe("ctx")
+      const status = yield* SubscriptionRef.get(actor.state)
+      expect(status.phase._tag).toBe("Running")
+      expect(status.lastPollAt).toBe(3_000)
+      expect(status.lastInboundAt).toBe(3_000)
+      expect(status.lastOutboundAt).toBe(3_000)
+    }))
+
+  it.scoped("skips a message without a sender, marks it done and keeps serving others", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      const { from_user_id: _, ...anonymous } = textMessage({ message_id: "1" })
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c1",
+        msgs: [anonymous, textMessage({ message_id: "2", text: "after" })]
+      })
+      yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "the good message's turn")
+      expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["after"])
+      const files = yield* makeFileStore(t.dir)
+      const doneRecords = Effect.map(
+        files.store.readJournal(accountId, "inbox").pipe(Effect.orDie),
+        (lines) => lines.filter((l) => l.includes("\"t\":\"done\"")).length
+      )
+      yield* waitUntil(Effect.map(doneRecords, (n) => n === 2), "both messages marked done")
+      yield* actor.stop
+      expect((yield* makeInbox({ accountId, store: files.store })).unfinished).toEqual([])
+    }))
+
+  it.scoped("re-dispatches claims left unfinished by the last run before polling, and only once", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      // a previous run claimed two messages and finished one of them
+      const files = yield* makeFileStore(t.dir)
+      const previous = yield* makeInbox({ accountId, store: files.store })
+      yield* previous.claim([textMessage({ message_id: "7" }), textMessage({ message_id: "8", from: "bob@im.wechat" })], "c0")
+      yield* previous.markDone("mid:7")
+      const actor = yield* t.start
+      yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "replayed turn")
+      expect((yield* Ref.get(t.host.turns)).map((x) => x.key)).toEqual(["mid:8"])
+      yield* t.awaitPolls(1)
+      expect((yield* Ref.get(t.api.poll.requests))[0]?.get_updates_buf).toBe("c0")
+      // the server redelivers it: no second turn
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "8" })] })
+      yield* t.awaitPolls(2)
+      yield* actor.stop
+      const after = yield* makeInbox({ accountId, store: files.store })
+      expect(after.unfinished).toEqual([])
+      expect((yield* Ref.get(t.host.turns)).length).toBe(1)
+    }))
+
+  it.scoped("parks in AuthExpired on -14: no more polls, proactive sends fail fast", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, {
+        fail: new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", ret: -14 })
+      })
+      yield* actor.awaitParked
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("AuthExpired")
+      const refused = yield* actor.send({ to: "alice@im.wechat", text: "ping" }).pipe(Effect.flip)
+      expect(refused._tag).toBe("AccountAuthExpired")
+      yield* TestClock.adjust(Duration.hours(3))
+      expect(yield* t.pollCount).toBe(1)
+      expect(yield* Ref.get(t.api.sent)).toEqual([])
+    }))
+
+  it.scoped("stays AuthExpired after a parked actor is stopped, and runUntilParked returns", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const dir = yield* makeTempDir("actor-parked-")
+      const state = yield* makeAccountState
+      const running = yield* AccountActor.runUntilParked({ accountId, connection, state }).pipe(
+        Effect.provide(Layer.mergeAll(t.api.layer, t.host.layer, StateStore.layerAt(dir))),
+        Effect.fork
+      )
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, {
+        fail: new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", errcode: -14 })
+      })
+      yield* Fiber.join(running)
+      expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("AuthExpired")
+      expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+    }))
+
+  it.scoped("annotates every log line of the actor with its account id", () =>
+    Effect.gen(function*() {
+      const lines = yield* Ref.make<ReadonlyArray<{ message: unknown; accountId: unknown }>>([])
+      const capture = Logger.make(({ annotations, message }) => {
+        Effect.runSync(Ref.update(lines, (ls) => [...ls, { message, accountId: HashMap.get(annotations, "accountId") }]))
+      })
+      const t = yield* setup()
+      t.api.options.notifyStart = "fail"
+      const actor = yield* t.start.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      yield* t.awaitPolls(1)
+      yield* actor.stop.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      const captured = yield* Ref.get(lines)
+      expect(captured.length).toBeGreaterThanOrEqual(2) // notifystart failure, "account stopped"
+      for (const line of captured) expect(line.accountId).toEqual(Option.some(accountId))
+    }))
+
+  it.scoped("stops when its enclosing scope closes", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Scope.close(t.actorScope, Exit.void)
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+    }))
+})

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, TestClock } from "effect"
+import * as fs from "node:fs"
+import { dedupeKey, makeInbox } from "../../src/actors/Inbox.js"
+import { makeFileStore, makeTempDir, textMessage } from "../support/actorHarness.js"
+
+const accountId = "bot1-im-bot"
+
+const setup = Effect.gen(function*() {
+  const dir = yield* makeTempDir("inbox-")
+  return yield* makeFileStore(dir)
+})
+
+describe("Inbox", () => {
+  it.scoped("drops a message_id already seen, in a later batch or repeated within the batch", () =>
+    Effect.gen(function*() {
+      const { store } = yield* setup
+      const inbox = yield* makeInbox({ accountId, store })
+      const first = yield* inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "1" })], "c1")
+      expect(first.map((c) => c.key)).toEqual(["mid:1"])
+      const second = yield* inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "2" })], "c2")
+      expect(second.map((c) => c.key)).toEqual(["mid:2"])
+    }))
+
+  it.scoped("falls back to client_id, then seq, then a content fingerprint for the dedupe key", () =>
+    Effect.gen(function*() {
+      const { store } = yield* setup
+      const inbox = yield* makeInbox({ accountId, store })
+      const noIds = { ...textMessage({ text: "same" }) }
+      const batch = [
+        textMessage({ client_id: "c-9" }),
+        textMessage({ client_id: "c-9", text: "other text" }),
+        textMessage({ seq: 7 }),
+        textMessage({ seq: 7, text: "other text" }),
+        noIds,
+        { ...noIds },
+        textMessage({ text: "different" })
+      ]
+      const claimed = yield* inbox.claim(batch, "c1")
+      expect(claimed.map((c) => c.key.split(":")[0])).toEqual(["cid", "seq", "fp", "fp"])
+      expect(claimed[0]?.key).toBe("cid:c-9")
+      expect(claimed[1]?.key).toBe("seq:7")
+      expect(claimed[2]?.key).toBe(dedupeKey(noIds))
+      expect(claimed[2]?.key).not.toBe(claimed[3]?.key)
+      expect(claimed[0]?.peer).toBe("alice@im.wechat")
+    }))
+
+  it.scoped("commits the cursor only after the batch is durably claimed", () =>
+    Effect.gen(function*() {
+      const files = yield* setup
+      const inbox = yield* makeInbox({ accountId, store: files.store })
+      yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
+      files.failing.set("appendJournal", "disk full")
+      const failed = yield* inbox.claim([textMessage({ message_id: "2" })], "c2").pipe(Effect.flip)
+      expect(failed._tag).toBe("InboxStorageError")
+      expect(failed.operation).toBe("appendJournal")
+      expect(yield* inbox.cursor).toBe("c1")
+      expect(JSON.parse(fs.readFileSync(files.cursorPath(accountId), "utf8"))).toEqual({ get_updates_buf: "c1" })
+      // the server redelivers the same batch; once the disk recovers it is claimed, not lost as "seen"
+      files.failing.delete("appendJournal")
+      const retried = yield* inbox.claim([textMessage({ message_id: "2" })], "c2")
+      expect(retried.map((c) => c.key)).toEqual(["mid:2"])
+      expect(yield* inbox.cursor).toBe("c2")
+    }))
+
+  it.scoped("replays claims without a done record after a restart, in claim order", () =>
+    Effect.gen(function*() {
+      const { store } = yield* setup
+      const inbox = yield* makeInbox({ accountId, store })
+      yield* inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "2" })], "c1")
+      yield* inbox.claim([textMessage({ message_id: "3", text: "third" })], "c2")
+      yield* inbox.markDone("mid:2")
+      const restarted = yield* makeInbox({ accountId, store })
+      expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:1", "mid:3"])
+      expect(restarted.unfinished[1]?.message.item_list).toEqual([{ type: 1, text_item: { text: "third" } }])
+      expect(yield* restarted.cursor).toBe("c2")
+    }))
+
+  it.scoped("remembers seen keys across a restart and forgets them after 24 hours", () =>
+    Effect.gen(function*() {
+      const { store } = yield* setup
+      const inbox = yield* makeInbox({ accountId, store })
+      yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
+      yield* inbox.markDone("mid:1")
+      yield* TestClock.adjust(Duration.hours(23))
+      const restarted = yield* makeInbox({ accountId, store })
+      expect(yield* restarted.claim([textMessage({ message_id: "1" })], "c2")).toEqual([])
+      yield* TestClock.adjust(Duration.hours(1))
+      const later = yield* makeInbox({ accountId, store })
+      expect((yield* later.claim([textMessage({ message_id: "1" })], "c3")).map((c) => c.key)).toEqual(["mid:1"])
+    }))
+
+  it.scoped("compacts the journal so it stays bounded, keeping unfinished claims and fresh seen keys", () =>
+    Effect.gen(function*() {
+      const files = yield* setup
+      const limits = { maxRecords: 20, maxBytes: 1024 * 1024 }
+      const inbox = yield* makeInbox({ accountId, store: files.store, limits })
+      for (let i = 0; i < 200; i++) {
+        yield* inbox.claim([textMessage({ message_id: String(i) })], `c${i}`)
+        if (i !== 5) yield* inbox.markDone(`mid:${i}`)
+        // keys older than 24 h may be dropped by compaction
+        yield* TestClock.adjust(Duration.minutes(30))
+      }
+      const lines = fs.readFileSync(files.journalPath(accountId, "inbox"), "utf8").split("\n").filter((l) => l !== "")
+      // 48 half-hours of live keys, at most doubled before the next compaction
+      expect(lines.length).toBeLessThanOrEqual(2 * 50 + 2)
+      const restarted = yield* makeInbox({ accountId, store: files.store, limits })
+      expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:5"])
+      expect(yield* restarted.claim([textMessage({ message_id: "199" })], "x")).toEqual([])
+      expect((yield* restarted.claim([textMessage({ message_id: "10" })], "y")).length).toBe(1)
+    }))
+
+  it.scoped("skips corrupt and truncated journal lines and keeps the rest", () =>
+    Effect.gen(function*() {
+      const files = yield* setup
+      const inbox = yield* makeInbox({ accountId, store: files.store })
+      yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
+      fs.appendFileSync(files.journalPath(accountId, "inbox"), "{not json\n{\"t\":\"claim\",\"key\":5}\n")
+      const again = yield* makeInbox({ accountId, store: files.store })
+      yield* again.claim([textMessage({ message_id: "2" })], "c2")
+      fs.appendFileSync(files.journalPath(accountId, "inbox"), "{\"t\":\"done\",\"ke")
+      const restarted = yield* makeInbox({ accountId, store: files.store })
+      expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:1", "mid:2"])
+    }))
+
+  it.scoped("claims and replays a message with a 1 MB text", () =>
+    Effect.gen(function*() {
+      const { store } = yield* setup
+      const inbox = yield* makeInbox({ accountId, store })
+      const big = "x".repeat(1024 * 1024)
+      const claimed = yield* inbox.claim([textMessage({ text: big })], "c1")
+      expect(claimed[0]?.key.startsWith("fp:")).toBe(true)
+      const restarted = yield* makeInbox({ accountId, store })
+      expect(restarted.unfinished[0]?.message.item_list).toEqual([{ type: 1, text_item: { text: big } }])
+    }))
+})

@@ -1,0 +1,161 @@
+/**
+ * A recording Host for tests: every turn is recorded with its start and end time (from the Clock), the
+ * replies it sent and their outcomes. Behaviour is scripted per message key, per peer, or by default:
+ * reply texts, a delay (Clock.sleep, so TestClock controls it), a gate that holds the turn open, a typed
+ * failure or a defect.
+ *
+ * @example
+ * ```ts
+ * const host = yield* makeTestHost({ replies: ["ok"] })
+ * yield* host.script({ key: "mid:7" }, { gate })
+ * // ... run turns with Effect.provide(host.layer) or host.service ...
+ * const turns = yield* host.turns
+ * ```
+ */
+import { Clock, Deferred, Duration, Effect, Either, Layer } from "effect"
+import type { OutboxError, Receipt } from "../../src/actors/Receipt.js"
+import {
+  Host,
+  type HostService,
+  HostTurnError,
+  type InboundTurn,
+  type ReplyChannel,
+  TurnOutcome
+} from "../../src/layers/Host.js"
+
+export interface TurnScript {
+  /** texts to send, in order, through the reply channel (a function sees the turn) */
+  readonly replies?: ReadonlyArray<string> | ((turn: InboundTurn) => ReadonlyArray<string>)
+  /** virtual-time delay before replying (the agent "thinking") */
+  readonly delay?: Duration.DurationInput
+  /** the turn waits until this is completed */
+  readonly gate?: Deferred.Deferred<void>
+  /** end the turn with HostTurnError (stage "agent") carrying this detail */
+  readonly fail?: string
+  /** end the turn with a defect carrying this message */
+  readonly defect?: string
+  /** skip the agent with this reason (e.g. an unauthorized sender) */
+  readonly skip?: string
+}
+
+export interface RecordedTurn {
+  readonly turn: InboundTurn
+  readonly startedAt: number
+  endedAt: number | undefined
+  readonly replies: Array<{ readonly text: string; readonly result: Either.Either<Receipt, OutboxError> }>
+  outcome: "completed" | "skipped" | "failed" | "defect" | "interrupted" | undefined
+}
+
+export type ScriptMatch = { readonly key: string } | { readonly peer: string }
+
+export interface TestHost {
+  readonly service: HostService
+  readonly layer: Layer.Layer<Host>
+  /** set the behaviour for one message key or one peer (case-insensitive); the latest wins */
+  readonly script: (match: ScriptMatch, script: TurnScript) => Effect.Effect<void>
+  readonly turns: Effect.Effect<ReadonlyArray<RecordedTurn>>
+  /** turns running right now, and the most that ever ran at once */
+  readonly active: Effect.Effect<number>
+  readonly maxActive: Effect.Effect<number>
+}
+
+export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<TestHost> =>
+  Effect.sync(() => {
+    const byKey = new Map<string, TurnScript>()
+    const byPeer = new Map<string, TurnScript>()
+    const recorded: Array<RecordedTurn> = []
+    let active = 0
+    let maxActive = 0
+
+    const scriptFor = (turn: InboundTurn): TurnScript =>
+      byKey.get(turn.claimed.key) ?? byPeer.get(turn.peer.key) ?? defaultScript
+
+    const deliver = (record: RecordedTurn, reply: ReplyChannel, text: string) =>
+      Effect.gen(function* () {
+        const result = yield* Effect.either(reply.sendText(text))
+        record.replies.push({ text, result })
+        if (Either.isLeft(result)) {
+          return yield* new HostTurnError({
+            accountId: record.turn.accountId,
+            messageKey: record.turn.claimed.key,
+            stage: "deliver",
+            detail: result.left.message
+          })
+        }
+      })
+
+    const handleInbound = (turn: InboundTurn, reply: ReplyChannel) =>
+      Effect.gen(function* () {
+        const script = scriptFor(turn)
+        const record: RecordedTurn = {
+          turn,
+          startedAt: yield* Clock.currentTimeMillis,
+          endedAt: undefined,
+          replies: [],
+          outcome: undefined
+        }
+        recorded.push(record)
+        active++
+        maxActive = Math.max(maxActive, active)
+        const body = Effect.gen(function* () {
+          if (script.skip !== undefined) return TurnOutcome.Skipped({ reason: script.skip })
+          if (script.gate !== undefined) yield* Deferred.await(script.gate)
+          if (script.delay !== undefined) yield* Effect.sleep(script.delay)
+          if (script.defect !== undefined) return yield* Effect.dieMessage(script.defect)
+          if (script.fail !== undefined) {
+            return yield* new HostTurnError({
+              accountId: turn.accountId,
+              messageKey: turn.claimed.key,
+              stage: "agent",
+              detail: script.fail
+            })
+          }
+          const texts = typeof script.replies === "function" ? script.replies(turn) : script.replies ?? []
+          for (const text of texts) yield* deliver(record, reply, text)
+          return TurnOutcome.Completed({ replies: texts.length })
+        })
+        return yield* body.pipe(
+          Effect.onExit((exit) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.sync(() => {
+                active--
+                record.endedAt = now
+                record.outcome = exit._tag === "Success"
+                  ? exit.value._tag === "Completed" ? "completed" : "skipped"
+                  : exit.cause._tag === "Fail"
+                  ? "failed"
+                  : exit.cause._tag === "Interrupt"
+                  ? "interrupted"
+                  : "defect"
+              })
+            )
+          )
+        )
+      })
+
+    const service: HostService = { handleInbound }
+    return {
+      service,
+      layer: Layer.succeed(Host, service),
+      script: (match, script) =>
+        Effect.sync(() => {
+          if ("key" in match) byKey.set(match.key, script)
+          else byPeer.set(match.peer.toLowerCase(), script)
+        }),
+      turns: Effect.sync(() => [...recorded]),
+      active: Effect.sync(() => active),
+      maxActive: Effect.sync(() => maxActive)
+    }
+  })
+
+/** A reply channel that records texts and answers each with `answer` (for host tests without an Outbox). */
+export const recordingReplyChannel = (
+  answer: (text: string) => Effect.Effect<Receipt, OutboxError>
+): ReplyChannel & { readonly sent: Array<string> } => {
+  const sent: Array<string> = []
+  return {
+    sent,
+    sendText: (text) => Effect.suspend(() => (sent.push(text), answer(text))),
+    sendProgress: () => Effect.dieMessage("recordingReplyChannel does not take progress items")
+  }
+}

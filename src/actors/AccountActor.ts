@@ -1,21 +1,24 @@
 /**
  * AccountActor: one logged-in WeChat account, assembled from its parts (DESIGN.md "Actors and
  * supervision"). It restores the context tokens, tells the server it is starting, replays the Inbox,
- * then runs the Dispatcher (each turn with the typing indicator), the Outbox sender and the Monitor as
- * fibers in its own Scope, with
- * `AccountId` in context and every log line annotated with the account id.
+ * then runs the Dispatcher, the Outbox sender and the Monitor as fibers in its own Scope, with `AccountId`
+ * in context and every log line annotated with the account id. Each turn's `ReplyChannel` sends through
+ * the Outbox and offers `withTyping`, which the host wraps around the agent run only.
  *
  * Stop (the handle's `stop`, or closing the enclosing scope) releases in reverse order: the Monitor is
  * interrupted first (interrupting the HTTP fiber aborts the long-poll at once), then the turns, then the
- * Outbox (whose in-flight request is uninterruptible, so it finishes or fails); then `notifystop` runs
- * under its own short timeout and the state ends in `Stopped` (or stays `AuthExpired` if parked). Every durable write (journal, cursor,
- * context tokens) is complete when its call returns, so there is nothing left to flush.
+ * Outbox: queued sends fail with `OutboxClosed`, the send in flight gets up to `sendStopGrace` (300 ms)
+ * to finish and report its real receipt, after which it is interrupted and reported as `DeliveryUnknown`.
+ * Then `notifystop` runs under its own bound (`notifyStopTimeoutMs`, 500 ms), so the whole stop stays
+ * under a second; the state ends in `Stopped` (or stays `AuthExpired` if parked). Every durable write
+ * (journal, cursor, context tokens) is complete when its call returns, so there is nothing left to flush.
  *
  * Delivery is effectively-once: the Inbox hands each claimed message to exactly one turn per run, and a
  * turn that ends (well or badly) is marked done. Only a turn cut short by a stop or a crash runs again
  * after restart; the host's dedupe on the message key is the net for that window.
  */
 import { Cause, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope, SubscriptionRef } from "effect"
+import * as path from "node:path"
 import { makeClientId } from "../domain/ClientId.js"
 import { Host, type InboundTurn, type ReplyChannel } from "../layers/Host.js"
 import { ILinkApi } from "../layers/ILinkApi.js"
@@ -32,7 +35,7 @@ import {
 } from "./AccountState.js"
 import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
-import { type ClaimedMessage, makeInbox } from "./Inbox.js"
+import { type ClaimedMessage, journalName, makeInbox } from "./Inbox.js"
 import { runMonitor } from "./Monitor.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
 import { Typing } from "./Typing.js"
@@ -104,7 +107,12 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
       yield* api.notifyStart(connection).pipe(
         Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))
       )
-      const inbox = yield* makeInbox({ accountId, store: stateStore })
+      const inbox = yield* makeInbox({
+        accountId,
+        store: stateStore,
+        // StateStore's journal naming (accounts/<id>.ocw-<name>.jsonl), for log lines only
+        journalLocation: path.join(stateStore.paths.accountsDir, `${accountId}.ocw-${journalName}.jsonl`)
+      })
       const outbox = yield* Outbox.make({
         accountId,
         connection: Effect.succeed(connection),
@@ -133,9 +141,10 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
           const channel = outbox.replyChannel({ to: peer.id, contextToken, runId })
           const reply: ReplyChannel = {
             sendText: (text) => noteOutbound(channel.sendText(text)),
-            sendProgress: (item) => noteOutbound(channel.sendProgress(item))
+            sendProgress: (item) => noteOutbound(channel.sendProgress(item)),
+            withTyping: (effect) => typing.duringTurn(peer.id, contextToken, effect)
           }
-          yield* typing.duringTurn(peer.id, contextToken, host.handleInbound(turn, reply))
+          yield* host.handleInbound(turn, reply)
         }).pipe(
           // A turn that ended, well or badly, is done: running it again could repeat visible replies.
           // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.

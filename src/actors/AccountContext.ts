@@ -3,6 +3,7 @@
  * know which account they act for without threading the id through every call.
  */
 import { Context } from "effect"
+import { defaultDispatchConcurrency } from "./Dispatcher.js"
 
 /** The normalized account id (e.g. `b0f5860fdecb-im-bot`) of the actor running this effect. */
 export class AccountId extends Context.Tag("openclaw-weixin/AccountId")<AccountId, string>() {}
@@ -17,7 +18,7 @@ export interface AccountSettings {
   readonly backoffCapMs: number
   /** how long stop waits for `notifystop` before giving up */
   readonly notifyStopTimeoutMs: number
-  /** agent turns of different peers run at once */
+  /** agent turns of different peers run at once (default 8) */
   readonly dispatchConcurrency: number
   /** claimed messages waiting for a turn before polling is slowed down */
   readonly dispatchCapacity: number
@@ -28,7 +29,8 @@ export const defaultAccountSettings: AccountSettings = {
   backoffBaseMs: 1_000,
   backoffCapMs: 30_000,
   notifyStopTimeoutMs: 500,
-  dispatchConcurrency: 4,
+  // the Dispatcher's own default, so the two can never drift apart
+  dispatchConcurrency: defaultDispatchConcurrency,
   dispatchCapacity: 64
 }
 

@@ -10,7 +10,8 @@
  *   monitor) and drops nothing.
  * - A peer's queue is deleted as soon as it is empty, so memory follows the work, not the peer count.
  * - A turn that fails, defects or is interrupted is logged with its message key; the peer's next message
- *   runs as usual. Workers never die from a turn.
+ *   runs as usual. A failed turn is never retried here (a retry could repeat visible replies); the
+ *   account actor then marks it done. Workers never die from a turn.
  */
 import { Cause, Effect, Queue, Scope, Stream, SubscriptionRef } from "effect"
 import { normalizePeer } from "./ContextTokens.js"
@@ -46,6 +47,7 @@ interface PeerLane<A> {
   readonly pending: Array<A>
 }
 
+/** peers served at once unless configured; the account settings default is this same constant */
 export const defaultDispatchConcurrency = 8
 export const defaultDispatchCapacity = 256
 
@@ -67,9 +69,10 @@ export const make = <A extends Dispatchable, R>(
       Effect.suspend(() => options.handle(message)).pipe(
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
-            ? Effect.logWarning("turn was interrupted; moving on to the peer's next message")
+            ? Effect.logWarning(`turn for message ${message.key} was interrupted; moving on to the peer's next message`)
             : Effect.logError(
-                "turn failed; the message stays claimed for the operator to inspect, the peer's next message runs",
+                `turn for message ${message.key} failed and will not be retried: running it again could repeat ` +
+                  "replies it already sent; the peer's next message runs now (the cause follows)",
                 cause
               )
         ),

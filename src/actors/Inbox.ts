@@ -11,9 +11,14 @@
  *   {"t":"claim","key":"mid:…","at":ms,"peer":"…","msg":{…}}   a message taken into the actor
  *   {"t":"done","key":"mid:…","at":ms}                          its turn finished
  *   {"t":"seen","key":"mid:…","at":ms}                          compacted claim, kept only for dedupe
+ *   {"t":"rejected","key":"mid:…","at":ms,"index":n,"problem":"…"} a message of a batch that could not be
+ *                                                               decoded: never dispatched, kept 24 h
+ *                                                               for the operator (key `rej:…` without an id;
+ *                                                               not part of the dedupe set)
  */
 import { Clock, Duration, Effect, Either, Schema } from "effect"
 import { createHash } from "node:crypto"
+import type { RejectedMessage } from "../schemas/Api.js"
 import { WeixinMessage } from "../schemas/Message.js"
 
 /** A message the Inbox has durably taken in; the Dispatcher runs one turn for it. */
@@ -69,11 +74,20 @@ const ClaimRecord = Schema.Struct({
 })
 const DoneRecord = Schema.Struct({ t: Schema.Literal("done"), key: Schema.String, at: Schema.Number })
 const SeenRecord = Schema.Struct({ t: Schema.Literal("seen"), key: Schema.String, at: Schema.Number })
-const JournalRecord = Schema.Union(ClaimRecord, DoneRecord, SeenRecord)
+const RejectedRecord = Schema.Struct({
+  t: Schema.Literal("rejected"),
+  key: Schema.String,
+  at: Schema.Number,
+  index: Schema.Number,
+  problem: Schema.String
+})
+const JournalRecord = Schema.Union(ClaimRecord, DoneRecord, SeenRecord, RejectedRecord)
 const decodeRecord = Schema.decodeEither(Schema.parseJson(JournalRecord))
 const encodeRecord = Schema.encodeSync(Schema.parseJson(JournalRecord))
 const claimLine = (c: ClaimedMessage) =>
   encodeRecord({ t: "claim", key: c.key, at: c.claimedAt, peer: c.peer, msg: c.message })
+const rejectedLine = (r: RecordedRejection) =>
+  encodeRecord({ t: "rejected", key: r.key, at: r.at, index: r.index, problem: r.problem })
 
 const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.length > 0
 
@@ -87,7 +101,18 @@ export const dedupeKey = (msg: WeixinMessage): string => {
   return `fp:${hash.digest("hex")}`
 }
 
+/** A message of a batch that could not be decoded, as recorded in the journal. */
+export interface RecordedRejection {
+  /** `mid:<message_id>` when the server's id could be read, else `rej:<cursor>#<index>` */
+  readonly key: string
+  readonly index: number
+  readonly problem: string
+  readonly at: number
+}
+
 export interface Inbox {
+  /** where the journal lives, for log lines that send the operator there */
+  readonly journalLocation: string
   /** the cursor to poll with: the last one committed after a durable claim */
   readonly cursor: Effect.Effect<string>
   /** claims unfinished at start, in their original order; dispatch them before polling */
@@ -96,31 +121,44 @@ export interface Inbox {
    * Takes in one getupdates batch: dedupes, journals the new messages durably, then commits
    * `nextCursor` (if non-empty). Returns the newly claimed messages. If the journal write fails the
    * cursor does not move and nothing is claimed.
+   *
+   * `rejected` (messages of the batch that did not decode) are recorded in the same durable write, never
+   * claimed, so the cursor can move past them without losing track of them. Each newly recorded one is
+   * logged as a warning naming the journal; one seen before (same server id) is not recorded twice.
    */
   readonly claim: (
     msgs: ReadonlyArray<WeixinMessage>,
-    nextCursor: string | undefined
+    nextCursor: string | undefined,
+    rejected?: ReadonlyArray<RejectedMessage>
   ) => Effect.Effect<ReadonlyArray<ClaimedMessage>, InboxStorageError>
   /** Records that the turn of `key` finished; afterwards a restart will not dispatch it again. */
   readonly markDone: (key: string) => Effect.Effect<void, InboxStorageError>
   /** number of seen keys currently remembered (tests, status) */
   readonly seenCount: Effect.Effect<number>
+  /** rejected messages recorded within the retention window (tests, status) */
+  readonly rejections: Effect.Effect<ReadonlyArray<RecordedRejection>>
 }
+
 
 export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
   readonly accountId: string
   readonly store: InboxStore
   readonly limits?: InboxLimits
+  /** the journal's file path, named in log lines (default: a description) */
+  readonly journalLocation?: string
 }) {
   const { accountId, store } = options
   const limits = options.limits ?? defaultInboxLimits
   const retentionMs = Duration.toMillis(seenRetention)
+  const journalLocation = options.journalLocation ?? `the "${journalName}" journal of account ${accountId}`
   const storageError = (operation: InboxStorageError["operation"]) => (cause: unknown) =>
     new InboxStorageError({ accountId, operation, detail: describe(cause) })
 
   // Replay: seen keys with their claim time, and claims still waiting for a done record.
   const seen = new Map<string, number>()
   const pending = new Map<string, ClaimedMessage>()
+  // kept through compactions for the retention window, so the operator can still find them
+  const rejections = new Map<string, RecordedRejection>()
   const lines = yield* store.readJournal(accountId, journalName).pipe(Effect.mapError(storageError("readJournal")))
   let journalRecords = 0
   let journalBytes = 0
@@ -146,6 +184,9 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
       case "done":
         pending.delete(record.key)
         break
+      case "rejected":
+        rejections.set(record.key, { key: record.key, index: record.index, problem: record.problem, at: record.at })
+        break
     }
   }
   if (skipped > 0) {
@@ -169,6 +210,10 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
       if (now - at < retentionMs) break // insertion order is claim order
       if (!pending.has(key)) seen.delete(key)
     }
+    for (const [key, rejection] of rejections) {
+      if (now - rejection.at < retentionMs) break
+      rejections.delete(key)
+    }
   }
 
   const compactIfNeeded = Effect.gen(function*() {
@@ -184,6 +229,7 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
           : claimLine(claim)
       )
     }
+    for (const rejection of rejections.values()) out.push(rejectedLine(rejection))
     yield* store.replaceJournal(accountId, journalName, out).pipe(Effect.mapError(storageError("replaceJournal")))
     const bytes = out.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
     yield* Effect.logDebug(`inbox journal compacted from ${journalRecords} to ${out.length} records`)
@@ -193,7 +239,11 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
     compactAtBytes = Math.max(limits.maxBytes, 2 * bytes)
   })
 
-  const claim = (msgs: ReadonlyArray<WeixinMessage>, nextCursor: string | undefined) =>
+  const claim = (
+    msgs: ReadonlyArray<WeixinMessage>,
+    nextCursor: string | undefined,
+    rejected: ReadonlyArray<RejectedMessage>
+  ) =>
     lock.withPermits(1)(
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
@@ -206,8 +256,16 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
           inBatch.add(key)
           fresh.push({ key, peer: message.from_user_id ?? "", message, claimedAt: now })
         }
-        if (fresh.length > 0) {
-          const out = fresh.map(claimLine)
+        const freshRejections: Array<RecordedRejection> = []
+        for (const r of rejected) {
+          // without an id there is nothing to dedupe on; the cursor it came with tells batches apart
+          const key = nonEmpty(r.message_id) ? `mid:${r.message_id}` : `rej:${cursor}#${r.index}`
+          // kept apart from `seen`: should a readable copy of the same message ever arrive, it still runs
+          if (rejections.has(key) || freshRejections.some((f) => f.key === key)) continue
+          freshRejections.push({ key, index: r.index, problem: r.problem, at: now })
+        }
+        if (fresh.length > 0 || freshRejections.length > 0) {
+          const out = [...fresh.map(claimLine), ...freshRejections.map(rejectedLine)]
           yield* store.appendJournal(accountId, journalName, out).pipe(Effect.mapError(storageError("appendJournal")))
           journalRecords += out.length
           journalBytes += out.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
@@ -215,6 +273,7 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
             seen.set(c.key, now)
             pending.set(c.key, c)
           }
+          for (const r of freshRejections) rejections.set(r.key, r)
         }
         // Only now, with the claims durable, may the server forget these messages.
         if (nonEmpty(nextCursor) && nextCursor !== cursor) {
@@ -224,6 +283,13 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
         yield* compactIfNeeded.pipe(
           Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
         )
+        for (const r of freshRejections) {
+          yield* Effect.logWarning(
+            `message ${r.key} (position ${r.index} of its batch) could not be understood and was not passed ` +
+              `to the agent: ${r.problem}. It is recorded for 24 h in ${journalLocation} (a "rejected" line); ` +
+              "polling goes on. If this repeats, report that line to the openclaw-weixin maintainers"
+          )
+        }
         return fresh as ReadonlyArray<ClaimedMessage>
       })
     )
@@ -245,11 +311,13 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
     )
 
   const inbox: Inbox = {
+    journalLocation,
     cursor: Effect.sync(() => cursor),
     unfinished: Array.from(pending.values()),
-    claim: (msgs, nextCursor) => claim(msgs, nextCursor).pipe(Effect.withSpan("Inbox.claim")),
+    claim: (msgs, nextCursor, rejected = []) => claim(msgs, nextCursor, rejected).pipe(Effect.withSpan("Inbox.claim")),
     markDone: (key) => markDone(key).pipe(Effect.withSpan("Inbox.markDone")),
-    seenCount: Effect.sync(() => seen.size)
+    seenCount: Effect.sync(() => seen.size),
+    rejections: Effect.sync(() => Array.from(rejections.values()))
   }
   return inbox
 })

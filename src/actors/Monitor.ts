@@ -1,7 +1,9 @@
 /**
  * Monitor: the account's long-poll loop (ILINK §2, DESIGN.md "The flow of one message").
  *
- * getupdates → Inbox.claim → hand each claimed message to the Dispatcher → poll again. It never waits
+ * getupdates → Inbox.claim → hand each claimed message to the Dispatcher → poll again. Messages the
+ * client could not decode (`rejected_msgs`) go to the Inbox too, which records and logs them durably
+ * before the cursor moves, so one bad message never wedges the account nor vanishes. It never waits
  * for an agent turn: the Dispatcher's `offer` only suspends when its queue is full, which slows polling
  * without dropping anything. Failed polls back off exponentially with jitter (capped, reset after a
  * success); iLink −14 parks the account in `AuthExpired` and the loop ends, since only a new login helps.
@@ -16,6 +18,7 @@ import {
   markPolled,
   setPhase
 } from "./AccountState.js"
+import type { RejectedMessage } from "../schemas/Api.js"
 import type { WeixinMessage } from "../schemas/Message.js"
 import type { ClaimedMessage, Inbox } from "./Inbox.js"
 
@@ -25,6 +28,8 @@ export interface PollResponse {
   readonly errcode?: number | undefined
   readonly errmsg?: string | undefined
   readonly msgs?: ReadonlyArray<WeixinMessage> | undefined
+  /** messages of the batch that did not decode */
+  readonly rejected_msgs?: ReadonlyArray<RejectedMessage> | undefined
   readonly get_updates_buf?: string | undefined
   readonly longpolling_timeout_ms?: number | undefined
 }
@@ -87,7 +92,7 @@ export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError
       return yield* new MonitorSessionExpired({ reason: refusal })
     }
     if (ret !== 0 || errcode !== 0) return yield* new MonitorPollFailed({ reason: refusal })
-    const claimed = yield* inbox.claim(response.msgs ?? [], response.get_updates_buf).pipe(
+    const claimed = yield* inbox.claim(response.msgs ?? [], response.get_updates_buf, response.rejected_msgs ?? []).pipe(
       Effect.mapError((e) => new MonitorPollFailed({ reason: e.message }))
     )
     attempt = 0

@@ -10,6 +10,9 @@
  * - Retries only failures that prove the request never reached the server; an ambiguous failure is
  *   reported as `DeliveryUnknown` and not resent, so the user never sees a reply twice.
  * - Classifies the server's answer by ILINK App. C into a `Receipt` or a typed error (see Receipt.ts).
+ * - On stop, queued sends fail with `OutboxClosed` at once; the send in flight gets `sendStopGrace` to
+ *   finish, so a reply that is about to land reports its real receipt. Past the grace it is interrupted
+ *   and its caller gets `DeliveryUnknown` (the request may have reached the server).
  */
 import { Clock, Deferred, Duration, Effect, Option, Queue, Schedule, Scope } from "effect"
 import { chunkText, DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
@@ -74,20 +77,31 @@ export interface OutboxOptions<Conn> {
   readonly capacity?: number
   /** retries of never-reached failures (default: 200 ms doubling, jittered, at most 2 s apart, 4 retries) */
   readonly retrySchedule?: Schedule.Schedule<unknown, ILinkError>
+  /** how long stop waits for the send in flight (default `sendStopGrace`) */
+  readonly stopGrace?: Duration.DurationInput
 }
 
 export interface OutboxService {
   readonly send: (request: SendRequest) => Effect.Effect<Receipt, OutboxError>
-  /** a reply channel for one turn: every message carries the turn's context token and run id */
+  /** the sending half of a turn's reply channel: every message carries the turn's token and run id */
   readonly replyChannel: (turn: {
     readonly to: string
     readonly contextToken: string | undefined
     readonly runId: string
-  }) => ReplyChannel
+  }) => TurnSender
   /** the account is logged out: sends fail fast with "log in again" until `clearAuthExpired` */
   readonly setAuthExpired: (reason: string) => Effect.Effect<void>
   readonly clearAuthExpired: Effect.Effect<void>
 }
+
+/** What the Outbox contributes to a turn's `ReplyChannel`; the actor adds `withTyping`. */
+export type TurnSender = Omit<ReplyChannel, "withTyping">
+
+/**
+ * How long a stopping Outbox lets the send in flight finish before interrupting it. Kept short so the
+ * whole stop (this, then `notifystop`'s own bound) stays well under a second.
+ */
+export const sendStopGrace = Duration.millis(300)
 
 export const defaultReplyBudget = 10
 export const defaultReplyWindow = Duration.hours(24)
@@ -195,7 +209,9 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
     }
     const retrySchedule = options.retrySchedule ?? defaultSendRetrySchedule
     const queue = yield* Queue.bounded<Job>(options.capacity ?? 256)
+    const stopGrace = Duration.decode(options.stopGrace ?? sendStopGrace)
     let authExpired: string | undefined
+    let closed = false
     // the job the sender is working on, so shutdown can answer its caller
     let current: { job: Job; clientId: string | undefined; sent: Array<ChunkReceipt> } | undefined
 
@@ -283,7 +299,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
       })
     )
 
-    // Answer every caller still waiting when the account stops; the one in flight may have gone out.
+    // Runs last on stop: answers the caller of a send the grace did not save; it may have gone out.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         if (current !== undefined) {
@@ -302,18 +318,45 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
               })
           )
         }
-        const waiting = yield* Queue.takeAll(queue)
-        for (const job of waiting) yield* Deferred.fail(job.result, new OutboxClosed({ peer: job.peer }))
-        yield* Queue.shutdown(queue)
       })
     )
     yield* Effect.forkScoped(sender)
+    // Runs first on stop (finalizers run in reverse): refuse new work, fail what is queued, then give the
+    // send in flight a bounded grace before the sender fiber is interrupted.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closed = true
+        // taking makes room, which lets sends blocked on a full queue in; drain until none are left
+        while (true) {
+          const waiting = yield* Queue.takeAll(queue)
+          if (waiting.length === 0) break
+          for (const job of waiting) yield* Deferred.fail(job.result, new OutboxClosed({ peer: job.peer }))
+        }
+        // the sender, once idle, is interrupted in its take instead of starting another job
+        yield* Queue.shutdown(queue)
+        const inFlight = current
+        if (inFlight === undefined) return
+        const finished = yield* Deferred.await(inFlight.job.result).pipe(
+          Effect.exit,
+          Effect.interruptible,
+          Effect.timeoutOption(stopGrace),
+          Effect.map(Option.isSome)
+        )
+        if (!finished) {
+          yield* Effect.logWarning(
+            `stopping: the send to ${inFlight.job.peer} did not finish within ${Duration.format(stopGrace)}; ` +
+              "it is cut off and reported as DeliveryUnknown (it may still have reached the peer)"
+          )
+        }
+      }).pipe(Effect.annotateLogs({ accountId }))
+    )
 
     const send = (request: SendRequest): Effect.Effect<Receipt, OutboxError> =>
       Effect.gen(function* () {
         const expired = authGate()
         if (expired !== undefined) return yield* Effect.fail(expired)
         const peer = normalizePeer(request.to)
+        if (peer !== undefined && closed) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
         if (peer === undefined) return yield* Effect.fail(new InvalidRecipient({ to: request.to }))
         const items: Array<MessageItem> = chunkText(request.text ?? "", chunkLimit).map((text) => ({
           type: 1,
@@ -323,7 +366,10 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
         const [first, ...rest] = items
         if (first === undefined) return yield* Effect.fail(new EmptyMessage({ peer: peer.id }))
         const result = yield* Deferred.make<Receipt, OutboxError>()
-        const accepted = yield* Queue.offer(queue, { peer: peer.id, request, items: [first, ...rest], result })
+        // a stop shuts the queue down, which interrupts an offer still waiting for room: that is a refusal
+        const accepted = yield* Queue.offer(queue, { peer: peer.id, request, items: [first, ...rest], result }).pipe(
+          Effect.catchAllCause(() => Effect.succeed(false))
+        )
         if (!accepted) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
         return yield* Deferred.await(result)
       }).pipe(Effect.withSpan("Outbox.send"))

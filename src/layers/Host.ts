@@ -2,7 +2,8 @@
  * Host: the OpenClaw side an account actor talks to, as a service, so the actor can be built and tested
  * without a running gateway. For each claimed message the actor calls `handleInbound` once; the host
  * routes it, records the session, runs the agent turn, and delivers replies through the `ReplyChannel`
- * it is given (which sends through the Outbox with the turn's context token and run id).
+ * it is given (which sends through the Outbox with the turn's context token and run id, and keeps the
+ * typing indicator alive around the agent run via `withTyping`).
  *
  * The plugin adapter implements it over `channelRuntime` (OPENCLAW-HOST §1); tests use
  * test/support/TestHost.ts.
@@ -31,6 +32,12 @@ export type ProgressItem = ToolCallStartMessageItem | ToolCallResultMessageItem
 export interface ReplyChannel {
   readonly sendText: (text: string) => Effect.Effect<Receipt, OutboxError>
   readonly sendProgress: (item: ProgressItem) => Effect.Effect<Receipt, OutboxError>
+  /**
+   * Runs `effect` (the agent run) with "typing…" shown to the peer: started at once, repeated every 5 s,
+   * cancelled when it ends however it ends. Never fails or delays the effect. The host wraps only the
+   * agent run, so a refused sender or one who gets a pairing code never sees typing.
+   */
+  readonly withTyping: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 export type TurnOutcome = Data.TaggedEnum<{

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, SubscriptionRef, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, SubscriptionRef, TestClock } from "effect"
 import { AccountActor } from "../../src/actors/AccountActor.js"
 import { makeAccountState } from "../../src/actors/AccountState.js"
 import { makeInbox } from "../../src/actors/Inbox.js"
+import { defaultAccountSettings } from "../../src/actors/AccountContext.js"
+import { defaultDispatchConcurrency } from "../../src/actors/Dispatcher.js"
+import { sendStopGrace } from "../../src/actors/Outbox.js"
+import type { Host } from "../../src/layers/Host.js"
 import { StateStore } from "../../src/layers/StateStore.js"
 import { ILinkSessionExpiredError } from "../../src/schemas/Errors.js"
 import {
@@ -13,17 +17,18 @@ import {
   textMessage,
   waitUntil
 } from "../support/actorHarness.js"
+import { makeTestHost } from "../support/TestHost.js"
 
 const accountId = "bot1-im-bot"
 const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
 const notifyStopTimeoutMs = 500
 
-const setup = (hostOptions: Parameters<typeof makeRecordingHost>[0] = {}) =>
+const setup = (hostOptions: Parameters<typeof makeRecordingHost>[0] = {}, hostLayer?: Layer.Layer<Host>) =>
   Effect.gen(function*() {
     const dir = yield* makeTempDir("actor-")
     const api = yield* makeTestApi
     const host = yield* makeRecordingHost(hostOptions)
-    const layer = Layer.mergeAll(api.layer, host.layer, StateStore.layerAt(dir))
+    const layer = Layer.mergeAll(api.layer, hostLayer ?? host.layer, StateStore.layerAt(dir))
     const actorScope = yield* Scope.make()
     const start = Effect.gen(function*() {
       const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs } }).pipe(
@@ -204,5 +209,116 @@ describe("AccountActor", () => {
       yield* Scope.close(t.actorScope, Exit.void)
       expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
       expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+    }))
+
+  it.scoped("keeps typing alive through a 12 s agent run: start at 0, 5 and 10 s, cancel when it ends", () =>
+    Effect.gen(function*() {
+      const testHost = yield* makeTestHost({ delay: Duration.seconds(12) })
+      const t = yield* setup({}, testHost.layer)
+      t.api.options.typingTicket = "T1"
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil(Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 1), "typing started")
+      yield* TestClock.adjust(Duration.seconds(12))
+      yield* waitUntil(Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 4), "typing cancelled")
+      expect(yield* Ref.get(t.api.typing)).toEqual([
+        { at: 0, userId: "alice@im.wechat", status: 1 },
+        { at: 5_000, userId: "alice@im.wechat", status: 1 },
+        { at: 10_000, userId: "alice@im.wechat", status: 1 },
+        { at: 12_000, userId: "alice@im.wechat", status: 2 }
+      ])
+      expect((yield* testHost.turns).map((x) => x.outcome)).toEqual(["completed"])
+    }))
+
+  it.scoped("shows no typing for a turn the host skips without running the agent", () =>
+    Effect.gen(function*() {
+      const testHost = yield* makeTestHost({ skip: "sender not paired" })
+      const t = yield* setup({}, testHost.layer)
+      t.api.options.typingTicket = "T1"
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil(
+        Effect.map(testHost.turns, (ts) => ts.length === 1 && ts[0]?.outcome === "skipped"),
+        "the skipped turn"
+      )
+      yield* t.awaitPolls(2)
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect(yield* Ref.get(t.api.typing)).toEqual([])
+    }))
+
+  it.scoped("serves 8 peers at once by default, the Dispatcher's own default", () =>
+    Effect.gen(function*() {
+      expect(defaultDispatchConcurrency).toBe(8)
+      expect(defaultAccountSettings.dispatchConcurrency).toBe(defaultDispatchConcurrency)
+      const gate = yield* Deferred.make<void>()
+      const testHost = yield* makeTestHost({ gate })
+      const t = yield* setup({}, testHost.layer)
+      yield* t.start
+      yield* t.awaitPolls(1)
+      const msgs = Array.from({ length: 10 }, (_, i) => textMessage({ message_id: String(i + 1), from: `peer${i}@im.wechat` }))
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs })
+      yield* waitUntil(Effect.map(testHost.active, (n) => n === 8), "8 turns running")
+      yield* t.awaitPolls(2)
+      expect(yield* testHost.maxActive).toBe(8)
+      yield* Deferred.succeed(gate, undefined)
+      yield* waitUntil(Effect.map(testHost.turns, (ts) => ts.length === 10 && ts.every((x) => x.outcome === "completed")), "all 10 turns")
+    }))
+
+  /** An actor that has served alice once (so a proactive send has her token) and holds its next poll. */
+  const stopDuringSend = (sendMessage: "hang" | { readonly delayMs: number }) => Effect.gen(function*() {
+    const t = yield* setup()
+    t.api.options.notifyStop = "hang"
+    t.api.options.sendMessage = sendMessage
+    const actor = yield* t.start
+    yield* t.awaitPolls(1)
+    yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+    yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "alice's turn")
+    yield* t.awaitPolls(2)
+    const sending = yield* Effect.fork(actor.send({ to: "alice@im.wechat", text: "proactive" }))
+    yield* waitUntil(Effect.map(Ref.get(t.api.sent), (ms) => ms.length === 1), "the send in flight")
+    const stopStartedAt = yield* TestClock.currentTimeMillis
+    const stopping = yield* Effect.fork(actor.stop)
+    // the held long-poll is aborted before any virtual time passes
+    yield* waitUntil(Effect.map(Ref.get(t.api.interruptedPolls), (n) => n === 1), "the long-poll aborted")
+    expect(yield* TestClock.currentTimeMillis).toBe(stopStartedAt)
+    return { t, actor, sending, stopping, stopStartedAt }
+  })
+  type StopDuringSend = Effect.Effect.Success<ReturnType<typeof stopDuringSend>>
+
+  /** Lets notifystop (which hangs) run into its bound and returns how long the whole stop took. */
+  const finishStop = (r: StopDuringSend) =>
+    Effect.gen(function*() {
+      yield* waitUntil(Effect.map(Ref.get(r.t.api.notifyStops), (n) => n === 1), "notifystop called")
+      yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs))
+      yield* Fiber.join(r.stopping)
+      expect((yield* SubscriptionRef.get(r.actor.state)).phase._tag).toBe("Stopped")
+      return (yield* TestClock.currentTimeMillis) - r.stopStartedAt
+    })
+
+  it.scoped("on stop, a send finishing 100 ms in reports delivered, and the stop ends under 1 s", () =>
+    Effect.gen(function*() {
+      const r = yield* stopDuringSend({ delayMs: 100 })
+      yield* TestClock.adjust(Duration.millis(100))
+      const receipt = yield* Fiber.join(r.sending)
+      expect(receipt.status).toBe("delivered")
+      const took = yield* finishStop(r)
+      expect(took).toBe(100 + notifyStopTimeoutMs)
+      expect(took).toBeLessThan(1_000)
+    }))
+
+  it.scoped("on stop, a hanging send is cut off at the grace bound as DeliveryUnknown, and the stop ends under 1 s", () =>
+    Effect.gen(function*() {
+      const r = yield* stopDuringSend("hang")
+      const grace = Duration.toMillis(sendStopGrace)
+      yield* TestClock.adjust(Duration.millis(grace - 1))
+      expect(r.sending.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(1))
+      const error = yield* Effect.flip(Fiber.join(r.sending))
+      expect(error._tag).toBe("DeliveryUnknown")
+      const took = yield* finishStop(r)
+      expect(took).toBe(grace + notifyStopTimeoutMs)
+      expect(took).toBeLessThan(1_000)
     }))
 })

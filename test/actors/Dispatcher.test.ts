@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, FastCheck, Fiber, Option } from "effect"
+import { Deferred, Effect, FastCheck, Fiber, Logger, Option } from "effect"
 import { Dispatcher } from "../../src/actors/Dispatcher.js"
 
 interface Msg {
@@ -158,6 +158,25 @@ describe("Dispatcher", () => {
       yield* Deferred.succeed(gate, undefined)
       yield* dispatcher.awaitIdle
       expect(order.indexOf("b1")).toBeLessThan(order.indexOf("a3"))
+    })
+  )
+
+  it.scoped("logs a failed turn with its message key and says it will not be retried, and why", () =>
+    Effect.gen(function* () {
+      const lines: Array<string> = []
+      const capture = Logger.make(({ message }) => {
+        lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+      })
+      const dispatcher = yield* Dispatcher.make<Msg, never>({ concurrency: 1, handle: () => Effect.fail("agent exploded") }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      yield* dispatcher.offer(msg("a", 1))
+      yield* dispatcher.awaitIdle
+      const line = lines.find((l) => l.includes("failed"))
+      expect(line).toContain("mid:a-1")
+      expect(line).toContain("will not be retried")
+      expect(line).toContain("could repeat replies")
+      expect(line).not.toContain("stays claimed")
     })
   )
 })

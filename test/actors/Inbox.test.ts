@@ -133,4 +133,41 @@ describe("Inbox", () => {
       const restarted = yield* makeInbox({ accountId, store })
       expect(restarted.unfinished[0]?.message.item_list).toEqual([{ type: 1, text_item: { text: big } }])
     }))
+
+  it.scoped("records undecodable messages durably with the cursor commit, never dispatches them, keeps them 24 h", () =>
+    Effect.gen(function*() {
+      const files = yield* setup
+      const inbox = yield* makeInbox({
+        accountId,
+        store: files.store,
+        journalLocation: files.journalPath(accountId, "inbox"),
+        limits: { maxRecords: 4, maxBytes: 1024 * 1024 }
+      })
+      const rejected = [
+        { index: 1, message_id: "9", problem: "item_list.0.type: Expected number, actual \"x\"" },
+        { index: 2, problem: "from_user_id: Expected string, actual 42" }
+      ]
+      const claimed = yield* inbox.claim([textMessage({ message_id: "1" })], "c1", rejected)
+      expect(claimed.map((c) => c.key)).toEqual(["mid:1"])
+      expect(yield* inbox.cursor).toBe("c1")
+      const onDisk = fs.readFileSync(files.journalPath(accountId, "inbox"), "utf8")
+      expect(onDisk).toContain('"t":"rejected","key":"mid:9"')
+      expect(onDisk).toContain('"key":"rej:#2"')
+      expect(onDisk).toContain("from_user_id: Expected string, actual 42")
+      // the same undecodable message delivered again is not recorded twice
+      yield* inbox.claim([], "c2", [rejected[0]!])
+      expect((yield* inbox.rejections).map((r) => r.key)).toEqual(["mid:9", "rej:#2"])
+      // compaction and a restart keep them; nothing is handed back for dispatch
+      for (let i = 2; i <= 6; i++) {
+        yield* inbox.claim([textMessage({ message_id: String(i) })], `c${i + 1}`)
+        yield* inbox.markDone(`mid:${i}`)
+      }
+      yield* inbox.markDone("mid:1")
+      const restarted = yield* makeInbox({ accountId, store: files.store })
+      expect(restarted.unfinished).toEqual([])
+      expect((yield* restarted.rejections).map((r) => r.key)).toEqual(["mid:9", "rej:#2"])
+      yield* TestClock.adjust(Duration.hours(24))
+      yield* restarted.claim([textMessage({ message_id: "100" })], "c100")
+      expect(yield* restarted.rejections).toEqual([])
+    }))
 })

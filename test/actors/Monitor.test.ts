@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Queue, Ref, SubscriptionRef, TestClock } from "effect"
+import { Duration, Effect, Fiber, Logger, LogLevel, Queue, Ref, SubscriptionRef, TestClock } from "effect"
 import { defaultAccountSettings } from "../../src/actors/AccountContext.js"
 import { makeAccountState } from "../../src/actors/AccountState.js"
 import { type ClaimedMessage, makeInbox } from "../../src/actors/Inbox.js"
@@ -208,5 +208,45 @@ describe("Monitor", () => {
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
       yield* t.awaitRequests(3)
       expect((yield* Ref.get(t.dispatched)).map((c) => c.key)).toEqual(["mid:1"])
+    }))
+
+  it.scoped("records undecodable messages of a batch, warns where they are kept, and still advances the cursor", () =>
+    Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) {
+          warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+        }
+      })
+      const files = makeMemoryStore()
+      const inbox = yield* makeInbox({ accountId, store: files.store, journalLocation: "/state/bot1-im-bot.ocw-inbox.jsonl" })
+      const poll = yield* makeScriptedPoll
+      const state = yield* makeAccountState
+      const dispatched = yield* Ref.make<ReadonlyArray<ClaimedMessage>>([])
+      yield* runMonitor({
+        getUpdates: poll.getUpdates,
+        inbox,
+        dispatch: (c) => Ref.update(dispatched, (cs) => [...cs, c]),
+        state,
+        settings: defaultAccountSettings
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)), Effect.forkScoped)
+      const polls = (n: number) => waitUntil(Effect.map(Ref.get(poll.requests), (rs) => rs.length >= n), `${n} polls`)
+      yield* polls(1)
+      yield* Queue.offer(poll.script, {
+        get_updates_buf: "c1",
+        msgs: [textMessage({ message_id: "1" })],
+        rejected_msgs: [{ index: 1, message_id: "2", problem: "item_list.0.type: Expected number, actual \"x\"" }]
+      })
+      yield* polls(2)
+      expect((yield* Ref.get(poll.requests))[1]?.get_updates_buf).toBe("c1")
+      expect((yield* Ref.get(dispatched)).map((c) => c.key)).toEqual(["mid:1"])
+      const journal = files.journals.get(`${accountId}/inbox`) ?? []
+      expect(journal.filter((l) => l.includes('"t":"rejected"') && l.includes('"key":"mid:2"'))).toHaveLength(1)
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain("mid:2")
+      expect(warnings[0]).toContain("not passed to the agent")
+      expect(warnings[0]).toContain("/state/bot1-im-bot.ocw-inbox.jsonl")
+      expect(warnings[0]).toContain("report")
+      expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("Running")
     }))
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
 import { ContextTokens, memoryContextTokenStorage } from "../../src/actors/ContextTokens.js"
-import { Outbox, type OutboxApi } from "../../src/actors/Outbox.js"
+import { Outbox, type OutboxApi, sendStopGrace } from "../../src/actors/Outbox.js"
 import type { ILinkApi } from "../../src/layers/ILinkApi.js"
 import type { ILinkConnection } from "../../src/layers/ILinkConnection.js"
 import type { SendMessageResponse } from "../../src/schemas/Api.js"
@@ -298,23 +298,78 @@ describe("Outbox", () => {
       ])
     }))
 
-  it.effect("answers callers still waiting when the account stops", () =>
+  /** An Outbox in a scope the test closes; sendmessage records the call, then runs `respond`. */
+  const stoppable = (respond: Effect.Effect<SendMessageResponse, ILinkError>) =>
     Effect.gen(function* () {
-      const hang: OutboxApi<string> = { sendMessage: () => Effect.never }
-      const result = yield* Effect.scoped(
-        Effect.gen(function* () {
-          const tokens = yield* ContextTokens.make({ accountId: "bot", storage: memoryContextTokenStorage() })
-          yield* tokens.remember(peer, "ctx-1", 0)
-          const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api: hang, contextTokens: tokens })
-          const inFlight = yield* Effect.fork(outbox.send({ to: peer, text: "one" }))
-          const waiting = yield* Effect.fork(outbox.send({ to: peer, text: "two" }))
-          for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-          return { inFlight, waiting }
-        })
+      const calls: Array<WeixinMessage> = []
+      const api: OutboxApi<string> = { sendMessage: (_conn, { msg }) => Effect.suspend(() => (calls.push(msg), respond)) }
+      const scope = yield* Scope.make()
+      const tokens = yield* ContextTokens.make({ accountId: "bot", storage: memoryContextTokenStorage() })
+      yield* tokens.remember(peer, "ctx-1", 0)
+      const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api, contextTokens: tokens }).pipe(
+        Scope.extend(scope)
       )
-      const inFlight = yield* Fiber.await(result.inFlight)
-      const waiting = yield* Fiber.await(result.waiting)
-      expect(Exit.isFailure(inFlight) && inFlight.cause._tag === "Fail" && inFlight.cause.error._tag).toBe("DeliveryUnknown")
-      expect(Exit.isFailure(waiting) && waiting.cause._tag === "Fail" && waiting.cause.error._tag).toBe("OutboxClosed")
+      const inFlight = yield* Effect.fork(outbox.send({ to: peer, text: "one" }))
+      const waiting = yield* Effect.fork(outbox.send({ to: peer, text: "two" }))
+      for (let i = 0; i < 20 && calls.length === 0; i++) yield* Effect.yieldNow()
+      expect(calls).toHaveLength(1)
+      const stopping = yield* Effect.fork(Scope.close(scope, Exit.void))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      return { outbox, inFlight, waiting, stopping }
+    })
+
+  const failureTag = (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
+    Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : undefined
+
+  it.scoped("on stop, fails queued sends at once and lets a send finishing 100 ms later report delivered", () =>
+    Effect.gen(function* () {
+      const t = yield* stoppable(Effect.as(Effect.sleep(Duration.millis(100)), { ret: 0, message_id: "77" }))
+      expect(failureTag(yield* Fiber.await(t.waiting))).toBe("OutboxClosed")
+      const late = yield* Effect.flip(t.outbox.send({ to: peer, text: "three" }))
+      expect(late._tag).toBe("OutboxClosed")
+      expect(t.inFlight.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(100))
+      const receipt = yield* Fiber.join(t.inFlight)
+      expect(receipt.status).toBe("delivered")
+      expect(receipt.chunks[0]).toMatchObject({ _tag: "Delivered", messageId: "77" })
+      // the stop did not wait out the rest of the grace
+      yield* Fiber.join(t.stopping)
+      expect(yield* TestClock.currentTimeMillis).toBe(100)
+    }))
+
+  it.scoped("on stop, cuts a hanging send off at the grace bound and reports DeliveryUnknown", () =>
+    Effect.gen(function* () {
+      const t = yield* stoppable(Effect.never)
+      expect(failureTag(yield* Fiber.await(t.waiting))).toBe("OutboxClosed")
+      yield* TestClock.adjust(Duration.toMillis(sendStopGrace) - 1)
+      expect(t.inFlight.unsafePoll()).toBeNull()
+      expect(t.stopping.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* Fiber.join(t.stopping)
+      expect(failureTag(yield* Fiber.await(t.inFlight))).toBe("DeliveryUnknown")
+      expect(yield* TestClock.currentTimeMillis).toBe(Duration.toMillis(sendStopGrace))
+      expect(Duration.toMillis(sendStopGrace)).toBe(300)
+    }))
+
+  it.scoped("on stop, also answers sends that were waiting for room in a full queue", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const tokens = yield* ContextTokens.make({ accountId: "bot", storage: memoryContextTokenStorage() })
+      yield* tokens.remember(peer, "ctx-1", 0)
+      const hang: OutboxApi<string> = { sendMessage: () => Effect.never }
+      const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api: hang, contextTokens: tokens, capacity: 1 }).pipe(
+        Scope.extend(scope)
+      )
+      const sends = []
+      for (const text of ["in flight", "queued", "blocked 1", "blocked 2"]) {
+        sends.push(yield* Effect.fork(outbox.send({ to: peer, text })))
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      }
+      const stopping = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust(sendStopGrace)
+      yield* Fiber.join(stopping)
+      const tags = []
+      for (const fiber of sends) tags.push(failureTag(yield* Fiber.await(fiber)))
+      expect(tags).toEqual(["DeliveryUnknown", "OutboxClosed", "OutboxClosed", "OutboxClosed"])
     }))
 })

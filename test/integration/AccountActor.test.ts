@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Ref, SubscriptionRef } from "effect"
+import { Deferred, Effect, Logger, LogLevel, Ref, SubscriptionRef } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import type { InboundTurn } from "../../src/layers/Host.js"
 import { makeEmulator } from "../../sandbox/emulator/Emulator.js"
 import { makeRecordingHost, makeTempDir, waitUntil } from "../support/actorHarness.js"
@@ -17,7 +19,7 @@ const setup = (duringTurn?: (turn: InboundTurn) => Effect.Effect<void>) =>
     const inject = (text: string, fromUserId?: string) =>
       emulator.injectInbound({ botId: bot.botId, kind: "text", text, ...(fromUserId ? { fromUserId } : {}) })
     const pollCount = Effect.map(emulator.requests("getupdates"), (rs) => rs.length)
-    return { emulator, bot, host, start, turnKeys, awaitTurns, inject, pollCount }
+    return { emulator, bot, host, start, turnKeys, awaitTurns, inject, pollCount, stateDir }
   })
 
 describe("AccountActor against the emulator", () => {
@@ -123,6 +125,57 @@ describe("AccountActor against the emulator", () => {
         expect(yield* t.pollCount).toBe(polls)
         // notifystop is still attempted (the expired session makes the server refuse it)
         expect((yield* t.emulator.requests("notifystop")).length).toBe(1)
+        expect(yield* t.emulator.violations()).toEqual([])
+      })
+    ), 30_000)
+
+  it.live("records a message that cannot be decoded, warns where it is kept, runs the good one and moves the cursor", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const t = yield* setup()
+        const warnings: Array<string> = []
+        const capture = Logger.make(({ logLevel, message }) => {
+          if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) {
+            warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+          }
+        })
+        // one batch: a message whose item has the wrong types, then a good one
+        yield* t.emulator.injectInbound({
+          botId: t.bot.botId,
+          kind: "raw",
+          message: {
+            message_id: 4242424242,
+            from_user_id: t.bot.ownerUserId,
+            to_user_id: t.bot.botId,
+            message_type: 1,
+            message_state: 2,
+            context_token: "ctx-bad",
+            item_list: [{ type: "text", text_item: { text: 42 } }]
+          }
+        })
+        yield* t.inject("the good one")
+        const actor = yield* t.start.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+        yield* t.awaitTurns(1)
+        // the next poll carries a cursor past the batch
+        yield* waitUntil(
+          Effect.map(t.emulator.requests("getupdates"), (rs) =>
+            rs.some((r) => {
+              const body = JSON.parse(r.body) as { get_updates_buf?: string }
+              return body.get_updates_buf !== undefined && body.get_updates_buf !== ""
+            })),
+          "a poll with the advanced cursor",
+          10_000
+        )
+        expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["the good one"])
+        const warning = warnings.find((w) => w.includes("mid:4242424242"))
+        expect(warning).toContain("not passed to the agent")
+        const journalFile = warning?.match(/in (\/\S+\.jsonl)/)?.[1]
+        expect(journalFile).toBeDefined()
+        expect(path.relative(t.stateDir, journalFile!).startsWith("..")).toBe(false)
+        const journal = fs.readFileSync(journalFile!, "utf8")
+        expect(journal).toMatch(/"t":"rejected","key":"mid:4242424242"/)
+        yield* actor.stop
+        expect((yield* Ref.get(t.host.turns)).length).toBe(1)
         expect(yield* t.emulator.violations()).toEqual([])
       })
     ), 30_000)

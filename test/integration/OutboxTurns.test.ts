@@ -1,5 +1,5 @@
 /**
- * Turns end to end over real HTTP, without the Monitor: Dispatcher → (Typing around) Host → Outbox →
+ * Turns end to end over real HTTP, without the Monitor: Dispatcher → Host (agent run under withTyping) → Outbox →
  * emulator. Proves that several peers are served at once while each peer's replies keep their order,
  * and that typing starts and is cancelled around each turn.
  */
@@ -50,8 +50,11 @@ describe("turns against the emulator", () => {
             const contextToken = claimed.message.context_token
             if (contextToken !== undefined) yield* tokens.remember(claimed.peer, contextToken, claimed.claimedAt)
             const turn: InboundTurn = { accountId: "turns-it", claimed, peer, contextToken, runId: `run-${claimed.key}` }
-            const reply = outbox.replyChannel({ to: peer.id, contextToken, runId: turn.runId })
-            yield* typing.duringTurn(peer.id, contextToken, host.service.handleInbound(turn, reply))
+            const reply = {
+              ...outbox.replyChannel({ to: peer.id, contextToken, runId: turn.runId }),
+              withTyping: <A, E, R>(effect: Effect.Effect<A, E, R>) => typing.duringTurn(peer.id, contextToken, effect)
+            }
+            yield* host.service.handleInbound(turn, reply)
           })
         const dispatcher = yield* Dispatcher.make({ concurrency: 8, handle: runTurn })
 

@@ -2,7 +2,8 @@
  * A recording Host for tests: every turn is recorded with its start and end time (from the Clock), the
  * replies it sent and their outcomes. Behaviour is scripted per message key, per peer, or by default:
  * reply texts, a delay (Clock.sleep, so TestClock controls it), a gate that holds the turn open, a typed
- * failure or a defect.
+ * failure or a defect. Like the real host, a turn runs its agent part (gate, delay, failure, replies)
+ * inside `reply.withTyping`; a skipped turn never calls it, so it shows no typing.
  *
  * @example
  * ```ts
@@ -97,8 +98,7 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
         recorded.push(record)
         active++
         maxActive = Math.max(maxActive, active)
-        const body = Effect.gen(function* () {
-          if (script.skip !== undefined) return TurnOutcome.Skipped({ reason: script.skip })
+        const agent = Effect.gen(function* () {
           if (script.gate !== undefined) yield* Deferred.await(script.gate)
           if (script.delay !== undefined) yield* Effect.sleep(script.delay)
           if (script.defect !== undefined) return yield* Effect.dieMessage(script.defect)
@@ -114,6 +114,9 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
           for (const text of texts) yield* deliver(record, reply, text)
           return TurnOutcome.Completed({ replies: texts.length })
         })
+        const body: Effect.Effect<TurnOutcome, HostTurnError> = script.skip !== undefined
+          ? Effect.succeed(TurnOutcome.Skipped({ reason: script.skip }))
+          : reply.withTyping(agent)
         return yield* body.pipe(
           Effect.onExit((exit) =>
             Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -148,14 +151,20 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
     }
   })
 
-/** A reply channel that records texts and answers each with `answer` (for host tests without an Outbox). */
+/**
+ * A reply channel that records texts and answers each with `answer` (for host tests without an Outbox);
+ * `typingRuns` counts the effects run under `withTyping` (which adds no behaviour here).
+ */
 export const recordingReplyChannel = (
   answer: (text: string) => Effect.Effect<Receipt, OutboxError>
-): ReplyChannel & { readonly sent: Array<string> } => {
+): ReplyChannel & { readonly sent: Array<string>; readonly typingRuns: () => number } => {
   const sent: Array<string> = []
+  let typingRuns = 0
   return {
     sent,
+    typingRuns: () => typingRuns,
     sendText: (text) => Effect.suspend(() => (sent.push(text), answer(text))),
-    sendProgress: () => Effect.dieMessage("recordingReplyChannel does not take progress items")
+    sendProgress: () => Effect.dieMessage("recordingReplyChannel does not take progress items"),
+    withTyping: (effect) => Effect.suspend(() => (typingRuns++, effect))
   }
 }

@@ -3,7 +3,7 @@
  * in-memory store for TestClock tests, a scripted getupdates, a scripted ILinkApi layer, a recording
  * Host, and `waitUntil` for conditions that depend on real I/O.
  */
-import { Effect, Layer, Queue, Ref, Schema } from "effect"
+import { Clock, Duration, Effect, Layer, Queue, Ref, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -147,8 +147,18 @@ export interface TestApiControls {
   readonly notifyStarts: Ref.Ref<number>
   readonly notifyStops: Ref.Ref<number>
   readonly sent: Ref.Ref<ReadonlyArray<WeixinMessage>>
-  /** behaviour switches, set before the actor starts */
-  readonly options: { notifyStart: "ok" | "fail"; notifyStop: "ok" | "hang" }
+  /** sendtyping calls with their (Test)Clock time */
+  readonly typing: Ref.Ref<ReadonlyArray<{ readonly at: number; readonly userId: string; readonly status: number }>>
+  /**
+   * behaviour switches, set before the actor starts: `typingTicket` is what getconfig hands out ("" =
+   * no typing); `sendMessage` answers at once, after `delayMs` of Clock time, or never
+   */
+  readonly options: {
+    notifyStart: "ok" | "fail"
+    notifyStop: "ok" | "hang"
+    typingTicket: string
+    sendMessage: "ok" | "hang" | { readonly delayMs: number }
+  }
   readonly layer: Layer.Layer<ILinkApi>
 }
 
@@ -160,7 +170,8 @@ export const makeTestApi = Effect.gen(function*() {
   const notifyStarts = yield* Ref.make(0)
   const notifyStops = yield* Ref.make(0)
   const sent = yield* Ref.make<ReadonlyArray<WeixinMessage>>([])
-  const options: TestApiControls["options"] = { notifyStart: "ok", notifyStop: "ok" }
+  const typing = yield* Ref.make<TestApiControls["typing"] extends Ref.Ref<infer A> ? A : never>([])
+  const options: TestApiControls["options"] = { notifyStart: "ok", notifyStop: "ok", typingTicket: "", sendMessage: "ok" }
   const endpoint = "ilink/bot/msg/notifystart"
   const service = ILinkApi.make({
     getUpdates: (_conn: unknown, request: { readonly get_updates_buf: string; readonly timeoutMs?: number }) =>
@@ -172,11 +183,20 @@ export const makeTestApi = Effect.gen(function*() {
       ),
     sendMessage: (_conn: unknown, request: { readonly msg: WeixinMessage }) =>
       Ref.update(sent, (ms) => [...ms, request.msg]).pipe(
+        Effect.zipRight(
+          options.sendMessage === "hang"
+            ? Effect.never
+            : options.sendMessage === "ok"
+            ? Effect.void
+            : Effect.sleep(Duration.millis(options.sendMessage.delayMs))
+        ),
         Effect.zipRight(Effect.sync(() => ({ ret: 0, message_id: String(1_000 + Math.floor(Math.random() * 1e9)) })))
       ),
-    sendTyping: () => Effect.void,
-    // no typing ticket: the Typing part then makes no typing calls
-    getConfig: () => Effect.succeed({ ret: 0, typing_ticket: "" }),
+    sendTyping: (_conn: unknown, request: { readonly ilink_user_id: string; readonly status: number }) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        Ref.update(typing, (ts) => [...ts, { at, userId: request.ilink_user_id, status: request.status }])),
+    // by default no typing ticket: the Typing part then makes no typing calls
+    getConfig: () => Effect.sync(() => ({ ret: 0, typing_ticket: options.typingTicket })),
     getUploadUrl: () => notImplemented("getUploadUrl"),
     notifyStart: () =>
       Ref.update(notifyStarts, (n) => n + 1).pipe(
@@ -199,6 +219,7 @@ export const makeTestApi = Effect.gen(function*() {
     notifyStarts,
     notifyStops,
     sent,
+    typing,
     options,
     layer: Layer.succeed(ILinkApi, service)
   }
@@ -226,17 +247,20 @@ export const makeRecordingHost = (options: {
           const first = turn.claimed.message.item_list?.[0]
           const text = first !== undefined && "text_item" in first ? first.text_item.text : undefined
           yield* Ref.update(turns, (ts) => [...ts, { key: turn.claimed.key, peer: turn.peer.id, text }])
-          if (options.duringTurn) yield* options.duringTurn(turn)
-          if (options.reply !== undefined) {
-            const receipt = yield* reply.sendText(options.reply).pipe(
-              Effect.mapError((e) =>
-                new HostTurnError({ accountId: turn.accountId, messageKey: turn.claimed.key, stage: "deliver", detail: e.message })
+          // the agent part, with typing shown, as the real host does
+          return yield* reply.withTyping(Effect.gen(function*() {
+            if (options.duringTurn) yield* options.duringTurn(turn)
+            if (options.reply !== undefined) {
+              const receipt = yield* reply.sendText(options.reply).pipe(
+                Effect.mapError((e) =>
+                  new HostTurnError({ accountId: turn.accountId, messageKey: turn.claimed.key, stage: "deliver", detail: e.message })
+                )
               )
-            )
-            yield* Ref.update(receipts, (rs) => [...rs, receipt])
-            return TurnOutcome.Completed({ replies: 1 })
-          }
-          return TurnOutcome.Completed({ replies: 0 })
+              yield* Ref.update(receipts, (rs) => [...rs, receipt])
+              return TurnOutcome.Completed({ replies: 1 })
+            }
+            return TurnOutcome.Completed({ replies: 0 })
+          }))
         })
     }
     return { turns, receipts, service, layer: Layer.succeed(Host, service) }

@@ -1,0 +1,11 @@
+/**
+ * openclaw-weixin: the WeChat (Weixin) channel for OpenClaw. The host loads this module and calls the
+ * default export's `register(api)` (src/plugin/PluginEntry.ts); nothing here starts work on import: the
+ * runtime is built by the first adapter call.
+ */
+import { makePluginDeps } from "./src/plugin/PluginDeps.js"
+import { makePluginEntry } from "./src/plugin/PluginEntry.js"
+
+const entry = makePluginEntry(makePluginDeps())
+
+export default entry

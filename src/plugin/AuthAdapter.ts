@@ -1,0 +1,58 @@
+/**
+ * `auth.login`: the terminal QR login behind `openclaw channels login --channel openclaw-weixin`. It runs
+ * in the CLI process (registration mode `discovery`): it prints the QR and the link as a fallback, asks
+ * for the number the phone shows when the server wants one, and saves the login. Afterwards the CLI asks
+ * the running gateway to start the account.
+ *
+ * `--account` only names the login session: the stored account id always comes from the server's bot id
+ * (ILINK §3.3), and a differing id is pointed out. Already bound → ends normally.
+ */
+import { Effect } from "effect"
+import {
+  describeLoginEvent,
+  describeLoginOutcome,
+  LoginFlow,
+  LoginFlowSettings,
+  terminalLoginPrompt,
+  terminalQrText
+} from "../actors/LoginFlow.js"
+import { normalizeAccountId } from "../domain/AccountId.js"
+import { ILinkSettings } from "../layers/ILinkSettings.js"
+import { channelConfigFromHostConfig } from "../schemas/ChannelConfig.js"
+import { LoginFailed } from "./PluginErrors.js"
+import type { PluginDeps } from "./PluginDeps.js"
+import type { WeixinAuthAdapter } from "./SdkTypes.js"
+
+type LoginParams = Parameters<NonNullable<WeixinAuthAdapter["login"]>>[0]
+
+export const terminalLogin = Effect.fn("Auth.terminalLogin")(function*(deps: PluginDeps, params: LoginParams) {
+  const config = yield* channelConfigFromHostConfig(params.cfg)
+  const flow = yield* LoginFlow
+  const say = (text: string) => Effect.sync(() => params.runtime.log(text))
+  yield* say("Starting the WeChat login…")
+  const outcome = yield* flow.login({
+    onEvent: (event) => say(event._tag === "QrShown" ? terminalQrText(event) : describeLoginEvent(event))
+  }).pipe(
+    Effect.provide(terminalLoginPrompt(deps.terminal.input, deps.terminal.output)),
+    Effect.provideService(LoginFlowSettings, { qrBaseUrl: config.baseUrl }),
+    Effect.provideService(ILinkSettings, { botAgent: config.botAgent, routeTag: config.routeTag })
+  )
+  switch (outcome._tag) {
+    case "Connected": {
+      yield* say(describeLoginOutcome(outcome))
+      const asked = params.accountId?.trim()
+      if (asked !== undefined && asked !== "" && normalizeAccountId(asked) !== outcome.accountId) {
+        yield* say(`Note: the account was saved as ${outcome.accountId}, the id WeChat gave this bot (not "${asked}").`)
+      }
+      return
+    }
+    case "AlreadyConnected":
+      return yield* say(describeLoginOutcome(outcome))
+    default:
+      return yield* new LoginFailed({ reason: describeLoginOutcome(outcome) })
+  }
+})
+
+export const makeAuthAdapter = (deps: PluginDeps): WeixinAuthAdapter => ({
+  login: (params) => deps.runtime.run(terminalLogin(deps, params))
+})

@@ -1,0 +1,122 @@
+/**
+ * `outbound`: proactive sends from the host (cron deliveries, the message tool, `openclaw message send`).
+ *
+ * In the gateway the account's running actor sends (its Outbox keeps per-peer order). In the CLI process
+ * (`message send`, registration mode `discovery`) no actor runs: the account and its context tokens are
+ * loaded from the state dir and the message goes through a short-lived Outbox with the same rules
+ * (refusals, chunking, receipts, never-reached retries only).
+ *
+ * Without `ctx.accountId` the account is inferred as ILINK §4 describes: none → log in first; one → it;
+ * several → the one whose context tokens know the recipient, an error naming them when that is not one.
+ */
+import { Effect, Option } from "effect"
+import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "../actors/ContextTokens.js"
+import { Outbox } from "../actors/Outbox.js"
+import type { Receipt } from "../actors/Receipt.js"
+import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { type NormalizedPeerId, normalizePeerId } from "../domain/PeerId.js"
+import { ILinkApi } from "../layers/ILinkApi.js"
+import { ILinkConnection } from "../layers/ILinkConnection.js"
+import { ILinkSettings } from "../layers/ILinkSettings.js"
+import { BoundAccounts } from "../layers/PluginLayer.js"
+import { StateStore } from "../layers/StateStore.js"
+import { type ChannelConfig, channelConfigFromHostConfig } from "../schemas/ChannelConfig.js"
+import {
+  AccountNotConfigured,
+  AmbiguousAccount,
+  MediaNotSupportedYet,
+  NoAccountForRecipient,
+  NoAccountsRegistered,
+  UnknownAccount
+} from "./PluginErrors.js"
+import type { PluginDeps } from "./PluginDeps.js"
+import { resolveWeixinAccount, routeTagFor } from "./ResolvedAccount.js"
+import type { OutboundContext, OutboundResult, WeixinOutboundAdapter } from "./SdkTypes.js"
+
+/** Which account sends to `peer` when the host did not say (ILINK §4 "Outbound account inference"). */
+export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(function*(peer: NormalizedPeerId) {
+  const store = yield* StateStore
+  const ids = yield* store.listAccountIds()
+  const [only, ...others] = ids
+  if (only === undefined) return yield* new NoAccountsRegistered()
+  if (others.length === 0) return only
+  const knowing: Array<string> = []
+  for (const id of ids) {
+    const tokens = yield* store.loadContextTokens(id)
+    if (Object.keys(tokens).some((userId) => normalizePeer(userId)?.key === peer.key)) knowing.push(id)
+  }
+  const [chosen, ...rest] = knowing
+  if (chosen === undefined) return yield* new NoAccountForRecipient({ to: peer.id, accountIds: ids })
+  if (rest.length > 0) return yield* new AmbiguousAccount({ to: peer.id, accountIds: knowing })
+  return chosen
+})
+
+/** One send in a process without a running actor: stored login + stored context tokens + an Outbox. */
+export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
+  function*(accountId: string, config: ChannelConfig, to: string, text: string) {
+    const store = yield* StateStore
+    const api = yield* ILinkApi
+    const stored = yield* store.loadAccount(accountId)
+    if (Option.isNone(stored)) {
+      const known = yield* store.listAccountIds()
+      if (!known.includes(accountId)) return yield* new UnknownAccount({ accountId, known })
+    }
+    const account = resolveWeixinAccount(config, accountId, stored)
+    if (account.token === undefined) return yield* new AccountNotConfigured({ accountId })
+    const connection = yield* ILinkConnection.make({ baseUrl: account.baseUrl, token: account.token, accountId })
+    return yield* Effect.gen(function*() {
+      const contextTokens = yield* ContextTokens.make({
+        accountId,
+        storage: contextTokenStorageFromStateStore(store, accountId)
+      })
+      const outbox = yield* Outbox.make({
+        accountId,
+        connection: Effect.succeed(connection),
+        api,
+        contextTokens,
+        chunkLimit: config.textChunkLimit
+      })
+      return yield* outbox.send({ to, text })
+    }).pipe(
+      Effect.scoped,
+      Effect.provideService(ILinkSettings, { botAgent: config.botAgent, routeTag: routeTagFor(config, account) })
+    )
+  }
+)
+
+export const toDeliveryResult = (receipt: Receipt): OutboundResult => ({
+  channel: WEIXIN_CHANNEL_ID,
+  messageId: receipt.clientId,
+  target: { kind: "chat", id: receipt.to },
+  meta: {
+    status: receipt.status,
+    serverMessageIds: receipt.chunks.flatMap((chunk) => (chunk._tag === "Delivered" ? [chunk.messageId] : []))
+  }
+})
+
+/** `outbound.sendText` as an effect. */
+export const sendText = Effect.fn("Outbound.sendText")(
+  function*(ctx: Pick<OutboundContext, "cfg" | "to" | "text" | "accountId">) {
+    const config = yield* channelConfigFromHostConfig(ctx.cfg)
+    const peer = yield* normalizePeerId(ctx.to)
+    const accountId = ctx.accountId !== undefined && ctx.accountId !== null && ctx.accountId.trim() !== ""
+      ? normalizeAccountId(ctx.accountId)
+      : yield* inferSendingAccount(peer)
+    const accounts = yield* BoundAccounts
+    const live = yield* accounts.actor(accountId)
+    const receipt = Option.isSome(live)
+      ? yield* live.value.send({ to: peer.id, text: ctx.text })
+      : yield* sendWithoutActor(accountId, config, peer.id, ctx.text)
+    yield* Effect.logInfo(`sent to ${receipt.to}: ${receipt.status} (${receipt.chunks.length} message(s))`).pipe(
+      Effect.annotateLogs({ accountId })
+    )
+    return toDeliveryResult(receipt)
+  }
+)
+
+export const makeOutboundAdapter = (deps: PluginDeps, textChunkLimit: number): WeixinOutboundAdapter => ({
+  deliveryMode: "direct",
+  textChunkLimit,
+  sendText: (ctx) => deps.runtime.run(sendText(ctx), ctx.signal),
+  sendMedia: (ctx) => deps.runtime.run(Effect.fail(new MediaNotSupportedYet({ to: ctx.to })))
+})

@@ -1,0 +1,107 @@
+/**
+ * The plugin definition the entry module default-exports, and what `register(api)` does per
+ * registration mode (OPENCLAW-HOST §1):
+ *
+ * - `cli-metadata`, `setup-only`: register the channel, touch nothing else (`api.runtime` throws there).
+ * - `discovery` (also the CLI process of `channels login` / `message send`), `tool-discovery`,
+ *   `setup-runtime`: check the host version, register the channel, route logs to `api.logger`. The
+ *   adapters work in these processes: the runtime is built lazily by the first adapter call.
+ * - `full` (the gateway): the same, plus the unload hook that disposes the runtime. Without a `full`
+ *   registration (a CLI process) the runtime is released after each adapter call instead.
+ *
+ * Unload hook (found in the 2026.9.6 .d.ts): `api.lifecycle.onDispose(fn)` (PluginInstanceLifecycle),
+ * else `api.lifecycle.registerRuntimeLifecycle({ id, dispose })`, else the deprecated top-level
+ * `api.registerRuntimeLifecycle`; `api.lifecycle.signal` aborting also disposes.
+ */
+import type { OpenClawPluginApi, OpenClawPluginConfigSchema } from "openclaw/plugin-sdk/core"
+import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { makeWeixinChannelPlugin } from "./ChannelPlugin.js"
+import { describeHostVersion, HostTooOldError, judgeHostVersion, MIN_HOST_VERSION } from "./HostVersion.js"
+import { PLUGIN_DESCRIPTION, PLUGIN_NAME } from "./Meta.js"
+import type { PluginDeps } from "./PluginDeps.js"
+
+/** Plugin-level config (`plugins.entries.openclaw-weixin.config`) takes no options. */
+export const PLUGIN_CONFIG_JSON_SCHEMA = { type: "object", additionalProperties: false, properties: {} } as const
+
+export const pluginConfigSchema: OpenClawPluginConfigSchema = {
+  jsonSchema: { ...PLUGIN_CONFIG_JSON_SCHEMA, properties: {} } as unknown as NonNullable<
+    OpenClawPluginConfigSchema["jsonSchema"]
+  >,
+  validate: (value) =>
+    value === undefined || value === null ||
+      (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0)
+      ? { ok: true }
+      : { ok: false, errors: ["plugins.entries.openclaw-weixin.config takes no options; remove them"] }
+}
+
+/** Modes in which `api.runtime` must not be touched. */
+const METADATA_ONLY_MODES: ReadonlySet<string> = new Set(["cli-metadata", "setup-only"])
+
+const hostVersionOf = (api: OpenClawPluginApi): unknown => {
+  try {
+    return (api.runtime as { readonly version?: unknown } | undefined)?.version
+  } catch {
+    // a host that refuses runtime access here cannot tell us its version: treated as unknown
+    return undefined
+  }
+}
+
+/** Checks the host version; too old → throws HostTooOldError, unknown/unparseable → warns. */
+export const checkHostVersion = (api: OpenClawPluginApi): void => {
+  const verdict = judgeHostVersion(hostVersionOf(api), MIN_HOST_VERSION)
+  const note = describeHostVersion(verdict)
+  if (verdict._tag === "TooOld") {
+    api.logger?.error?.(note ?? "")
+    throw new HostTooOldError({ found: verdict.version, minimum: MIN_HOST_VERSION })
+  }
+  if (note !== undefined) api.logger?.warn?.(`openclaw-weixin: ${note}`)
+}
+
+/** Calls `dispose` once when the host unloads the plugin (see the module comment for the hook). */
+export const onHostUnload = (api: OpenClawPluginApi, dispose: () => Promise<void>): void => {
+  let done = false
+  const once = async () => {
+    if (done) return
+    done = true
+    await dispose()
+  }
+  const lifecycle = api.lifecycle as Partial<OpenClawPluginApi["lifecycle"]> | undefined
+  if (typeof lifecycle?.onDispose === "function") lifecycle.onDispose(once)
+  else if (typeof lifecycle?.registerRuntimeLifecycle === "function") {
+    lifecycle.registerRuntimeLifecycle({ id: `${WEIXIN_CHANNEL_ID}-runtime`, dispose: once })
+  } else if (typeof api.registerRuntimeLifecycle === "function") {
+    api.registerRuntimeLifecycle({ id: `${WEIXIN_CHANNEL_ID}-runtime`, dispose: once })
+  }
+  lifecycle?.signal?.addEventListener("abort", () => void once(), { once: true })
+}
+
+export const makePluginEntry = (deps: PluginDeps) => {
+  const plugin = makeWeixinChannelPlugin(deps)
+  let sawFull = false
+  return {
+    id: WEIXIN_CHANNEL_ID,
+    name: PLUGIN_NAME,
+    description: PLUGIN_DESCRIPTION,
+    configSchema: pluginConfigSchema,
+    /** the channel plugin object, for tools and tests */
+    plugin,
+    register(api: OpenClawPluginApi): void {
+      if (METADATA_ONLY_MODES.has(api.registrationMode)) {
+        api.registerChannel({ plugin })
+        return
+      }
+      checkHostVersion(api)
+      api.registerChannel({ plugin })
+      deps.runtime.sinks.fallback = api.logger
+      deps.latestConfig.value = api.config
+      if (api.registrationMode === "full") {
+        sawFull = true
+        deps.runtime.setTransient(false)
+        onHostUnload(api, () => deps.runtime.dispose())
+      } else if (!sawFull) {
+        // a CLI process: release the runtime after each adapter call so the command can exit
+        deps.runtime.setTransient(true)
+      }
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `pairing` and `security`: direct-message access through the host's pairing store (DESIGN.md "Where we
+ * differ": codes for unknown senders, `openclaw pairing approve openclaw-weixin <CODE>` works).
+ * The policy comes from `channels.openclaw-weixin.dmPolicy` (default `pairing`):
+ * - `pairing`: unknown senders get a pairing code; approved ones (and `allowFrom`) may talk;
+ * - `allowlist`: only `allowFrom` entries and approved senders; others are dropped;
+ * - `open`: anyone;
+ * - `disabled`: nobody.
+ * Entries compare case-insensitively (lowercase, prefixes stripped), like context-token lookups.
+ */
+import { Either } from "effect"
+import { normalizePeerId } from "../domain/PeerId.js"
+import { CHANNEL_CONFIG_PATH } from "../schemas/ChannelConfig.js"
+import { channelConfigOrThrow } from "./ConfigAdapter.js"
+import type { WeixinPairingAdapter, WeixinSecurityAdapter } from "./SdkTypes.js"
+
+/** An allow-list entry or sender id in the form entries are compared in. */
+export const normalizeAllowEntry = (entry: string): string =>
+  Either.match(normalizePeerId(entry), { onLeft: () => entry.trim().toLowerCase(), onRight: (peer) => peer.key })
+
+export const pairingAdapter: WeixinPairingAdapter = {
+  idLabel: "WeChat user id",
+  normalizeAllowEntry
+}
+
+export const securityAdapter: WeixinSecurityAdapter = {
+  resolveDmPolicy: ({ cfg }) => {
+    const config = channelConfigOrThrow(cfg)
+    return {
+      policy: config.dmPolicy,
+      allowFrom: [...(config.allowFrom ?? [])],
+      policyPath: `${CHANNEL_CONFIG_PATH}.dmPolicy`,
+      allowFromPath: `${CHANNEL_CONFIG_PATH}.allowFrom`,
+      approveHint: "approve a sender with `openclaw pairing approve openclaw-weixin <CODE>`",
+      normalizeEntry: normalizeAllowEntry
+    }
+  }
+}

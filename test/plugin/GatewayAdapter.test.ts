@@ -1,0 +1,148 @@
+/**
+ * gateway.startAccount / stopAccount called the way the host calls them, against the emulator over real
+ * HTTP on 127.0.0.1 (real time; every wait polls a condition with a deadline).
+ */
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
+import { AccountNotConfigured, ChannelRuntimeMissing } from "../../src/plugin/PluginErrors.js"
+import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
+import { type RunningEmulator, startEmulator, track } from "./emulatorSupport.js"
+import { fakeGatewayContext, hostConfig, recordingBridge, seedAccount, tempDir, testDeps, waitFor } from "./support.js"
+
+let running: RunningEmulator | undefined
+let deps: PluginDeps | undefined
+afterEach(async () => {
+  await deps?.runtime.dispose()
+  await running?.close()
+  running = undefined
+  deps = undefined
+})
+
+const setup = async () => {
+  running = await startEmulator()
+  const { emulator, run } = running
+  const bot = await run(emulator.addBot())
+  const dir = tempDir("ocw-gateway-")
+  const accountId = normalizeAccountId(bot.botId)
+  await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl })
+  const bridge = recordingBridge()
+  deps = testDeps(dir, { bridge: bridge.layer })
+  const plugin = makeWeixinChannelPlugin(deps)
+  const cfg = hostConfig({})
+  return { emulator, run, bot, dir, accountId, bridge, plugin, cfg }
+}
+
+describe("gateway.startAccount", () => {
+  it.live("runs the account until aborted, survives server faults without rejecting, and resolves within a second of the abort", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext(t.accountId, t.cfg)
+      const started = track(t.plugin.gateway!.startAccount!(fake.ctx))
+      const states = () => fake.statuses.map((s) => s.statusState)
+      await waitFor(() => states().includes("running"), "the account to be running")
+
+      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "hello" }))
+      await waitFor(() => t.bridge.turns.length === 1, "the inbound turn")
+      expect(t.bridge.turns[0]).toMatchObject({ accountId: t.accountId, text: "hello" })
+      await waitFor(() => fake.statuses.some((s) => typeof s.lastInboundAt === "number"), "lastInboundAt")
+
+      // transient trouble: failing polls, then a reset connection
+      await t.run(t.emulator.setFault({ endpoint: "getupdates", fault: { kind: "http", status: 502 }, times: 2 }))
+      await t.run(t.emulator.setFault({ endpoint: "getupdates", fault: { kind: "reset" }, times: 1 }))
+      await waitFor(() => states().includes("backoff"), "a backoff after the failed polls")
+      await waitFor(() => states().at(-1) === "running", "running again after the faults", 20_000)
+      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after the faults" }))
+      await waitFor(() => t.bridge.turns.length === 2, "the turn after the faults")
+      expect(started.state.settled).toBe("pending")
+      expect(fake.statuses.some((s) => s.lastError !== null && s.lastError !== undefined)).toBe(true)
+
+      const abortedAt = performance.now()
+      fake.abort.abort()
+      await started.done
+      expect(performance.now() - abortedAt).toBeLessThan(1_000)
+      expect(fake.statuses.at(-1)).toMatchObject({ running: false, statusState: "stopped", lifecycle: "stopped" })
+      const notifications = await t.run(t.emulator.notifications(t.bot.botId))
+      expect(notifications.map((n) => n.kind)).toEqual(["start", "stop"])
+      const sent = await t.run(t.emulator.sent(t.bot.botId))
+      expect(sent.map((s) => s.text)).toEqual(["pong: hello", "pong: after the faults"])
+      expect(await t.run(t.emulator.violations())).toEqual([])
+    }), 60_000)
+
+  it.live("resolves at once when the signal is already aborted", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext(t.accountId, t.cfg)
+      fake.abort.abort()
+      await expect(t.plugin.gateway!.startAccount!(fake.ctx)).resolves.toBeUndefined()
+      expect(await t.run(t.emulator.notifications(t.bot.botId))).toEqual([])
+    }))
+
+  it.live("rejects with a typed error when the host gives no channelRuntime", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext(t.accountId, t.cfg, { withChannelRuntime: false })
+      const error = await t.plugin.gateway!.startAccount!(fake.ctx).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ChannelRuntimeMissing)
+      expect((error as Error).message).toContain("ctx.channelRuntime")
+      expect(fake.logs.lines.some((l) => l.includes("error") && l.includes("channelRuntime"))).toBe(true)
+    }))
+
+  it.live("rejects an account that never logged in, telling the user to run channels login", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext("ghost-im-bot", t.cfg)
+      const error = await t.plugin.gateway!.startAccount!(fake.ctx).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AccountNotConfigured)
+      expect((error as Error).message).toContain("openclaw channels login --channel openclaw-weixin")
+      expect(fake.statuses.at(-1)).toMatchObject({ running: false, configured: false })
+    }))
+
+  it.live("rejects a bad channel config with the host path in the message", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext(t.accountId, hostConfig({ dispatchConcurrency: "many" }))
+      const error = await t.plugin.gateway!.startAccount!(fake.ctx).catch((e: unknown) => e)
+      expect((error as Error).message).toContain("channels.openclaw-weixin.dispatchConcurrency")
+    }))
+
+  it.live("stopAccount for an account that never started answers without building anything", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext("never-started", t.cfg)
+      await expect(t.plugin.gateway!.stopAccount!(fake.ctx)).resolves.toBeUndefined()
+      expect(deps!.runtime.started).toBe(false)
+    }))
+})
+
+describe("status.probeAccount", () => {
+  it.live("checks the token with one getconfig and never calls getupdates", () =>
+    Effect.promise(async () => {
+      running = await startEmulator()
+      const { emulator, run } = running
+      const bot = await run(emulator.addBot())
+      const dir = tempDir("ocw-probe-")
+      await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+      deps = testDeps(dir)
+      const plugin = makeWeixinChannelPlugin(deps)
+      const account = plugin.config.resolveAccount({}, bot.botId)
+      // the user has not written yet: getconfig answers a ret, which still proves the token was accepted
+      const probe = await plugin.status!.probeAccount!({ account, timeoutMs: 5_000, cfg: {} })
+      expect(probe).toMatchObject({ ok: true, configured: true, token: "accepted" })
+      await run(emulator.injectInbound({ botId: bot.botId, kind: "text", text: "hi" }))
+      const withContext = await plugin.status!.probeAccount!({ account, timeoutMs: 5_000, cfg: {} })
+      expect(withContext).toMatchObject({ ok: true, token: "accepted", detail: "the server accepted the bot token" })
+
+      await run(emulator.setFault({ endpoint: "getconfig", fault: { kind: "session_expired" }, times: 1 }))
+      const expired = await plugin.status!.probeAccount!({ account, timeoutMs: 5_000, cfg: {} })
+      expect(expired).toMatchObject({ ok: false, token: "expired" })
+
+      await run(emulator.setFault({ endpoint: "getconfig", fault: { kind: "http", status: 503 }, times: 1 }))
+      const down = await plugin.status!.probeAccount!({ account, timeoutMs: 5_000, cfg: {} })
+      expect(down).toMatchObject({ ok: false, token: "unreachable" })
+
+      expect(await run(emulator.requests("getupdates"))).toEqual([])
+      expect((await run(emulator.requests("getconfig"))).length).toBe(4)
+    }))
+})

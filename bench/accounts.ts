@@ -1,0 +1,251 @@
+/**
+ * accounts: what an idle account costs. The real Supervisor runs real AccountActors (ILinkApi over HTTP,
+ * StateStore in a temp dir) against one in-process emulator that holds idle long-polls for 35 s, as the
+ * iLink server does, so idle accounts really sit in a held poll. Measured in one run:
+ *
+ *   1 account, then 200 accounts (each has answered one message, so it is warmed: context token,
+ *   typing ticket, seen ids), then the same 200 bots polled by bare ILinkApi loops (no actor) to show
+ *   the share of the emulator and the HTTP long-poll.
+ *
+ * Memory: JS heap (heapUsed) and RSS after a forced full GC, as deltas between stages, so the process's
+ * fixed cost (modules, emulator, HTTP client) cancels out. GC is exposed at run time (v8 flag + vm), so
+ * no node flag is needed with `npm run bench -- accounts`. RSS seldom shrinks after GC and is noisier;
+ * the heap figure is the one to compare.
+ *
+ * CPU: process.cpuUsage (user + system, all threads) over a 30 s idle window, as % of one core. The
+ * emulator runs in this process and its CPU counts too; the bare-poller stage measures emulator + HTTP
+ * for the same 200 held polls, and the difference is printed as the actors' own idle cost.
+ */
+import { Effect, Exit, HashMap, Layer, Logger, LogLevel, Redacted, Ref, Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as V8 from "node:v8"
+import * as Vm from "node:vm"
+import { AccountActorRunner, Supervisor } from "../src/actors/Supervisor.js"
+import { normalizeAccountId } from "../src/domain/AccountId.js"
+import { Host, type HostService, TurnOutcome } from "../src/layers/Host.js"
+import { ILinkApi } from "../src/layers/ILinkApi.js"
+import { StateStore } from "../src/layers/StateStore.js"
+import { type BotInfo, makeEmulator } from "../sandbox/emulator/Emulator.js"
+
+const ACCOUNTS = 200
+const IDLE_WINDOW_MS = 30_000
+/** the server's hold of an idle getupdates (iLink holds about 35 s) */
+const LONG_POLL_MS = 35_000
+/** the client waits a little longer than the server holds, so idle polls end with an empty answer */
+const CLIENT_POLL_TIMEOUT_MS = 40_000
+/**
+ * The window opens this long after the last request, so that each account's held poll ends and is
+ * renewed inside it (once; on average an idle account renews 30/35 times per window, so this errs high)
+ * and V8's after-burst work (memory reducer GCs, tier-up compiles) is over before it.
+ */
+const WINDOW_OFFSET_MS = LONG_POLL_MS - IDLE_WINDOW_MS / 2
+
+// ---- measuring ----------------------------------------------------------------------------------------
+
+const exposeGc = (): (() => void) | undefined => {
+  const existing = (globalThis as { gc?: () => void }).gc
+  if (typeof existing === "function") return existing
+  V8.setFlagsFromString("--expose-gc")
+  const gc: unknown = Vm.runInNewContext("gc")
+  return typeof gc === "function" ? (gc as () => void) : undefined
+}
+const gc = exposeGc()
+
+// tsx turns source maps on; Node then parses a module's map the first time a stack trace passes through
+// it (Effect.fn spans, interruptions), megabytes that would show up as "per account" memory.
+process.setSourceMapsEnabled(false)
+
+const nextMacrotask = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+interface Memory {
+  readonly heapUsed: number
+  readonly rss: number
+}
+
+/** Memory after three full GCs, each followed by a turn of the event loop so finalizers have run. */
+const settledMemory: Effect.Effect<Memory> = Effect.gen(function*() {
+  for (let i = 0; i < 3; i++) {
+    gc?.()
+    yield* nextMacrotask
+  }
+  const usage = process.memoryUsage()
+  return { heapUsed: usage.heapUsed, rss: usage.rss }
+})
+
+/** CPU (% of one core) the whole process used while nothing was sent to it for IDLE_WINDOW_MS. */
+const idleCpuPercent = (requestCount: Effect.Effect<number>) =>
+  Effect.gen(function*() {
+    yield* Effect.sleep(`${WINDOW_OFFSET_MS} millis`)
+    const requestsBefore = yield* requestCount
+    const before = process.cpuUsage()
+    const startedAt = performance.now()
+    yield* Effect.sleep(`${IDLE_WINDOW_MS} millis`)
+    const used = process.cpuUsage(before)
+    const wallMs = performance.now() - startedAt
+    const requests = (yield* requestCount) - requestsBefore
+    return { percent: ((used.user + used.system) / 1000 / wallMs) * 100, requests }
+  })
+
+/** Polls `condition` on real time until it holds; a stalled benchmark dies instead of hanging. */
+const waitFor = (condition: Effect.Effect<boolean>, what: string, withinMs: number) =>
+  Effect.gen(function*() {
+    const deadline = performance.now() + withinMs
+    while (!(yield* condition)) {
+      if (performance.now() > deadline) return yield* Effect.dieMessage(`benchmark stalled: ${what}`)
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+const kb = (bytes: number) => bytes / 1024
+const fmt = (n: number, digits = 1) => n.toFixed(digits)
+
+// ---- the run ------------------------------------------------------------------------------------------
+
+const program = Effect.scoped(Effect.gen(function*() {
+  if (gc === undefined) console.log("warning: could not expose gc; memory figures include garbage")
+  console.log(
+    `accounts: 1 and ${ACCOUNTS} idle accounts on one emulator (long-poll hold ${LONG_POLL_MS / 1000} s), ` +
+      `idle CPU over ${IDLE_WINDOW_MS / 1000} s`
+  )
+  const emulator = yield* makeEmulator({ longPollMs: LONG_POLL_MS })
+  const stateDir = yield* Effect.acquireRelease(
+    Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "bench-accounts-"))),
+    (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  )
+  const answered = yield* Ref.make(0)
+  const host: HostService = {
+    handleInbound: (_turn, reply) =>
+      reply.sendText("ok").pipe(
+        Effect.ignore,
+        Effect.zipRight(Ref.update(answered, (n) => n + 1)),
+        Effect.as(TurnOutcome.Completed({ replies: 1 }))
+      )
+  }
+  const base = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(stateDir), Layer.succeed(Host, host))
+  const world = Layer.provideMerge(
+    Supervisor.Default.pipe(Layer.provide(AccountActorRunner({ actor: { initialPollTimeoutMs: CLIENT_POLL_TIMEOUT_MS } }))),
+    base
+  )
+  const context = yield* Layer.build(world)
+  const [supervisor, store, api] = yield* Effect.all([Supervisor, StateStore, ILinkApi]).pipe(Effect.provide(context))
+
+  const requestCount = Effect.map(emulator.requests(), (r) => r.length)
+  /** No request reached the emulator for a second: every account sits in a held poll. */
+  const quiet = Effect.gen(function*() {
+    let last = yield* requestCount
+    let quietSince = performance.now()
+    while (performance.now() - quietSince < 1_000) {
+      yield* Effect.sleep("100 millis")
+      const now = yield* requestCount
+      if (now !== last) {
+        last = now
+        quietSince = performance.now()
+      }
+    }
+  })
+  const runningCount = Effect.map(supervisor.snapshot, (all) =>
+    HashMap.reduce(all, 0, (n, status) => (status.phase._tag === "Running" ? n + 1 : n)))
+
+  const bots: Array<BotInfo> = []
+  /** Adds accounts up to `total`: stored, started, each answering one message, then idle. */
+  const growTo = (total: number) =>
+    Effect.gen(function*() {
+      const fresh: Array<BotInfo> = []
+      while (bots.length < total) {
+        const bot = yield* emulator.addBot()
+        const id = normalizeAccountId(bot.botId)
+        yield* store.saveAccount(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+        yield* store.registerAccount(id)
+        yield* supervisor.start(id)
+        bots.push(bot)
+        fresh.push(bot)
+      }
+      // an account shows Running after its first poll returns; the message makes that happen now
+      for (const bot of fresh) yield* emulator.injectInbound({ botId: bot.botId, kind: "text", text: "hello" })
+      yield* waitFor(Effect.map(Ref.get(answered), (n) => n === total), `${total} answers`, 120_000)
+      yield* waitFor(Effect.map(runningCount, (n) => n === total), `${total} accounts running`, 60_000)
+      yield* quiet
+    })
+
+  const memory0 = yield* settledMemory
+
+  yield* growTo(1)
+  const memory1 = yield* settledMemory
+  const cpu1 = yield* idleCpuPercent(requestCount)
+
+  yield* growTo(ACCOUNTS)
+  const memoryN = yield* settledMemory
+  const cpuN = yield* idleCpuPercent(requestCount)
+  const sentN = yield* emulator.sent()
+  const delivered = sentN.filter((s) => s.outcome === "delivered").length
+
+  // the emulator's request log grows with every request and lives in this heap: estimated by its JSON size
+  const logBytes = JSON.stringify(yield* emulator.requests()).length
+
+  yield* supervisor.reconcile([])
+  yield* waitFor(Effect.map(runningCount, (n) => n === 0), "all accounts stopped", 60_000)
+  yield* quiet
+  const memoryStopped = yield* settledMemory
+
+  // the same bots, polled by bare ILinkApi loops: emulator + HTTP long-poll, no actor
+  const pollers = yield* Scope.make()
+  for (const bot of bots) {
+    const id = normalizeAccountId(bot.botId)
+    const connection = { baseUrl: emulator.baseUrl, token: Redacted.make(bot.token), accountId: id }
+    const position = yield* Ref.make(yield* store.loadCursor(id).pipe(Effect.orElseSucceed(() => "")))
+    yield* Ref.get(position).pipe(
+      Effect.flatMap((buf) => api.getUpdates(connection, { get_updates_buf: buf, timeoutMs: CLIENT_POLL_TIMEOUT_MS })),
+      Effect.flatMap((response) => Ref.set(position, response.get_updates_buf ?? "")),
+      Effect.catchAll(() => Effect.sleep("1 second")),
+      Effect.forever,
+      Effect.forkIn(pollers)
+    )
+  }
+  yield* quiet
+  const memoryPollers = yield* settledMemory
+  const cpuPollers = yield* idleCpuPercent(requestCount)
+  yield* Scope.close(pollers, Exit.void)
+
+  // ---- report -----------------------------------------------------------------------------------------
+  const others = ACCOUNTS - 1
+  const heapFirst = kb(memory1.heapUsed - memory0.heapUsed)
+  const heapPer = kb(memoryN.heapUsed - memory1.heapUsed) / others
+  const rssPer = kb(memoryN.rss - memory1.rss) / others
+  const logPer = kb(logBytes) / ACCOUNTS
+  const pollerHeapPer = kb(memoryPollers.heapUsed - memoryStopped.heapUsed) / ACCOUNTS
+  const actorCpuN = Math.max(0, cpuN.percent - cpuPollers.percent)
+  const cpuRatio = cpuN.percent / cpu1.percent
+
+  console.log(`answers delivered: ${delivered}/${ACCOUNTS}; emulator violations: ${(yield* emulator.violations()).length}`)
+  console.log("memory (after GC)")
+  console.log(`  first account:                 heap +${fmt(heapFirst)} kB (includes one-time costs of the first account)`)
+  console.log(`  each of the next ${others}:         heap +${fmt(heapPer)} kB, rss +${fmt(rssPer)} kB per account`)
+  console.log(`    of which emulator request log ~${fmt(logPer)} kB per account (JSON size; the server side, not ours)`)
+  console.log(`    bare long-poll (emulator + HTTP, no actor): heap +${fmt(pollerHeapPer)} kB per account`)
+  console.log(`  per account ratio, ${ACCOUNTS} vs first: ${fmt(heapPer / heapFirst, 2)}`)
+  console.log(
+    `  after stopping all ${ACCOUNTS}:        heap ${fmt(kb(memoryStopped.heapUsed - memory1.heapUsed) / others)} kB per ` +
+      "stopped account above the 1-account figure (what a stop leaves behind, emulator log included)"
+  )
+  console.log(
+    `idle CPU over ${IDLE_WINDOW_MS / 1000} s, opened ${WINDOW_OFFSET_MS / 1000} s after the last request so every held ` +
+      "poll is renewed once inside it (% of one core, whole process, emulator included)"
+  )
+  console.log(`  1 account:                     ${fmt(cpu1.percent, 3)} %  (${cpu1.requests} requests in the window)`)
+  console.log(`  ${ACCOUNTS} accounts:                  ${fmt(cpuN.percent, 3)} %  (${cpuN.requests} requests in the window)`)
+  console.log(`  ${ACCOUNTS} bare long-polls (no actor):  ${fmt(cpuPollers.percent, 3)} %  (${cpuPollers.requests} requests)`)
+  console.log(`  ${ACCOUNTS} actors minus bare long-polls: ${fmt(actorCpuN, 3)} %`)
+  console.log(`  ratio ${ACCOUNTS} / 1: ${fmt(cpuRatio, 1)} (linear would be ${ACCOUNTS})`)
+  console.log(
+    `RESULT accounts accounts=${ACCOUNTS} mem_per_account_kb=${fmt(heapPer)} idle_cpu_pct_200=${fmt(cpuN.percent, 3)} ` +
+      `idle_cpu_pct_1=${fmt(cpu1.percent, 3)} ratio=${fmt(cpuRatio, 1)} rss_per_account_kb=${fmt(rssPer)} ` +
+      `idle_cpu_pct_bare_polls_200=${fmt(cpuPollers.percent, 3)}`
+  )
+}))
+
+await Effect.runPromise(program.pipe(Logger.withMinimumLogLevel(LogLevel.Warning)))

@@ -1,0 +1,279 @@
+/**
+ * A multi-account world for isolation tests: the real Supervisor, AccountActorRunner, ILinkApi and
+ * StateStore (temp dir) against one sandbox emulator on 127.0.0.1, with a Host that answers every text
+ * with `re:<text>`. It also keeps what the isolation assertions read: which bot each bearer token
+ * belongs to (so the emulator's request log can be split per bot), every phase change the Supervisor
+ * published per account, steady inbound traffic, and the per-bot poll gaps.
+ */
+import { Deferred, Effect, Fiber, HashMap, Layer, Option, Redacted, Ref, Stream } from "effect"
+import type { BotInfo, Emulator, RequestRecord } from "../../sandbox/emulator/Emulator.js"
+import { makeEmulator } from "../../sandbox/emulator/Emulator.js"
+import { LoginListener, type LoginOutcome, LoginPromptUnavailable, makeLoginFlow } from "../../src/actors/LoginFlow.js"
+import {
+  AccountActorRunner,
+  Supervisor,
+  SupervisorLoginListener,
+  type SupervisorSettings,
+  SupervisorSettingsTag
+} from "../../src/actors/Supervisor.js"
+import type { AccountSettings } from "../../src/actors/AccountContext.js"
+import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import { ILinkApi } from "../../src/layers/ILinkApi.js"
+import { StateStore } from "../../src/layers/StateStore.js"
+import { makeTempDir, waitUntil } from "./actorHarness.js"
+import { makeTestHost } from "./TestHost.js"
+
+export interface IsolationOptions {
+  readonly accounts: number
+  /** how long the emulator holds an idle getupdates */
+  readonly longPollMs: number
+  readonly supervisor: SupervisorSettings
+  readonly actor: Partial<AccountSettings>
+}
+
+/** One phase the Supervisor published for an account (only changes of phase are kept). */
+export interface PhaseChange {
+  readonly accountId: string
+  readonly phase: string
+  /** position in the log, to cut it at a moment of the test */
+  readonly index: number
+}
+
+/** An inbound text injected by the test, at emulator time `at`. */
+export interface Injection {
+  readonly botId: string
+  readonly text: string
+  readonly at: number
+}
+
+export interface PollRecord {
+  readonly at: number
+  readonly token: string
+  readonly cursor: string
+}
+
+const textOf = (items: ReadonlyArray<unknown> | undefined): string | undefined => {
+  const first = items?.[0]
+  return typeof first === "object" && first !== null && "text_item" in first
+    ? (first as { text_item: { text: string } }).text_item.text
+    : undefined
+}
+
+const bearer = (record: RequestRecord): string => {
+  const header = record.headers["authorization"] ?? ""
+  return header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : ""
+}
+
+const cursorOf = (record: RequestRecord): string => {
+  try {
+    const body = JSON.parse(record.body) as { get_updates_buf?: unknown }
+    return typeof body.get_updates_buf === "string" ? body.get_updates_buf : ""
+  } catch {
+    return ""
+  }
+}
+
+/**
+ * The emulator's getupdates cursor is base64("<salt>.<seq>"). Clients treat it as opaque; the test
+ * reads it to prove a cursor never went back. "" (start) reads as seq −1.
+ */
+export const cursorSeq = (cursor: string): number => {
+  if (cursor === "") return -1
+  const match = /\.(\d+)$/.exec(Buffer.from(cursor, "base64").toString("utf8"))
+  return match === null ? Number.NaN : Number(match[1])
+}
+
+/**
+ * Longest time in [from, to] during which a bot had no getupdates arriving, measured between request
+ * arrivals (the last poll before `from` opens the window, `to` closes it, so a bot that stopped
+ * polling altogether shows the whole silence).
+ */
+export const longestPollGap = (arrivals: ReadonlyArray<number>, from: number, to: number): number => {
+  const before = arrivals.filter((at) => at <= from)
+  const inside = arrivals.filter((at) => at > from && at <= to)
+  const points = [before.length > 0 ? before[before.length - 1]! : from, ...inside, to]
+  let longest = 0
+  for (let i = 1; i < points.length; i++) longest = Math.max(longest, points[i]! - points[i - 1]!)
+  return longest
+}
+
+export const makeIsolationWorld = (options: IsolationOptions) =>
+  Effect.gen(function*() {
+    // The emulator's reply budget (10 replies per user message, counted per conversation) would refuse an
+    // account that catches up a backlog of steady traffic after a scheduling stall on a loaded machine;
+    // that is a server rule under test elsewhere, not isolation, so these worlds lift it.
+    const emulator: Emulator = yield* makeEmulator({
+      longPollMs: options.longPollMs,
+      qrStatusHoldMs: 200,
+      replyBudget: 1_000
+    })
+    const dir = yield* makeTempDir("ocw-isolation-")
+    const host = yield* makeTestHost({
+      replies: (turn) => [`re:${textOf(turn.claimed.message.item_list) ?? "?"}`]
+    })
+    const base = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(dir), host.layer)
+    const supervisorLayer = Supervisor.Default.pipe(
+      Layer.provide(AccountActorRunner({ actor: options.actor })),
+      Layer.provide(Layer.succeed(SupervisorSettingsTag, options.supervisor))
+    )
+    const context = yield* Layer.build(
+      Layer.provideMerge(Layer.provideMerge(SupervisorLoginListener, supervisorLayer), base)
+    )
+    const [supervisor, store, api, listener] = yield* Effect.all([Supervisor, StateStore, ILinkApi, LoginListener])
+      .pipe(Effect.provide(context))
+    const flow = yield* makeLoginFlow(api, store, Option.some(listener))
+
+    // which bot a bearer token belongs to, old tokens included (a re-login replaces the token)
+    const tokenOwner = new Map<string, string>()
+    const learn = (bot: BotInfo) => {
+      tokenOwner.set(bot.token, bot.botId)
+      return bot
+    }
+
+    // every change of phase per account, in order, from the first status on
+    const phases: Array<PhaseChange> = []
+    const lastPhase = new Map<string, string>()
+    yield* supervisor.changes.pipe(
+      Stream.runForEach((all) =>
+        Effect.sync(() => {
+          for (const [id, status] of HashMap.toEntries(all)) {
+            if (lastPhase.get(id) === status.phase._tag) continue
+            lastPhase.set(id, status.phase._tag)
+            phases.push({ accountId: id, phase: status.phase._tag, index: phases.length })
+          }
+        })
+      ),
+      Effect.forkScoped
+    )
+
+    const bots: Array<BotInfo> = []
+    for (let i = 0; i < options.accounts; i++) {
+      const bot = learn(yield* emulator.addBot())
+      const id = normalizeAccountId(bot.botId)
+      yield* store.saveAccount(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+      yield* store.registerAccount(id)
+      bots.push(bot)
+    }
+
+    const phaseOf = (botId: string) =>
+      Effect.map(supervisor.status(normalizeAccountId(botId)), (s) => Option.getOrUndefined(Option.map(s, (x) => x.phase._tag)))
+    const awaitPhase = (botId: string, phase: string, withinMs = 10_000) =>
+      waitUntil(Effect.map(phaseOf(botId), (p) => p === phase), `${botId} ${phase}`, withinMs)
+
+    /** Phases published for the account from log position `since` on. */
+    const phasesSince = (botId: string, since: number) =>
+      Effect.sync(() =>
+        phases.filter((p) => p.index >= since && p.accountId === normalizeAccountId(botId)).map((p) => p.phase)
+      )
+    const phaseMark = Effect.sync(() => phases.length)
+
+    const inject = (botId: string, text: string) =>
+      Effect.gen(function*() {
+        const at = yield* emulator.now
+        yield* emulator.injectInbound({ botId, kind: "text", text })
+        const injection: Injection = { botId, text, at }
+        return injection
+      })
+
+    /** When the emulator recorded a delivered `re:<text>` from this bot, if it did. */
+    const answeredAt = (injection: Injection) =>
+      Effect.map(emulator.sent(injection.botId), (sent) =>
+        sent.find((s) => s.text === `re:${injection.text}` && s.outcome === "delivered")?.at)
+    const allAnswered = (injections: ReadonlyArray<Injection>) =>
+      Effect.map(Effect.forEach(injections, answeredAt), (ats) => ats.every((at) => at !== undefined))
+
+    /** Injects `text` and waits until its answer is delivered. */
+    const say = (botId: string, text: string, withinMs = 10_000) =>
+      Effect.gen(function*() {
+        const injection = yield* inject(botId, text)
+        yield* waitUntil(allAnswered([injection]), `an answer to "${text}" from ${botId}`, withinMs)
+        return injection
+      })
+
+    /**
+     * Injects one text to each of `botIds` every `everyMs` (real time: this paces traffic, it waits for
+     * nothing) until `stop`, which returns every injection made.
+     */
+    const steadyTraffic = (botIds: ReadonlyArray<string>, everyMs: number, label: string) =>
+      Effect.gen(function*() {
+        const made = yield* Ref.make<ReadonlyArray<Injection>>([])
+        const halt = yield* Deferred.make<void>()
+        const fiber = yield* Effect.gen(function*() {
+          for (let n = 0; ; n++) {
+            for (const botId of botIds) {
+              const injection = yield* inject(botId, `${label}-${botId}-${n}`)
+              yield* Ref.update(made, (all) => [...all, injection])
+            }
+            yield* Effect.sleep(`${everyMs} millis`)
+          }
+        }).pipe(Effect.raceFirst(Deferred.await(halt)), Effect.forkScoped)
+        return {
+          /** the injections made so far */
+          injected: Ref.get(made),
+          stop: Effect.gen(function*() {
+            yield* Deferred.succeed(halt, undefined)
+            yield* Fiber.join(fiber)
+            return yield* Ref.get(made)
+          })
+        }
+      })
+
+    /** Every getupdates the bot made, in arrival order, with its token and cursor. */
+    const pollsOf = (botId: string) =>
+      Effect.map(emulator.requests("getupdates"), (records) =>
+        records
+          .filter((r) => tokenOwner.get(bearer(r)) === botId)
+          .map((r): PollRecord => ({ at: r.at, token: bearer(r), cursor: cursorOf(r) })))
+
+    const starts = (botId: string) =>
+      Effect.map(emulator.notifications(botId), (ns) => ns.filter((n) => n.kind === "start").length)
+    const stops = (botId: string) =>
+      Effect.map(emulator.notifications(botId), (ns) => ns.filter((n) => n.kind === "stop").length)
+
+    /**
+     * A CLI-style QR login through LoginFlow while the emulator's phone side confirms it: as an existing
+     * bot (re-login) or, without `botId`, as a new bot of a new user. Returns the outcome and the bot.
+     */
+    const qrLogin = (confirm: { readonly botId?: string; readonly userId?: string }) =>
+      Effect.gen(function*() {
+        const codesBefore = (yield* emulator.requests("get_bot_qrcode")).length
+        const login = yield* Effect.fork(
+          flow.login({ qrBaseUrl: emulator.baseUrl, pollIntervalMs: 100, timeoutMs: 15_000 }).pipe(
+            Effect.provide(LoginPromptUnavailable)
+          )
+        )
+        yield* waitUntil(
+          Effect.map(emulator.requests("get_bot_qrcode"), (r) => r.length > codesBefore),
+          "a QR code was fetched",
+          5_000
+        )
+        const bot = learn(yield* emulator.qr.confirm(undefined, confirm))
+        const outcome: LoginOutcome = yield* Fiber.join(login)
+        return { outcome, bot }
+      })
+
+    return {
+      emulator,
+      supervisor,
+      store,
+      context,
+      host,
+      bots,
+      ids: bots.map((b) => normalizeAccountId(b.botId)),
+      phaseOf,
+      awaitPhase,
+      phasesSince,
+      phaseMark,
+      inject,
+      answeredAt,
+      allAnswered,
+      say,
+      steadyTraffic,
+      pollsOf,
+      starts,
+      stops,
+      qrLogin
+    }
+  })
+
+export type IsolationWorld = Effect.Effect.Success<ReturnType<typeof makeIsolationWorld>>

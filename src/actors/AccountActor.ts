@@ -117,7 +117,8 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
         accountId,
         connection: Effect.succeed(connection),
         api,
-        contextTokens
+        contextTokens,
+        chunkLimit: settings.chunkLimit
       }).pipe(Scope.extend(scope))
 
       const typing = yield* Typing.make({ accountId, connection: Effect.succeed(connection), api })

@@ -3,6 +3,7 @@
  * know which account they act for without threading the id through every call.
  */
 import { Context } from "effect"
+import { DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
 import { defaultDispatchConcurrency } from "./Dispatcher.js"
 
 /** The normalized account id (e.g. `b0f5860fdecb-im-bot`) of the actor running this effect. */
@@ -22,6 +23,8 @@ export interface AccountSettings {
   readonly dispatchConcurrency: number
   /** claimed messages waiting for a turn before polling is slowed down */
   readonly dispatchCapacity: number
+  /** longest text the Outbox sends as one message (`textChunkLimit` of the channel config) */
+  readonly chunkLimit: number
 }
 
 export const defaultAccountSettings: AccountSettings = {
@@ -31,7 +34,8 @@ export const defaultAccountSettings: AccountSettings = {
   notifyStopTimeoutMs: 500,
   // the Dispatcher's own default, so the two can never drift apart
   dispatchConcurrency: defaultDispatchConcurrency,
-  dispatchCapacity: 64
+  dispatchCapacity: 64,
+  chunkLimit: DEFAULT_CHUNK_LIMIT
 }
 
 export class AccountSettingsTag extends Context.Tag("openclaw-weixin/AccountSettings")<

@@ -100,7 +100,7 @@ export const AccountRunnerLive: Layer.Layer<AccountRunner, never, BoundAccounts 
           const handle = yield* AccountActor.run({
             accountId: account.accountId,
             connection,
-            settings: { dispatchConcurrency: config.dispatchConcurrency },
+            settings: { dispatchConcurrency: config.dispatchConcurrency, chunkLimit: config.textChunkLimit },
             state
           }).pipe(
             Effect.provideService(Host, boundHost(accounts, account.accountId)),

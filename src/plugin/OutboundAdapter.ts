@@ -1,10 +1,13 @@
 /**
  * `outbound`: proactive sends from the host (cron deliveries, the message tool, `openclaw message send`).
  *
- * In the gateway the account's running actor sends (its Outbox keeps per-peer order). In the CLI process
+ * In the gateway the account's running actor sends (its Outbox keeps per-peer order). An account the
+ * Supervisor has parked as AuthExpired has no actor any more; its sends fail at once with "log in again"
+ * instead of trying the expired token through the actor-less path. In the CLI process
  * (`message send`, registration mode `discovery`) no actor runs: the account and its context tokens are
  * loaded from the state dir and the message goes through a short-lived Outbox with the same rules
- * (refusals, chunking, receipts, never-reached retries only).
+ * (refusals, chunking under `textChunkLimit`, receipts, never-reached retries only); a −14 from the
+ * server there becomes the same "log in again" error.
  *
  * Without `ctx.accountId` the account is inferred as ILINK §4 describes: none → log in first; one → it;
  * several → the one whose context tokens know the recipient, an error naming them when that is not one.
@@ -12,7 +15,8 @@
 import { Effect, Option } from "effect"
 import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "../actors/ContextTokens.js"
 import { Outbox } from "../actors/Outbox.js"
-import type { Receipt } from "../actors/Receipt.js"
+import { AccountAuthExpired, type Receipt, type SendFailed } from "../actors/Receipt.js"
+import { Supervisor } from "../actors/Supervisor.js"
 import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { type NormalizedPeerId, normalizePeerId } from "../domain/PeerId.js"
 import { ILinkApi } from "../layers/ILinkApi.js"
@@ -76,7 +80,13 @@ export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
         contextTokens,
         chunkLimit: config.textChunkLimit
       })
-      return yield* outbox.send({ to, text })
+      return yield* outbox.send({ to, text }).pipe(
+        // this process cannot see the gateway's parked state; the server's −14 says the same thing
+        Effect.catchTag("SendFailed", (error): Effect.Effect<never, SendFailed | AccountAuthExpired> =>
+          error.ret === -14 && error.sentBefore.length === 0
+            ? Effect.fail(new AccountAuthExpired({ accountId, reason: "the server says the session expired (ret=-14)" }))
+            : Effect.fail(error))
+      )
     }).pipe(
       Effect.scoped,
       Effect.provideService(ILinkSettings, { botAgent: config.botAgent, routeTag: routeTagFor(config, account) })
@@ -102,6 +112,11 @@ export const sendText = Effect.fn("Outbound.sendText")(
     const accountId = ctx.accountId !== undefined && ctx.accountId !== null && ctx.accountId.trim() !== ""
       ? normalizeAccountId(ctx.accountId)
       : yield* inferSendingAccount(peer)
+    // a parked account must not reach sendmessage: its token is known to be expired
+    const status = yield* Effect.flatMap(Supervisor, (supervisor) => supervisor.status(accountId))
+    if (Option.isSome(status) && status.value.phase._tag === "AuthExpired") {
+      return yield* new AccountAuthExpired({ accountId, reason: status.value.phase.reason })
+    }
     const accounts = yield* BoundAccounts
     const live = yield* accounts.actor(accountId)
     const receipt = Option.isSome(live)

@@ -11,6 +11,8 @@
  * install's config stays valid, even where we do not use them.
  */
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
+import { defaultDispatchConcurrency } from "../actors/Dispatcher.js"
+import { DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
 
 export const CHANNEL_CONFIG_PATH = "channels.openclaw-weixin"
 
@@ -54,8 +56,9 @@ const QuoteCacheConfig = Schema.Struct({
   maxSingleMediaBytes: optional(Schema.Number)
 })
 
-export const DEFAULT_DISPATCH_CONCURRENCY = 4
-export const DEFAULT_TEXT_CHUNK_LIMIT = 2000
+// Defaults live with the code that applies them, so the config can never disagree with an actor's own.
+export const DEFAULT_DISPATCH_CONCURRENCY = defaultDispatchConcurrency
+export const DEFAULT_TEXT_CHUNK_LIMIT = DEFAULT_CHUNK_LIMIT
 
 export const ChannelConfig = Schema.Struct({
   name: optional(TrimmedText.annotations({ description: "display name used when an account has none" })),

@@ -3,7 +3,7 @@ import { Deferred, Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option
 import { AccountActor } from "../../src/actors/AccountActor.js"
 import { makeAccountState } from "../../src/actors/AccountState.js"
 import { makeInbox } from "../../src/actors/Inbox.js"
-import { defaultAccountSettings } from "../../src/actors/AccountContext.js"
+import { type AccountSettings, defaultAccountSettings } from "../../src/actors/AccountContext.js"
 import { defaultDispatchConcurrency } from "../../src/actors/Dispatcher.js"
 import { sendStopGrace } from "../../src/actors/Outbox.js"
 import type { Host } from "../../src/layers/Host.js"
@@ -23,7 +23,11 @@ const accountId = "bot1-im-bot"
 const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
 const notifyStopTimeoutMs = 500
 
-const setup = (hostOptions: Parameters<typeof makeRecordingHost>[0] = {}, hostLayer?: Layer.Layer<Host>) =>
+const setup = (
+  hostOptions: Parameters<typeof makeRecordingHost>[0] = {},
+  hostLayer?: Layer.Layer<Host>,
+  settings: Partial<AccountSettings> = {}
+) =>
   Effect.gen(function*() {
     const dir = yield* makeTempDir("actor-")
     const api = yield* makeTestApi
@@ -31,7 +35,7 @@ const setup = (hostOptions: Parameters<typeof makeRecordingHost>[0] = {}, hostLa
     const layer = Layer.mergeAll(api.layer, hostLayer ?? host.layer, StateStore.layerAt(dir))
     const actorScope = yield* Scope.make()
     const start = Effect.gen(function*() {
-      const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs } }).pipe(
+      const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs, ...settings } }).pipe(
         Scope.extend(actorScope),
         Effect.provide(layer)
       )
@@ -264,6 +268,22 @@ describe("AccountActor", () => {
       expect(yield* testHost.maxActive).toBe(8)
       yield* Deferred.succeed(gate, undefined)
       yield* waitUntil(Effect.map(testHost.turns, (ts) => ts.length === 10 && ts.every((x) => x.outcome === "completed")), "all 10 turns")
+    }))
+
+  it.scoped("splits a reply longer than the configured chunkLimit into one sendmessage per chunk", () =>
+    Effect.gen(function*() {
+      const long = "abcdefghij".repeat(12)
+      const t = yield* setup({ reply: long }, undefined, { chunkLimit: 50 })
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil(Effect.map(Ref.get(t.host.receipts), (rs) => rs.length === 1), "the reply's receipt")
+      const texts = (yield* Ref.get(t.api.sent)).map((m) => {
+        const item = m.item_list?.[0]
+        return item !== undefined && "text_item" in item ? item.text_item.text : undefined
+      })
+      expect(texts).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
+      expect(defaultAccountSettings.chunkLimit).toBe(2000)
     }))
 
   /** An actor that has served alice once (so a proactive send has her token) and holds its next poll. */

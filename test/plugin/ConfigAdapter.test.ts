@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { defaultDispatchConcurrency } from "../../src/actors/Dispatcher.js"
 import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import { ChannelConfigError, decodeChannelConfig } from "../../src/schemas/ChannelConfig.js"
 import { hostConfig, seedAccount, tempDir, testDeps } from "./support.js"
@@ -89,10 +90,11 @@ describe("config adapter on a state dir", () => {
     }
   })
 
-  it("applies defaults to an empty section", () => {
+  it("applies defaults to an empty section, taking dispatch concurrency and chunk size from the actor's own defaults", () => {
     const decoded = decodeChannelConfig({})
+    expect(defaultDispatchConcurrency).toBe(8)
     expect(Either.getOrThrow(decoded)).toEqual({
-      dispatchConcurrency: 4,
+      dispatchConcurrency: 8,
       textChunkLimit: 2000,
       replyProgressMessages: true,
       dmPolicy: "pairing"

@@ -1,13 +1,17 @@
 /**
- * gateway.startAccount / stopAccount called the way the host calls them, against the emulator over real
- * HTTP on 127.0.0.1 (real time; every wait polls a condition with a deadline).
+ * gateway.startAccount / stopAccount called the way the host calls them, and outbound.sendText while the
+ * gateway runs the account, against the emulator over real HTTP on 127.0.0.1 (real time; every wait polls
+ * a condition with a deadline).
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { AccountAuthExpired } from "../../src/actors/Receipt.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import { BoundAccounts } from "../../src/layers/PluginLayer.js"
 import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import { AccountNotConfigured, ChannelRuntimeMissing } from "../../src/plugin/PluginErrors.js"
 import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
+import type { OutboundContext } from "../../src/plugin/SdkTypes.js"
 import { type RunningEmulator, startEmulator, track } from "./emulatorSupport.js"
 import { fakeGatewayContext, hostConfig, recordingBridge, seedAccount, tempDir, testDeps, waitFor } from "./support.js"
 
@@ -145,4 +149,82 @@ describe("status.probeAccount", () => {
       expect(await run(emulator.requests("getupdates"))).toEqual([])
       expect((await run(emulator.requests("getconfig"))).length).toBe(4)
     }))
+})
+
+describe("outbound.sendText while the gateway runs the account", () => {
+  const actorOf = (accountId: string) =>
+    deps!.runtime.run(Effect.flatMap(BoundAccounts, (accounts) => accounts.actor(accountId)))
+
+  it.live("an account started with textChunkLimit 50 splits a 120-character reply, and a proactive send, into 3 messages each", () =>
+    Effect.promise(async () => {
+      const long = "abcdefghij".repeat(12)
+      running = await startEmulator()
+      const { emulator, run } = running
+      const bot = await run(emulator.addBot())
+      const dir = tempDir("ocw-chunks-")
+      const accountId = normalizeAccountId(bot.botId)
+      await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl })
+      const bridge = recordingBridge({ replyTo: () => long })
+      deps = testDeps(dir, { bridge: bridge.layer })
+      const plugin = makeWeixinChannelPlugin(deps)
+      const cfg = hostConfig({ textChunkLimit: 50 })
+      const fake = fakeGatewayContext(accountId, cfg)
+      const started = track(plugin.gateway!.startAccount!(fake.ctx))
+      await waitFor(() => fake.statuses.some((s) => s.statusState === "running"), "the account to be running")
+
+      await run(emulator.injectInbound({ botId: bot.botId, kind: "text", text: "tell me a long story" }))
+      let sent = await run(emulator.sent(bot.botId))
+      await waitFor(() => sent.length >= 3, "the reply's three messages", 10_000, async () => {
+        sent = await run(emulator.sent(bot.botId))
+      })
+      expect(sent.map((s) => s.text)).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
+
+      // the proactive path of the gateway goes through the running actor's Outbox, with the same limit
+      expect(Option.isSome(await actorOf(accountId))).toBe(true)
+      const result = await plugin.outbound!.sendText!({ cfg, to: bot.ownerUserId, text: long, accountId } as OutboundContext)
+      expect(result.meta?.["serverMessageIds"]).toHaveLength(3)
+      sent = await run(emulator.sent(bot.botId))
+      expect(sent.slice(3).map((s) => s.text)).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
+      expect(await run(emulator.violations())).toEqual([])
+      fake.abort.abort()
+      await started.done
+    }), 30_000)
+
+  it.live("a proactive send for an account parked as AuthExpired fails at once with the log-in-again error, without calling sendmessage", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      const fake = fakeGatewayContext(t.accountId, t.cfg)
+      const started = track(t.plugin.gateway!.startAccount!(fake.ctx))
+      await waitFor(() => fake.statuses.some((s) => s.statusState === "running"), "the account to be running")
+      // a turn first, so the user's context token is stored and a send would otherwise go out
+      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "hi" }))
+      let sent = await t.run(t.emulator.sent(t.bot.botId))
+      await waitFor(() => sent.length === 1, "the reply to hi", 10_000, async () => {
+        sent = await t.run(t.emulator.sent(t.bot.botId))
+      })
+
+      await t.run(t.emulator.expireSession(t.bot.botId))
+      await waitFor(() => fake.statuses.at(-1)?.statusState === "auth-expired", "the account parked as auth-expired")
+      let actor = await actorOf(t.accountId)
+      await waitFor(() => Option.isNone(actor), "the parked actor to end", 10_000, async () => {
+        actor = await actorOf(t.accountId)
+      })
+      const sendsBefore = (await t.run(t.emulator.requests("sendmessage"))).length
+
+      for (const accountId of [t.accountId, undefined]) {
+        const error = await t.plugin.outbound!.sendText!({
+          cfg: t.cfg,
+          to: t.bot.ownerUserId,
+          text: "cron: daily digest",
+          ...(accountId === undefined ? {} : { accountId })
+        } as OutboundContext).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(AccountAuthExpired)
+        expect((error as Error).message).toContain("log in again: openclaw channels login --channel openclaw-weixin")
+      }
+      expect((await t.run(t.emulator.requests("sendmessage"))).length).toBe(sendsBefore)
+      // parked is not a failure: the host's promise stays pending until it aborts
+      expect(started.state.settled).toBe("pending")
+      fake.abort.abort()
+      await started.done
+    }), 30_000)
 })

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { EmptyPeerIdError } from "../../src/domain/PeerId.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { NoContextToken } from "../../src/actors/Receipt.js"
+import { AccountAuthExpired, NoContextToken } from "../../src/actors/Receipt.js"
 import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import { normalizeTarget } from "../../src/plugin/Messaging.js"
 import {
@@ -128,6 +128,15 @@ describe("outbound.sendText without a running actor (CLI process)", () => {
       const error = await t.outbound.sendText!(context("stranger@im.wechat", "x", t.first.botId)).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(NoContextToken)
       expect(await t.run(t.emulator.sent())).toEqual([])
+    }))
+
+  it.live("turns the server's session-expired answer into the log-in-again error", () =>
+    Effect.promise(async () => {
+      const t = await setup()
+      await t.run(t.emulator.expireSession(t.first.botId))
+      const error = await t.outbound.sendText!(context(t.user, "x")).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AccountAuthExpired)
+      expect((error as Error).message).toContain("log in again: openclaw channels login --channel openclaw-weixin")
     }))
 
   it.live("answers sendMedia with the not-yet-available error", () =>

@@ -39,16 +39,17 @@ export const turnText = (turn: InboundTurn): string => {
   return item?.text_item?.text ?? ""
 }
 
-/** An inbound bridge whose Host records each turn and replies `pong: <text>`. */
-export const recordingBridge = () => {
+/** An inbound bridge whose Host records each turn and replies `pong: <text>` (or what `replyTo` says). */
+export const recordingBridge = (options: { readonly replyTo?: (text: string) => string } = {}) => {
   const turns: Array<{ accountId: string; text: string; peer: string }> = []
+  const replyTo = options.replyTo ?? ((text: string) => `pong: ${text}`)
   const layer = Layer.succeed(InboundBridge, {
     make: (input) =>
       Effect.succeed<HostService>({
         handleInbound: (turn, reply) =>
           Effect.gen(function*() {
             turns.push({ accountId: input.accountId, text: turnText(turn), peer: turn.peer.id })
-            yield* reply.sendText(`pong: ${turnText(turn)}`).pipe(Effect.orDie)
+            yield* reply.sendText(replyTo(turnText(turn))).pipe(Effect.orDie)
             return { _tag: "Completed", replies: 1 } as const
           })
       })

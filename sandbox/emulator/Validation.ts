@@ -37,9 +37,6 @@ const allowedTopLevel: Record<EndpointName, ReadonlyArray<string> | undefined> =
     "rawsize",
     "rawfilemd5",
     "filesize",
-    "thumb_rawsize",
-    "thumb_rawfilemd5",
-    "thumb_filesize",
     "no_need_thumb",
     "aeskey",
     "base_info"
@@ -77,6 +74,13 @@ export const checkHeaders = (
     }
     return problems
   }
+
+  const routeTag = headers["skroutetag"]
+  need(
+    routeTag === undefined || (routeTag !== "" && routeTag === routeTag.trim()),
+    "skroutetag",
+    `SKRouteTag is sent trimmed and only when configured, got ${JSON.stringify(routeTag)}`
+  )
 
   const appId = headers["ilink-app-id"]
   need(appId === "bot", "ilink-app-id", `iLink-App-Id must be "bot", got ${appId === undefined ? "(none)" : JSON.stringify(appId)}`)
@@ -124,6 +128,14 @@ export const checkHeaders = (
   return problems
 }
 
+const agentProduct = "[A-Za-z0-9_.-]{1,32}/[A-Za-z0-9_.+-]{1,32}"
+const agentItem = `${agentProduct}(?: \\([\\x20-\\x27\\x2a-\\x7e]{1,64}\\))?`
+const sanitisedAgent = new RegExp(`^${agentItem}(?: ${agentItem})*$`)
+
+/** What the §1.4 sanitiser can produce: products with optional comments, one space apart, at most 256 bytes. */
+export const isSanitisedBotAgent = (agent: string): boolean =>
+  agent === "OpenClaw" || (sanitisedAgent.test(agent) && Buffer.byteLength(agent, "utf8") <= 256)
+
 const checkBaseInfo = (body: Record<string, unknown>, problems: Array<Problem>) => {
   const baseInfo = body["base_info"]
   if (!isObject(baseInfo)) {
@@ -135,6 +147,10 @@ const checkBaseInfo = (body: Record<string, unknown>, problems: Array<Problem>) 
     if (typeof value !== "string" || value.length === 0) {
       problems.push({ rule: "base_info", detail: `base_info.${key} must be a non-empty string` })
     }
+  }
+  const agent = baseInfo["bot_agent"]
+  if (typeof agent === "string" && agent.length > 0 && !isSanitisedBotAgent(agent)) {
+    problems.push({ rule: "base_info.bot_agent", detail: `bot_agent ${JSON.stringify(agent)} is not what the sanitiser produces` })
   }
 }
 
@@ -209,8 +225,11 @@ const checkSendMessage = (body: Record<string, unknown>, problems: Array<Problem
   if (typeof msg["to_user_id"] !== "string" || msg["to_user_id"] === "") {
     problems.push({ rule: "msg.to_user_id", detail: "to_user_id must be a non-empty string" })
   }
-  if (typeof msg["client_id"] !== "string" || msg["client_id"] === "") {
-    problems.push({ rule: "msg.client_id", detail: "client_id must be a non-empty string" })
+  if (typeof msg["client_id"] !== "string" || !/^openclaw-weixin:\d+-[0-9a-f]{8}$/.test(msg["client_id"])) {
+    problems.push({
+      rule: "msg.client_id",
+      detail: `client_id must look like openclaw-weixin:<epoch ms>-<8 hex>, got ${JSON.stringify(msg["client_id"])}`
+    })
   }
   if (msg["message_type"] !== 2) problems.push({ rule: "msg.message_type", detail: `message_type must be 2 (BOT), got ${JSON.stringify(msg["message_type"])}` })
   if (msg["message_state"] !== 2) {
@@ -260,6 +279,9 @@ export const checkBody = (
     if (rawBody.length > 0) problems.push({ rule: "no-body", detail: `${endpoint} is a GET without a body` })
     if (endpoint === "get_qrcode_status" && (query["qrcode"] ?? "") === "") {
       problems.push({ rule: "query", detail: "get_qrcode_status needs ?qrcode=<qrcode>" })
+    }
+    if (endpoint === "get_qrcode_status" && query["verify_code"] !== undefined && query["verify_code"].trim() === "") {
+      problems.push({ rule: "query", detail: "verify_code is sent only with the code the person typed, never empty" })
     }
     return { body: undefined, problems }
   }

@@ -247,6 +247,17 @@ export interface QrLoginOptions {
   readonly renderQr?: ((url: string) => Effect.Effect<RenderedQr>) | undefined
 }
 
+/**
+ * Completes when `emitter` emits `event`: pass `untilEvent(process, "SIGINT")` as `cancel` so Ctrl-C ends
+ * a terminal login as Cancelled. The listener is removed once the login ends, so none is left behind.
+ */
+export const untilEvent = (emitter: NodeJS.EventEmitter, event: string): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const onEvent = () => resume(Effect.void)
+    emitter.once(event, onEvent)
+    return Effect.sync(() => void emitter.removeListener(event, onEvent))
+  })
+
 export interface RenderedQr {
   readonly terminal: string | undefined
   readonly dataUrl: string | undefined

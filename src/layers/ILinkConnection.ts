@@ -9,6 +9,7 @@
  * ```
  */
 import { Either, Redacted } from "effect"
+import { baseUrlProblem, withTrailingSlash } from "../domain/BaseUrl.js"
 import { ILinkConfigError } from "../schemas/Errors.js"
 
 export interface ILinkConnection {
@@ -44,21 +45,8 @@ export const normalizeBaseUrl = (
         problem
       })
     )
-  const trimmed = baseUrl.trim()
-  if (trimmed === "") return fail("is empty; it must be an absolute http(s) URL such as https://ilinkai.weixin.qq.com")
-  let parsed: URL
-  try {
-    parsed = new URL(trimmed.endsWith("/") ? trimmed : `${trimmed}/`)
-  } catch {
-    return fail("is not an absolute URL; it must look like https://ilinkai.weixin.qq.com")
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    return fail(`uses ${parsed.protocol} but only http: and https: are supported`)
-  }
-  if (parsed.search !== "" || parsed.hash !== "") {
-    return fail("must not carry a query string or fragment")
-  }
-  return Either.right(parsed.href)
+  const problem = baseUrlProblem(baseUrl)
+  return problem === undefined ? Either.right(withTrailingSlash(baseUrl)) : fail(problem)
 }
 
 /** Resolves an endpoint path (no leading slash, may carry a query) against a normalised base URL (§1.2). */

@@ -16,6 +16,7 @@ import {
   Redacted,
   TestClock
 } from "effect"
+import { EventEmitter } from "node:events"
 import { PassThrough } from "node:stream"
 import {
   type LoginEvent,
@@ -29,12 +30,14 @@ import {
   redirectedBaseUrl,
   runQrLogin,
   terminalLoginPrompt,
+  untilEvent,
   verifyCodeQuestion
 } from "../../src/actors/LoginFlow.js"
 import type { StoredAccount, StoredAccountUpdate } from "../../src/layers/StateStore.js"
 import { StateError } from "../../src/layers/StateStore.js"
 import type { QrCodeResponse, QrStatusResponse } from "../../src/schemas/Api.js"
 import {
+  ILinkDecodeError,
   type ILinkError,
   ILinkHttpStatusError,
   ILinkTimeoutError,
@@ -175,6 +178,9 @@ const runToEnd = (h: Harness, options: QrLoginOptions = {}) =>
     return yield* Fiber.join(fiber)
   })
 
+/** The QR, its first poll answered need_verifycode, and the question: where a prompt-ending login stops. */
+const askedOnFirstPoll = [`0s get_bot_qrcode ${QR_BASE} tokens=[]`, `0s status ${QR_BASE} qr-1`, "0s prompt retry=false"]
+
 const eventTags = (h: Harness) => h.events.map((e) => (e._tag === "QrShown" ? `QrShown#${e.qrNumber}` : e._tag))
 
 describe("LoginFlow QR state machine", () => {
@@ -284,6 +290,14 @@ describe("LoginFlow QR state machine", () => {
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/wrong numbers were entered, and all 3 QR codes/)
       expect(h.log.filter((line) => line.includes("get_bot_qrcode"))).toHaveLength(3)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`,
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `1s status ${QR_BASE} qr-2`,
+        `1s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `2s status ${QR_BASE} qr-3`
+      ])
       expect(eventTags(h)).toEqual([
         "QrShown#1",
         "VerifyCodeBlocked",
@@ -336,6 +350,7 @@ describe("LoginFlow QR state machine", () => {
       })
       expect(yield* runToEnd(h)).toEqual(LoginOutcome.Cancelled())
       expect(h.accounts.size).toBe(0)
+      expect(h.log).toEqual(askedOnFirstPoll)
     }))
 
   it.effect("fails with a clear reason when nobody can be asked for the verify code", () =>
@@ -345,6 +360,7 @@ describe("LoginFlow QR state machine", () => {
         answers: [Effect.fail(new LoginPromptError({ reason: "unavailable", message: "log in from a terminal" }))]
       })
       expect(yield* runToEnd(h)).toEqual(LoginOutcome.Failed({ reason: "log in from a terminal" }))
+      expect(h.log).toEqual(askedOnFirstPoll)
     }))
 
   it.effect("fails when the server keeps refusing the verify code (blocked on every QR)", () =>
@@ -368,7 +384,20 @@ describe("LoginFlow QR state machine", () => {
         "1s prompt retry=false",
         "2s prompt retry=false"
       ])
-      expect(h.log).toContain(`1s status ${QR_BASE} qr-2`)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`,
+        "0s prompt retry=false",
+        `0s status ${QR_BASE} qr-1 code=1`,
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `1s status ${QR_BASE} qr-2`,
+        "1s prompt retry=false",
+        `1s status ${QR_BASE} qr-2 code=2`,
+        `1s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `2s status ${QR_BASE} qr-3`,
+        "2s prompt retry=false",
+        `2s status ${QR_BASE} qr-3 code=3`
+      ])
       expect(h.accounts.size).toBe(0)
     }))
 
@@ -432,8 +461,15 @@ describe("LoginFlow QR state machine", () => {
       ])
     }))
 
-  it.effect("treats a failing or hanging status endpoint like wait", () =>
+  it.effect("treats a failing, hanging or undecodable status answer like wait", () =>
     Effect.gen(function*() {
+      // a malformed QR status (no status field, numbers for strings) reaches the flow as a decode error
+      const malformed = new ILinkDecodeError({
+        endpoint: "ilink/bot/get_qrcode_status",
+        reachedServer: "yes",
+        problem: "status is missing",
+        bodySnippet: "{\"qrcode\":5}"
+      })
       const transport = new ILinkTransportError({
         endpoint: "ilink/bot/get_qrcode_status",
         reachedServer: "no",
@@ -441,16 +477,24 @@ describe("LoginFlow QR state machine", () => {
         detail: "ECONNREFUSED"
       })
       const h = makeHarness({
-        statuses: [Effect.fail(httpError), Effect.fail(transport), hangsUntilClientTimeout, status("scaned"), confirmed()]
+        statuses: [
+          Effect.fail(httpError),
+          Effect.fail(transport),
+          Effect.fail(malformed),
+          hangsUntilClientTimeout,
+          status("scaned"),
+          confirmed()
+        ]
       })
       expect((yield* runToEnd(h))._tag).toBe("Connected")
       expect(h.log.filter((line) => line.includes("status"))).toEqual([
         `0s status ${QR_BASE} qr-1`,
         `1s status ${QR_BASE} qr-1`,
         `2s status ${QR_BASE} qr-1`,
+        `3s status ${QR_BASE} qr-1`,
         // 35 s client timeout, then the usual pause
-        `38s status ${QR_BASE} qr-1`,
-        `39s status ${QR_BASE} qr-1`
+        `39s status ${QR_BASE} qr-1`,
+        `40s status ${QR_BASE} qr-1`
       ])
     }))
 
@@ -464,6 +508,19 @@ describe("LoginFlow QR state machine", () => {
       ])
     }))
 
+  it.effect("without a timeout the login gives up after 480 s (ILINK §3.2), not a moment earlier", () =>
+    Effect.gen(function*() {
+      const h = makeHarness({})
+      const fiber = yield* runQrLogin(h.api, h.store, h.listener, { qrBaseUrl: QR_BASE, renderQr })
+        .pipe(Effect.provide(h.prompt), Effect.fork)
+      yield* TestClock.adjust(Duration.millis(479_999))
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust(Duration.millis(1))
+      expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.TimedOut())
+      // one poll a second, the last one started at 479 s
+      expect(h.log.at(-1)).toBe(`479s status ${QR_BASE} qr-1`)
+    }))
+
   it.effect("a status request that never answers is cut at the deadline", () =>
     Effect.gen(function*() {
       const h = makeHarness({ statuses: [Effect.never] })
@@ -473,12 +530,17 @@ describe("LoginFlow QR state machine", () => {
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* TestClock.adjust(Duration.millis(1))
       expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.TimedOut())
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`
+      ])
     }))
 
   it.effect("a verify-code question left unanswered is cut at the deadline", () =>
     Effect.gen(function*() {
       const h = makeHarness({ statuses: [status("need_verifycode")], answers: [Effect.never] })
       expect(yield* runToEnd(h, { timeoutMs: 10_000 })).toEqual(LoginOutcome.TimedOut())
+      expect(h.log).toEqual(askedOnFirstPoll)
     }))
 
   it.effect("ends as Cancelled when cancelled between polls, and makes no further request", () =>
@@ -493,10 +555,41 @@ describe("LoginFlow QR state machine", () => {
       yield* TestClock.adjust(Duration.millis(2_500))
       yield* Deferred.succeed(cancel, undefined)
       expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.Cancelled())
-      const requests = h.log.length
+      // 30 s later still nothing more than what happened before the cancel
       yield* TestClock.adjust(Duration.seconds(30))
-      expect(h.log.length).toBe(requests)
-      expect(requests).toBe(4) // the QR and polls at 0 s, 1 s, 2 s
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`,
+        `1s status ${QR_BASE} qr-1`,
+        `2s status ${QR_BASE} qr-1`
+      ])
+    }))
+
+  it.effect("Ctrl-C (SIGINT) during the wait ends as Cancelled, makes no further request and leaves no listener", () =>
+    Effect.gen(function*() {
+      const h = makeHarness({})
+      const terminal = new EventEmitter()
+      const fiber = yield* runQrLogin(h.api, h.store, h.listener, {
+        qrBaseUrl: QR_BASE,
+        renderQr,
+        cancel: untilEvent(terminal, "SIGINT")
+      }).pipe(Effect.provide(h.prompt), Effect.fork)
+      yield* TestClock.adjust(Duration.millis(1_500))
+      expect(terminal.listenerCount("SIGINT")).toBe(1)
+      terminal.emit("SIGINT")
+      expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.Cancelled())
+      yield* TestClock.adjust(Duration.seconds(30))
+      expect(h.log).toEqual([`0s get_bot_qrcode ${QR_BASE} tokens=[]`, `0s status ${QR_BASE} qr-1`, `1s status ${QR_BASE} qr-1`])
+      expect(terminal.listenerCount("SIGINT")).toBe(0)
+    }))
+
+  it.effect("a login that ends by itself removes its Ctrl-C listener", () =>
+    Effect.gen(function*() {
+      const h = makeHarness({ statuses: [confirmed()] })
+      const terminal = new EventEmitter()
+      const outcome = yield* runToEnd(h, { cancel: untilEvent(terminal, "SIGINT") })
+      expect(outcome._tag).toBe("Connected")
+      expect(terminal.listenerCount("SIGINT")).toBe(0)
     }))
 
   it.effect("interrupting the login stops all requests and saves nothing", () =>
@@ -508,10 +601,13 @@ describe("LoginFlow QR state machine", () => {
       )
       yield* TestClock.adjust(Duration.millis(1_500))
       yield* Fiber.interrupt(fiber)
-      const requests = h.log.length
       yield* TestClock.adjust(Duration.seconds(30))
-      expect(h.log.length).toBe(requests)
       expect(h.accounts.size).toBe(0)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`,
+        `1s status ${QR_BASE} qr-1`
+      ])
     }))
 
   it.effect("confirmed without ilink_bot_id fails and saves nothing", () =>
@@ -519,6 +615,10 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [confirmed({ ilink_bot_id: "  " })] })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/ilink_bot_id/)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`
+      ])
       expect(h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))).toEqual([])
     }))
 
@@ -527,6 +627,10 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [status("confirmed", { ilink_bot_id: "abc@im.bot", ilink_user_id: "u1" })] })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/without a bot token/)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`
+      ])
       expect(h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))).toEqual([])
     }))
 
@@ -591,6 +695,10 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [confirmed()], failSave: true })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/could not save the credentials.*disk full/)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`
+      ])
       expect(h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))).toEqual([])
     }))
 
@@ -607,7 +715,11 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ qrCodes: [qr(1), Effect.fail(httpError)], statuses: [status("expired")] })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/could not get a QR code/)
-      expect(h.log).toHaveLength(3)
+      expect(h.log).toEqual([
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+        `0s status ${QR_BASE} qr-1`,
+        `0s get_bot_qrcode ${QR_BASE} tokens=[]`
+      ])
     }))
 
   it.effect("rejects a QR base URL that is not an absolute http(s) URL before any request", () =>

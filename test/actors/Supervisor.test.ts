@@ -4,7 +4,7 @@
  * the number of times the account was started.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Fiber, HashMap, Layer, Option, Redacted } from "effect"
+import { Clock, Duration, Effect, Fiber, HashMap, Layer, Option, Redacted, Stream } from "effect"
 import { TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -228,6 +228,30 @@ describe("Supervisor", () => {
       expect(fake.startsOf("a")).toEqual(["0s a"])
       expect(fake.startsOf("c")).toEqual(["0s c"])
       expect(tickOf(fake, "a")).toBe(124)
+    }).pipe(Effect.provide(supervisorLayer(fake)))
+  })
+
+  it.scoped("changes publishes every phase an account passes through, from start to removal", () => {
+    const fake = makeFakeAccounts()
+    fake.behaviours.set("x", { kind: "authExpired", afterMs: 2_000 })
+    return Effect.gen(function*() {
+      const supervisor = yield* Supervisor
+      const seen: Array<string> = []
+      yield* supervisor.changes.pipe(
+        Stream.map((all) => Option.getOrUndefined(Option.map(HashMap.get(all, "x"), (s) => s.phase._tag))),
+        Stream.changes,
+        Stream.runForEach((phase) => Effect.sync(() => void seen.push(phase ?? "(absent)"))),
+        Effect.forkScoped
+      )
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* supervisor.reconcile(["a", "x"])
+      yield* TestClock.adjust(Duration.seconds(5))
+      fake.behaviours.set("x", { kind: "run" })
+      yield* supervisor.loginSaved("x")
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* supervisor.reconcile(["a"])
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(seen).toEqual(["(absent)", "Starting", "Running", "AuthExpired", "Starting", "Running", "(absent)"])
     }).pipe(Effect.provide(supervisorLayer(fake)))
   })
 

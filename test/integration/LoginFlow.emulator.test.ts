@@ -165,6 +165,37 @@ describe("LoginFlow against the emulator", () => {
       yield* w.emulator.expectNoViolations
     })))
 
+  it.live("a QR that expires every time ends as Failed after three QR codes, saving nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const w = yield* world({ qrStatusHoldMs: 300 })
+      const fiber = yield* Effect.fork(w.login())
+      for (const n of [1, 2, 3]) {
+        yield* waitUntil(`QR ${n} is issued`, qrIssued(w.emulator, n))
+        yield* w.emulator.qr.expire()
+      }
+      const outcome = yield* Fiber.join(fiber)
+      expect(outcome._tag === "Failed" && outcome.reason).toMatch(/all 3 QR codes/)
+      expect(yield* w.trace).toEqual(["get_bot_qrcode", "status qr1", "get_bot_qrcode", "status qr2", "get_bot_qrcode", "status qr3"])
+      expect(Fs.existsSync(Path.join(w.dir, "openclaw-weixin"))).toBe(false)
+      expect(w.told).toEqual([])
+      yield* w.emulator.expectNoViolations
+    })))
+
+  it.live("a wrong verify code that gets blocked drops the code and polls a fresh QR without it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const w = yield* world({ qrStatusHoldMs: 300 }, ["1111"])
+      const fiber = yield* Effect.fork(w.login())
+      yield* waitUntil("the QR is issued", qrIssued(w.emulator, 1))
+      yield* w.emulator.qr.requireVerifyCode(undefined, "4321", 1)
+      yield* waitUntil("a second QR is issued", qrIssued(w.emulator, 2))
+      yield* w.emulator.qr.alreadyBound()
+      expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.AlreadyConnected())
+      expect(w.asked).toEqual([false])
+      expect(yield* w.trace).toEqual(["get_bot_qrcode", "status qr1", "status qr1 code=1111", "get_bot_qrcode", "status qr2"])
+      expect(yield* w.store.listAccountIds()).toEqual([])
+      yield* w.emulator.expectNoViolations
+    })))
+
   it.live("a confirmation without a bot token fails and leaves the state dir empty", () =>
     Effect.scoped(Effect.gen(function*() {
       const w = yield* world({ qrStatusHoldMs: 300 })

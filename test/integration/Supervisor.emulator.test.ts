@@ -95,6 +95,12 @@ describe("Supervisor with real accounts on the emulator", () => {
       expect(outcome._tag).toBe("Connected")
       yield* waitUntil(phaseIs(b, "Running"), "b running again", 10_000)
       yield* say(1, "to b after login")
+      // the new session polls from a fresh cursor: its first getupdates carries an empty get_updates_buf
+      const newToken = (yield* emulator.bots).find((bot) => bot.botId === bots[1]!.botId)?.token
+      expect(newToken).not.toBe(bots[1]!.token)
+      const newPolls = (yield* emulator.requests("getupdates")).filter((r) => r.headers["authorization"] === `Bearer ${newToken}`)
+      expect(JSON.parse(newPolls[0]?.body ?? "{}").get_updates_buf).toBe("")
+      expect(newPolls.length).toBeGreaterThan(1)
 
       // b logs out: its files are gone, a and c carry on
       expect((yield* logoutAccount(b).pipe(Effect.provide(context))).cleared).toBe(true)

@@ -3,7 +3,7 @@ import { Effect, Either, Redacted } from "effect"
 import { classifyTransportFailure, ILinkApi, MAX_RESPONSE_BYTES, redactSnippet } from "../../src/layers/ILinkApi.js"
 import { ILinkConnection } from "../../src/layers/ILinkConnection.js"
 import type { ILinkError } from "../../src/schemas/Errors.js"
-import { answering, recordingClient } from "./ILinkApi.testkit.js"
+import { answering, recordingClient, uploadRequest } from "./ILinkApi.testkit.js"
 
 const conn = Either.getOrThrow(
   ILinkConnection.make({ baseUrl: "https://ilink.example.test", token: Redacted.make("tok"), accountId: "acc-1" })
@@ -19,16 +19,7 @@ const parsedCalls: Array<[string, Call]> = [
   [
     "ilink/bot/getuploadurl",
     (api) =>
-      api.getUploadUrl(conn, {
-        filekey: "k",
-        media_type: 1,
-        to_user_id: "u",
-        rawsize: 1,
-        rawfilemd5: "m",
-        filesize: 16,
-        no_need_thumb: true,
-        aeskey: "a"
-      })
+      api.getUploadUrl(conn, uploadRequest)
   ],
   ["ilink/bot/msg/notifystart", (api) => api.notifyStart(conn)],
   ["ilink/bot/msg/notifystop", (api) => api.notifyStop(conn)],

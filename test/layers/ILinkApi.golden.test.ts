@@ -70,6 +70,22 @@ describe("ILinkApi golden requests (version 2.4.9, X-WECHAT-UIN pinned to 12345)
     }).pipe(pinned, Effect.provide(http.layer))
   })
 
+  it.effect("msg/notifystart and msg/notifystop: POST with bearer token and only base_info", () => {
+    const http = answering(`{"ret":0}`)
+    return Effect.gen(function*() {
+      const api = yield* ILinkApi
+      yield* api.notifyStart(connection("tok-1"))
+      yield* api.notifyStop(connection("tok-1"))
+      const body = `{${BASE_INFO}}`
+      expect(http.requests).toEqual(["notifystart", "notifystop"].map((name) => ({
+        method: "POST",
+        url: `https://ilink.example.test/ilink/bot/msg/${name}`,
+        headers: postHeaders(body, { authorization: "Bearer tok-1" }),
+        body
+      })))
+    }).pipe(pinned, Effect.provide(http.layer))
+  })
+
   it.effect("sanitises the configured botAgent into base_info.bot_agent", () => {
     const http = answering(`{"ret":0}`)
     return Effect.gen(function*() {

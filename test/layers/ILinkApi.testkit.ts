@@ -21,6 +21,18 @@ export interface CannedResponse {
   readonly body: string | Uint8Array
 }
 
+/** A getuploadurl request the client accepts; only the transport matters where it is used. */
+export const uploadRequest = {
+  filekey: "k",
+  media_type: 1,
+  to_user_id: "u",
+  rawsize: 1,
+  rawfilemd5: "m",
+  filesize: 16,
+  no_need_thumb: true,
+  aeskey: "a"
+} as const
+
 export const pinnedPackage: PackageInfoShape = { name: "@tencent-weixin/openclaw-weixin", version: "2.4.9", ilinkAppId: "bot" }
 
 /** Pins the version to 2.4.9 and X-WECHAT-UIN to base64("12345"). */

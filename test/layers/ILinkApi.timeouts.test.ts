@@ -3,7 +3,7 @@ import { Duration, Effect, Either, Exit, Fiber, Option, TestClock } from "effect
 import { ILinkApi } from "../../src/layers/ILinkApi.js"
 import { ILinkConnection } from "../../src/layers/ILinkConnection.js"
 import { ILinkTimeoutError } from "../../src/schemas/Errors.js"
-import { neverAnswering } from "./ILinkApi.testkit.js"
+import { neverAnswering, uploadRequest } from "./ILinkApi.testkit.js"
 
 const conn = Either.getOrThrow(ILinkConnection.make({ baseUrl: "https://ilink.example.test", accountId: "acc-1" }))
 
@@ -74,16 +74,7 @@ describe("ILinkApi client-side timeouts (virtual time)", () => {
     return Effect.gen(function*() {
       const api = yield* ILinkApi
       const { early, late } = yield* finishesAfter(
-        api.getUploadUrl(conn, {
-          filekey: "k",
-          media_type: 3,
-          to_user_id: "u",
-          rawsize: 1,
-          rawfilemd5: "m",
-          filesize: 16,
-          no_need_thumb: true,
-          aeskey: "a"
-        }),
+        api.getUploadUrl(conn, uploadRequest),
         "14999 millis"
       )
       expect(Option.isNone(early)).toBe(true)

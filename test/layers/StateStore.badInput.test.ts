@@ -1,29 +1,17 @@
 import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
+import { statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { StateStore } from "../../src/layers/StateStore.js"
+import { inStateDirWithWarnings } from "./StateStore.support.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 
-/** A StateStore in a fresh temp dir; `warnings` collects every warning logged while `body` runs. */
 const inStateDir = <A, E>(
   body: (stateDir: string, warnings: ReadonlyArray<string>) => Effect.Effect<A, E, StateStore | FileSystem.FileSystem>
-) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const stateDir = yield* fs.makeTempDirectoryScoped({ prefix: "ocw-bad-" })
-    const warnings: Array<string> = []
-    const capture = Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
-    })
-    return yield* body(stateDir, warnings).pipe(
-      Effect.provide(StateStore.layerAt(stateDir)),
-      Effect.provide(Logger.replace(Logger.defaultLogger, capture))
-    )
-  }).pipe(Effect.provide(NodeContext.layer))
+) => inStateDirWithWarnings("ocw-bad-", body)
 
 const put = (file: string, text: string) =>
   Effect.gen(function*() {
@@ -237,4 +225,26 @@ describe("StateStore write failures", () => {
         expect(error.message).toContain("permission denied")
         expect(error.path).toBe(join(accounts, `${ACCOUNT}.sync.json`))
       })))
+
+  // Root ignores mode bits, so the 0500 test above cannot run as root; sysfs refuses new entries to anyone.
+  const sysfsRefusesWrites = (() => {
+    try {
+      statSync("/sys/kernel")
+      return true
+    } catch {
+      return false
+    }
+  })()
+  it.scoped.runIf(isRoot && sysfsRefusesWrites)("fails with a permission StateError naming the path in a state dir that refuses writes even to root", () =>
+    Effect.gen(function*() {
+      const store = yield* StateStore
+      const error = yield* Effect.flip(store.saveCursor(ACCOUNT, "c"))
+      expect(error._tag).toBe("StateError")
+      expect(error.path.startsWith("/sys/openclaw-weixin")).toBe(true)
+      expect(error.message).toContain(error.path)
+      expect(error.message).toContain("permission denied")
+      expect(error.message).toContain("check the permissions of the OpenClaw state dir")
+      // nothing was created and the failure is not sticky for reads
+      expect(yield* store.loadCursor(ACCOUNT)).toBe("")
+    }).pipe(Effect.provide(StateStore.layerAt("/sys"))))
 })

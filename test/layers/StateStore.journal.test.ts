@@ -1,28 +1,15 @@
 import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { Effect } from "effect"
 import { join } from "node:path"
 import { StateStore } from "../../src/layers/StateStore.js"
+import { inStateDirWithWarnings } from "./StateStore.support.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
 
-/** A StateStore in a fresh temp dir; `warnings` collects every warning logged while `body` runs. */
 const inStateDir = <A, E>(
   body: (stateDir: string, warnings: ReadonlyArray<string>) => Effect.Effect<A, E, StateStore | FileSystem.FileSystem>
-) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const stateDir = yield* fs.makeTempDirectoryScoped({ prefix: "ocw-journal-" })
-    const warnings: Array<string> = []
-    const capture = Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
-    })
-    return yield* body(stateDir, warnings).pipe(
-      Effect.provide(StateStore.layerAt(stateDir)),
-      Effect.provide(Logger.replace(Logger.defaultLogger, capture))
-    )
-  }).pipe(Effect.provide(NodeContext.layer))
+) => inStateDirWithWarnings("ocw-journal-", body)
 
 const journalFile = (stateDir: string, name: string) =>
   join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.ocw-${name}.jsonl`)

@@ -14,7 +14,8 @@ import {
   LoginFlow,
   LoginFlowSettings,
   terminalLoginPrompt,
-  terminalQrText
+  terminalQrText,
+  untilEvent
 } from "../actors/LoginFlow.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
 import { ILinkSettings } from "../layers/ILinkSettings.js"
@@ -31,6 +32,8 @@ export const terminalLogin = Effect.fn("Auth.terminalLogin")(function*(deps: Plu
   const say = (text: string) => Effect.sync(() => params.runtime.log(text))
   yield* say("Starting the WeChat login…")
   const outcome = yield* flow.login({
+    // Ctrl-C ends the login as Cancelled (a clear message, nothing half-saved) instead of killing the CLI
+    cancel: untilEvent(process, "SIGINT"),
     onEvent: (event) => say(event._tag === "QrShown" ? terminalQrText(event) : describeLoginEvent(event))
   }).pipe(
     Effect.provide(terminalLoginPrompt(deps.terminal.input, deps.terminal.output)),

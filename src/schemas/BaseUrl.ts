@@ -12,3 +12,11 @@ export const ILinkBaseUrl = Schema.Trim.pipe(
   }),
   Schema.annotations({ identifier: "ILinkBaseUrl", description: "absolute http(s) URL of the iLink API" })
 )
+
+/** ILinkBaseUrl as a config field: the host validates config with the JSON schema, so say there what is
+ * expected (an http(s) URL, with the field's own description) rather than how we trim it. */
+export const ilinkBaseUrlField = (description: string) =>
+  ILinkBaseUrl.annotations({
+    description,
+    jsonSchema: { type: "string", pattern: "^\\s*[Hh][Tt][Tt][Pp][Ss]?://", description }
+  })

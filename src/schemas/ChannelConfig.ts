@@ -13,6 +13,7 @@
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
 import { defaultDispatchConcurrency } from "../actors/Dispatcher.js"
 import { DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
+import { ilinkBaseUrlField } from "./BaseUrl.js"
 
 export const CHANNEL_CONFIG_PATH = "channels.openclaw-weixin"
 
@@ -40,7 +41,7 @@ export type DmPolicy = typeof DmPolicy.Type
 export const AccountConfig = Schema.Struct({
   name: optional(TrimmedText.annotations({ description: "display name of the account" })),
   enabled: optional(Schema.Boolean.annotations({ description: "false keeps the account stopped" })),
-  baseUrl: optional(TrimmedText.annotations({ description: "iLink API base URL for this account" })),
+  baseUrl: optional(ilinkBaseUrlField("iLink API base URL for this account")),
   cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL for this account" })),
   routeTag: optional(RouteTag)
 })
@@ -64,7 +65,7 @@ export const ChannelConfig = Schema.Struct({
   name: optional(TrimmedText.annotations({ description: "display name used when an account has none" })),
   enabled: optional(Schema.Boolean),
   baseUrl: optional(
-    TrimmedText.annotations({ description: "iLink API base URL (QR login, and accounts without a stored one)" })
+    ilinkBaseUrlField("iLink API base URL (QR login, and accounts without a stored one)")
   ),
   cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL" })),
   botAgent: optional(Schema.String.annotations({ description: "base_info.bot_agent sent to the server" })),

@@ -90,6 +90,15 @@ describe("config adapter on a state dir", () => {
     }
   })
 
+  it("rejects a base URL that is not an absolute http(s) URL when the config is read, naming the path and the value", () => {
+    const decoded = decodeChannelConfig({ baseUrl: "ilinkai.weixin.qq.com", accounts: { x: { baseUrl: "ftp://h/" } } })
+    expect(Either.isLeft(decoded)).toBe(true)
+    const message = Either.isLeft(decoded) ? decoded.left.message : ""
+    expect(message).toContain(`channels.openclaw-weixin.baseUrl: baseUrl "ilinkai.weixin.qq.com"`)
+    expect(message).toContain(`channels.openclaw-weixin.accounts.x.baseUrl: baseUrl "ftp://h/"`)
+    expect(Either.isRight(decodeChannelConfig({ baseUrl: " http://127.0.0.1:9/prefix " }))).toBe(true)
+  })
+
   it("applies defaults to an empty section, taking dispatch concurrency and chunk size from the actor's own defaults", () => {
     const decoded = decodeChannelConfig({})
     expect(defaultDispatchConcurrency).toBe(8)

@@ -110,9 +110,20 @@ describe("terminal login (auth.login)", () => {
   it.live("rejects with the outcome when the QR login fails", () =>
     Effect.promise(async () => {
       const t = await setup(false)
+      // nothing listens on port 1: the QR cannot even be fetched
+      const unreachable = hostConfig({ baseUrl: "http://127.0.0.1:1/" })
+      const error = await t.plugin.auth!.login!({ cfg: unreachable, accountId: null, runtime: t.runtimeEnv })
+        .catch((e: unknown) => e)
+      expect((error as Error).message).toMatch(/^Login failed: /)
+      expect(t.plugin.config.listAccountIds(t.cfg)).toEqual([])
+    }))
+
+  it.live("rejects a QR base URL that is not http(s) before starting, naming the config path", () =>
+    Effect.promise(async () => {
+      const t = await setup(false)
       const bad = hostConfig({ baseUrl: "ftp://nowhere" })
       const error = await t.plugin.auth!.login!({ cfg: bad, accountId: null, runtime: t.runtimeEnv }).catch((e: unknown) => e)
-      expect((error as Error).message).toMatch(/^Login failed: .*http/)
+      expect((error as Error).message).toContain(`channels.openclaw-weixin.baseUrl: baseUrl "ftp://nowhere"`)
     }))
 })
 

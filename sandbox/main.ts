@@ -1,12 +1,17 @@
 /**
- * `npm start`: runs the iLink + CDN emulator on 127.0.0.1 with a demo bot and user, prints how to
- * drive it, and runs until Ctrl-C (the scope closes the server cleanly).
+ * `npm start`: the full sandbox (sandbox/sandbox.ts): emulator, fake model and a real OpenClaw gateway
+ * with the packed plugin, one account logged in, and a terminal chat as its WeChat user. Ctrl-C stops the
+ * gateway (SIGTERM) and closes the servers.
+ *
+ * `npm start -- --emulator-only`: only the iLink + CDN emulator with a demo bot and user, and the curl
+ * commands to drive it by hand.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Effect } from "effect"
+import { Config, Console, Effect, type Scope } from "effect"
 import { makeEmulator } from "./emulator/Emulator.js"
+import { runSandboxChat } from "./sandbox.js"
 
-const program = Effect.gen(function*() {
+const emulatorOnly = Effect.gen(function*() {
   const port = yield* Config.integer("EMULATOR_PORT").pipe(Config.withDefault(0))
   const emulator = yield* makeEmulator({ port, autoConfirmQr: true })
   const user = yield* emulator.addUser("o9cq8demo@im.wechat")
@@ -36,5 +41,9 @@ const program = Effect.gen(function*() {
   )
   return yield* Effect.never
 })
+
+const program: Effect.Effect<void, unknown, Scope.Scope> = process.argv.includes("--emulator-only")
+  ? emulatorOnly
+  : runSandboxChat
 
 NodeRuntime.runMain(Effect.scoped(program))

@@ -75,8 +75,15 @@ const pieceOf = (channelRuntime: unknown, piece: RuntimePiece): ((...args: Array
 export const missingRuntimePieces = (channelRuntime: unknown): ReadonlyArray<RuntimePiece> =>
   REQUIRED_RUNTIME_PIECES.filter((piece) => pieceOf(channelRuntime, piece) === undefined)
 
-const describe = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error) ?? String(error)
+const describe = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  if (typeof error === "string") return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}
 
 /** The tool progress item for one host item event, or undefined for events WeChat does not show (§5.7). */
 export const progressItemFor = (event: ItemEvent, now: number): ProgressItem | undefined => {

@@ -4,8 +4,10 @@ import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../src/actors/Inbox.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../src/actors/Receipt.js"
 import type { InboundTurn, ProgressItem, ReplyChannel } from "../../src/layers/Host.js"
+import { InboundBridge, type InboundBridgeInput } from "../../src/plugin/InboundBridge.js"
 import {
   channelRuntimeHost,
+  channelRuntimeInboundBridge,
   type HostBridgeSettings,
   missingRuntimePieces,
   REQUIRED_RUNTIME_PIECES
@@ -485,5 +487,29 @@ describe("HostBridge on an incomplete host", () => {
       const result = yield* Effect.either(host.handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
       expect(Either.isLeft(result) && result.left.stage).toBe("route")
       expect(Either.isLeft(result) && result.left.detail).toContain("no agents configured")
+    }))
+})
+
+describe("HostBridge as the plugin's InboundBridge", () => {
+  it.effect("builds each account's Host from its channelRuntime, config and stored QR scanner", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "hi" }] })
+      const input = {
+        accountId: ACCOUNT,
+        account: { accountId: ACCOUNT, userId: SCANNER } as InboundBridgeInput["account"],
+        cfg,
+        config: { dispatchConcurrency: 4, textChunkLimit: 2000, replyProgressMessages: true, dmPolicy: "allowlist" },
+        channelRuntime: fake.runtime as unknown as InboundBridgeInput["channelRuntime"],
+        log: undefined
+      } satisfies InboundBridgeInput
+      const host = yield* Effect.flatMap(InboundBridge, (bridge) => bridge.make(input)).pipe(
+        Effect.provide(channelRuntimeInboundBridge)
+      )
+      const reply = makeReplyChannel()
+      expect((yield* host.handleInbound(turnOf(SCANNER), reply.channel))._tag).toBe("Completed")
+      // allowlist from the config: a stranger is dropped without a code
+      expect((yield* host.handleInbound(turnOf(STRANGER, { message_id: "2001" }, "mid:2001"), reply.channel))._tag).toBe("Skipped")
+      expect(fake.calls.upsertPairingRequest).toHaveLength(0)
+      expect(reply.texts).toEqual(["hi"])
     }))
 })

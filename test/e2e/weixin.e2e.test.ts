@@ -1,0 +1,241 @@
+/**
+ * The product end to end: a real OpenClaw 2026.9.6 gateway (Node 24, offline, in a loopback-only netns
+ * when possible) with openclaw-weixin installed from its packed tarball, the iLink emulator and the fake
+ * model (sandbox/sandbox.ts). One gateway serves the whole file; the tests run in order, share the two
+ * logged-in accounts, and the last one stops the gateway. Every test ends with zero emulator violations.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import {
+  awaitPolling,
+  CHANNEL_ID,
+  PLUGIN_DIR_ENV,
+  type SandboxAccount,
+  startWeixinSandbox,
+  typedTextOf,
+  type WeixinSandbox
+} from "../../sandbox/sandbox.js"
+import { waitUntil } from "./harness/index.js"
+
+/** Set to an unpacked plugin directory (with its node_modules) to test that build instead of packing the repo. */
+const prebuiltPluginDir = process.env[PLUGIN_DIR_ENV]
+
+/** A WeChat user allowed on every account by config, to talk to both bots. */
+const SHARED_USER = "o9cqSharedUser01@im.wechat"
+
+const SLOW_QUESTION = "a slow question"
+
+/** What the fake model answers; distinctive so a reply can only come from the agent. */
+const answerTo = (spoken: string) => `agent heard: ${spoken}`
+
+const scope = Effect.runSync(Scope.make())
+let sandbox: WeixinSandbox
+let alpha: SandboxAccount
+let beta: SandboxAccount | undefined
+
+beforeAll(async () => {
+  const setup = Effect.gen(function*() {
+    sandbox = yield* startWeixinSandbox({
+      ...(prebuiltPluginDir === undefined ? {} : { pluginDir: prebuiltPluginDir }),
+      channelConfig: { allowFrom: [SHARED_USER] },
+      modelReply: ({ spokenText }) => answerTo(typedTextOf(spokenText)),
+      // the crash test needs a turn that is still in the agent when the gateway dies
+      modelDelayMs: ({ spokenText }) => typedTextOf(spokenText) === SLOW_QUESTION ? 30_000 : 0,
+      hostConfig: { session: { dmScope: "per-account-channel-peer" } }
+    })
+    yield* sandbox.emulator.addUser(SHARED_USER)
+  })
+  await Effect.runPromise(Scope.extend(setup, scope))
+}, 300_000)
+
+afterAll(async () => {
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+}, 60_000)
+
+const noViolations = Effect.suspend(() => sandbox.emulator.expectNoViolations)
+
+const sentTo = (account: SandboxAccount, userId: string) =>
+  Effect.map(sandbox.emulator.sent(account.bot.botId), (sent) => sent.filter((record) => record.toUserId === userId))
+
+/** Waits until the bot has sent `userId` a message whose text satisfies `match`. */
+const awaitReply = (account: SandboxAccount, userId: string, what: string, match: (text: string) => boolean, timeoutMs = 90_000) =>
+  Effect.map(
+    waitUntil(what, sentTo(account, userId), (sent) => sent.some((record) => match(record.text ?? "")), {
+      timeoutMs,
+      intervalMs: 250
+    }),
+    (sent) => sent.find((record) => match(record.text ?? ""))!
+  )
+
+const inject = (account: SandboxAccount, text: string, fromUserId?: string) =>
+  sandbox.emulator.injectInbound({
+    botId: account.bot.botId,
+    kind: "text",
+    text,
+    ...(fromUserId === undefined ? {} : { fromUserId })
+  })
+
+describe("openclaw-weixin in a real gateway", () => {
+  it.live("logs in with `openclaw channels login` against the emulator's auto-confirmed QR", () =>
+    Effect.gen(function*() {
+      alpha = yield* sandbox.login
+      expect(yield* sandbox.storedAccountIds).toContain(alpha.accountId)
+      // the CLI asked the gateway to start the account: it polls with the new bot token
+      yield* awaitPolling(sandbox, alpha)
+      const notified = yield* sandbox.emulator.notifications(alpha.bot.botId)
+      expect(notified.map((event) => event.kind)).toContain("start")
+      yield* noViolations
+    }), 200_000)
+
+  it.live("answers an inbound text through the agent with the message's context token, and shows typing", () =>
+    Effect.gen(function*() {
+      const injected = yield* inject(alpha, "hello from wechat")
+      const reply = yield* awaitReply(alpha, alpha.bot.ownerUserId, "the echo reply", (text) => text === answerTo("hello from wechat"))
+      expect(reply.contextToken).toBe(injected.contextToken)
+      expect(reply.outcome).toBe("delivered")
+      const chats = yield* sandbox.model.chatRequests
+      expect(chats.map((request) => typedTextOf(request.spokenText ?? ""))).toContain("hello from wechat")
+      const typing = yield* sandbox.emulator.typingEvents(alpha.bot.botId)
+      expect(typing.filter((event) => event.userId === alpha.bot.ownerUserId).map((event) => event.status)).toContain("typing")
+      yield* noViolations
+    }), 120_000)
+
+  it.live("shows the account running in `openclaw channels status --probe`", () =>
+    Effect.gen(function*() {
+      const status = yield* sandbox.gateway.cli(["channels", "status", "--probe"])
+      expect(status.code, status.stdout + status.stderr).toBe(0)
+      const line = status.stdout.split("\n").find((l) => l.includes(alpha.accountId))
+      expect(line, status.stdout).toBeDefined()
+      expect(line).toMatch(/running/)
+      yield* noViolations
+    }), 120_000)
+
+  it.live("delivers `openclaw message send` to the user with their latest context token", () =>
+    Effect.gen(function*() {
+      // WeChat only lets the bot write to a user who wrote to it: the plugin must hold a context token
+      yield* inject(alpha, "a message before the proactive one")
+      const tokensFile = Path.join(sandbox.gateway.root.stateDir, CHANNEL_ID, "accounts", `${alpha.accountId}.context-tokens.json`)
+      yield* waitUntil(
+        "the owner's context token on disk",
+        Effect.promise(() => Fs.readFile(tokensFile, "utf8").catch(() => "")),
+        (text) => text.includes(alpha.bot.ownerUserId),
+        { timeoutMs: 60_000, intervalMs: 250 }
+      )
+      const sent = yield* sandbox.gateway.cli([
+        "message", "send", "--channel", CHANNEL_ID, "--account", alpha.accountId,
+        "--target", alpha.bot.ownerUserId, "-m", "a proactive hello"
+      ])
+      expect(sent.code, sent.stdout + sent.stderr).toBe(0)
+      const record = yield* awaitReply(alpha, alpha.bot.ownerUserId, "the proactive message", (text) => text === "a proactive hello", 30_000)
+      expect(record.outcome).toBe("delivered")
+      yield* noViolations
+    }), 120_000)
+
+  it.live("sends an unknown sender one pairing code and lets them through after `openclaw pairing approve`", () =>
+    Effect.gen(function*() {
+      const stranger = yield* sandbox.emulator.addUser("o9cqStranger02@im.wechat")
+      yield* inject(alpha, "let me in", stranger)
+      const codeMessage = yield* awaitReply(alpha, stranger, "the pairing code", (text) => /\b[A-Z2-9]{8}\b/.test(text), 60_000)
+      const code = /\b([A-Z2-9]{8})\b/.exec(codeMessage.text ?? "")![1]!
+      expect((yield* sandbox.model.chatRequests).map((request) => typedTextOf(request.spokenText ?? ""))).not.toContain("let me in")
+
+      // a second message while the request is pending: logged, no second code
+      yield* inject(alpha, "hello? anyone?", stranger)
+      const pendingLogged = yield* sandbox.gateway.waitForOutput(/still waits for approval/, 60_000)
+      expect(pendingLogged).toBe(true)
+      expect(yield* sentTo(alpha, stranger)).toHaveLength(1)
+
+      const approved = yield* sandbox.gateway.cli(["pairing", "approve", CHANNEL_ID, code, "--account", alpha.accountId])
+      expect(approved.code, approved.stdout + approved.stderr).toBe(0)
+      yield* inject(alpha, "thanks for approving", stranger)
+      yield* awaitReply(alpha, stranger, "the agent's answer to the approved sender", (text) => text === answerTo("thanks for approving"))
+      yield* noViolations
+    }), 200_000)
+
+  it.live("keeps separate sessions per account under session.dmScope per-account-channel-peer", () =>
+    Effect.gen(function*() {
+      const second = yield* sandbox.login
+      beta = second
+      // the CLI asks the gateway to start only the default account; start the new one the documented way
+      const started = yield* sandbox.gateway.cli([
+        "gateway", "call", "channels.start", "--params", JSON.stringify({ channel: CHANNEL_ID, accountId: second.accountId })
+      ])
+      expect(started.code, started.stdout + started.stderr).toBe(0)
+      yield* awaitPolling(sandbox, second)
+      yield* inject(alpha, "remember the word apricot", SHARED_USER)
+      yield* awaitReply(alpha, SHARED_USER, "alpha's answer", (text) => text === answerTo("remember the word apricot"))
+      yield* inject(second, "which word did I ask you to remember", SHARED_USER)
+      yield* awaitReply(second, SHARED_USER, "beta's answer", (text) => text === answerTo("which word did I ask you to remember"))
+
+      const chats = yield* sandbox.model.chatRequests
+      const betaTurn = chats.find((request) => typedTextOf(request.spokenText ?? "") === "which word did I ask you to remember")!
+      expect(betaTurn.body).not.toContain("apricot")
+      // the host keeps one session per (account, peer): both keys exist and differ only by account
+      const listed = yield* sandbox.gateway.cli(["sessions", "--json", "--limit", "all"])
+      expect(listed.code, listed.stdout + listed.stderr).toBe(0)
+      const sharedKeys = (listed.stdout.match(/agent:[^"\s]+/g) ?? [])
+        .filter((key) => key.toLowerCase().includes(SHARED_USER.toLowerCase()))
+      expect(sharedKeys.some((key) => key.includes(alpha.accountId)), listed.stdout).toBe(true)
+      expect(sharedKeys.some((key) => key.includes(second.accountId)), listed.stdout).toBe(true)
+      yield* noViolations
+    }), 240_000)
+
+  it.live("ran everything so far in one gateway process", () =>
+    Effect.gen(function*() {
+      expect(yield* sandbox.gateway.currentPid).toBe(sandbox.gateway.pid)
+      const output = yield* sandbox.gateway.output
+      expect(output.match(/\[gateway\] ready/g)).toHaveLength(1)
+      yield* noViolations
+    }))
+
+  it.live("answers a turn cut short by a gateway crash exactly once after the restart", () =>
+    Effect.gen(function*() {
+      const owner = alpha.bot.ownerUserId
+      const before = (yield* sentTo(alpha, owner)).length
+      yield* inject(alpha, SLOW_QUESTION)
+      // the agent has the question (the model holds its answer for 30 s): kill the gateway now
+      yield* waitUntil(
+        "the slow question at the model",
+        sandbox.model.chatRequests,
+        (chats) => chats.some((request) => typedTextOf(request.spokenText ?? "") === SLOW_QUESTION),
+        { timeoutMs: 60_000, intervalMs: 200 }
+      )
+      const crashedPid = yield* sandbox.gateway.currentPid
+      // our own child, which leads its own process group (its workers die with it)
+      process.kill(-crashedPid, "SIGKILL")
+      const restarted = yield* sandbox.gateway.restart
+      expect(restarted.pid).not.toBe(crashedPid)
+      yield* awaitPolling(sandbox, alpha, 120_000)
+
+      // the answer arrives once, from whichever side resumed the turn
+      yield* waitUntil("an answer after the restart", sentTo(alpha, owner), (sent) => sent.length > before, {
+        timeoutMs: 150_000,
+        intervalMs: 500
+      })
+      // a later message of the same peer is answered after anything still owed for the first one
+      yield* inject(alpha, "are you back")
+      yield* awaitReply(alpha, owner, "the answer after the crash", (text) => text === answerTo("are you back"), 150_000)
+      const after = (yield* sentTo(alpha, owner)).slice(before).map((record) => record.text ?? "")
+      // besides the host's own "continuing your interrupted request" notice, one agent answer covers the
+      // question: the host resumed the turn itself and our re-dispatch of the same message id did not run it again
+      const agentAnswers = after.filter((text) => text.startsWith(answerTo("")) && text !== answerTo("are you back"))
+      expect(agentAnswers, JSON.stringify(after)).toHaveLength(1)
+      expect(agentAnswers[0]).toContain(SLOW_QUESTION)
+      // the answer is not ours because our re-dispatch never ran: it did happen, and the host skipped it
+      expect(yield* sandbox.gateway.logFile).toMatch(/re-dispatching 1 message\(s\) left unfinished/)
+      yield* noViolations
+    }), 420_000)
+
+  it.live("stops on SIGTERM and tells the server with notifystop for every account", () =>
+    Effect.gen(function*() {
+      const stopped = yield* sandbox.gateway.stop
+      expect(stopped.killed).toBe(false)
+      for (const account of [alpha, ...(beta === undefined ? [] : [beta])]) {
+        const kinds = (yield* sandbox.emulator.notifications(account.bot.botId)).map((event) => event.kind)
+        expect(kinds.at(-1), account.accountId).toBe("stop")
+      }
+      yield* noViolations
+    }), 60_000)
+})

@@ -5,8 +5,14 @@
  * message until every turn has finished. The baseline is the same actor with one turn at a time, which
  * is what the official plugin does (it handles each message inline). Target: drain_ms / sequential_ms
  * ≤ 0.15. The Dispatcher alone (no HTTP) is measured too, for reference.
+ *
+ * Before the two measured runs an untimed warm-up pass drives a few messages through the same pipeline,
+ * so neither measured run pays the process's one-time costs (module loading, JIT); without it they land
+ * on whichever run goes first. Each run prints where its time went, from the spans the code already has:
+ * claim (journal + cursor fsync), markDone (group-committed fsync), Outbox.send (queue wait + delivery),
+ * Outbox.deliver (token on disk + sendmessage) and the sendmessage HTTP call alone.
  */
-import { Clock, Duration, Effect, Exit, Layer, Redacted, Scope, SubscriptionRef } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Redacted, Scope, SubscriptionRef, Tracer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -45,14 +51,54 @@ const report = (name: string, elapsed: number, ledger: ReturnType<typeof makeLed
     }`
   )
 
+/** Span durations (ms) by name, for the spans named in `breakdownSpans`; cleared after each report. */
+const spanTimes = new Map<string, Array<number>>()
+const breakdownSpans = [
+  "Inbox.claim",
+  "Inbox.markDone",
+  "Outbox.send",
+  "Outbox.deliver",
+  "ILinkApi.sendMessage"
+]
+
+/** Delegates to the built-in tracer and records how long each span of interest lasted. */
+const recordingTracer = (inner: Tracer.Tracer): Tracer.Tracer =>
+  Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const span = inner.span(name, parent, context, links, startTime, kind, options)
+      if (!breakdownSpans.includes(name)) return span
+      const end = span.end.bind(span)
+      span.end = (endTime, exit) => {
+        spanTimes.set(name, [...(spanTimes.get(name) ?? []), Number(endTime - startTime) / 1e6])
+        end(endTime, exit)
+      }
+      return span
+    },
+    context: (f, fiber) => inner.context(f, fiber)
+  })
+
+const reportBreakdown = () => {
+  for (const name of breakdownSpans) {
+    const times = [...(spanTimes.get(name) ?? [])].sort((a, b) => a - b)
+    if (times.length === 0) continue
+    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(1)
+    const total = times.reduce((a, b) => a + b, 0)
+    console.log(
+      `  ${name.padEnd(22)} n=${String(times.length).padStart(3)}  total ${total.toFixed(0).padStart(5)} ms  ` +
+        `p50 ${at(0.5)}  p90 ${at(0.9)}  max ${at(1)} ms`
+    )
+  }
+  spanTimes.clear()
+}
+
 /** One run through emulator + AccountActor with `concurrency` turns at once; returns the drain time. */
-const endToEnd = (name: string, concurrency: number) =>
+const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string> = peerIds, perPeer = PER_PEER) =>
   Effect.scoped(
     Effect.gen(function* () {
       const ledger = makeLedger()
       const emulator = yield* makeEmulator({ longPollMs: 1_000 })
       const bot = yield* emulator.addBot()
-      for (const peer of peerIds) yield* emulator.addUser(peer)
+      for (const peer of peers) yield* emulator.addUser(peer)
       const host: HostService = {
         handleInbound: (turn, reply) =>
           Effect.gen(function* () {
@@ -83,15 +129,17 @@ const endToEnd = (name: string, concurrency: number) =>
       yield* waitFor(Effect.map(SubscriptionRef.get(actor.state), (s) => s.phase._tag === "Running"), 10_000)
 
       const start = yield* Clock.currentTimeMillis
-      for (let seq = 0; seq < PER_PEER; seq++) {
-        for (const peer of peerIds) {
+      for (let seq = 0; seq < perPeer; seq++) {
+        for (const peer of peers) {
           yield* emulator.injectInbound({ botId: bot.botId, fromUserId: peer, kind: "text", text: `${peer}#${seq}` })
         }
       }
-      yield* waitFor(Effect.sync(() => ledger.handled() >= TOTAL), 120_000)
+      yield* waitFor(Effect.sync(() => ledger.handled() >= peers.length * perPeer), 120_000)
       const elapsed = (yield* Clock.currentTimeMillis) - start
       yield* Scope.close(scope, Exit.void)
+      if (name === warmUpName) return elapsed
       report(name, elapsed, ledger)
+      reportBreakdown()
       const replyMs = [...ledger.replyMs].sort((a, b) => a - b)
       console.log(
         `  reply latency (queue + sendmessage): median ${replyMs[Math.floor(replyMs.length / 2)]} ms, max ${replyMs.at(-1)} ms`
@@ -130,10 +178,14 @@ const waitFor = (condition: Effect.Effect<boolean>, timeoutMs: number) =>
     }
   })
 
+const warmUpName = "warm-up"
+
 const program = Effect.gen(function* () {
   console.log(
     `inbound-burst: ${PEERS} peers x ${PER_PEER} messages, ${TURN_MS} ms per turn, dispatcher concurrency ${defaultDispatchConcurrency}`
   )
+  yield* endToEnd(warmUpName, defaultDispatchConcurrency, peerIds.slice(0, 2), 2)
+  spanTimes.clear()
   const drainMs = yield* endToEnd("actor, peers in parallel", defaultDispatchConcurrency)
   const sequentialMs = yield* endToEnd("actor, one at a time", 1)
   const aloneMs = yield* dispatcherOnly
@@ -143,4 +195,4 @@ const program = Effect.gen(function* () {
   console.log(`RESULT inbound-burst drain_ms=${drainMs} sequential_ms=${sequentialMs} ratio=${ratio.toFixed(3)}`)
 })
 
-await Effect.runPromise(program.pipe(Effect.provide(Layer.empty)))
+await Effect.runPromise(Effect.flatMap(Effect.tracer, (tracer) => Effect.withTracer(program, recordingTracer(tracer))))

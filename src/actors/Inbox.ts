@@ -4,8 +4,9 @@
  * For each getupdates batch it drops messages it has already seen, appends the new ones to the account's
  * journal in one durable write, and only then commits the new cursor. A crash therefore either loses the
  * cursor (the server redelivers, the seen set drops the repeats) or keeps both; a claimed message is never
- * lost. `markDone` records a finished turn; on start the journal is replayed and every claim without a
- * done record is handed back for re-dispatch, in claim order.
+ * lost. `markDone` records a finished turn, group-committed with the marks that arrive while a write is
+ * running; on start the journal is replayed and every claim without a done record is handed back for
+ * re-dispatch, in claim order.
  *
  * Journal lines (JSON, one record per line, in `<account>.inbox` via StateStore):
  *   {"t":"claim","key":"mid:…","at":ms,"peer":"…","msg":{…}}   a message taken into the actor
@@ -16,7 +17,7 @@
  *                                                               for the operator (key `rej:…` without an id;
  *                                                               not part of the dedupe set)
  */
-import { Clock, Duration, Effect, Either, Schema } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Exit, Schema } from "effect"
 import { createHash } from "node:crypto"
 import type { RejectedMessage } from "../schemas/Api.js"
 import { WeixinMessage } from "../schemas/Message.js"
@@ -101,6 +102,13 @@ export const dedupeKey = (msg: WeixinMessage): string => {
   return `fp:${hash.digest("hex")}`
 }
 
+/** A done mark waiting for the next journal write, and the outcome its caller waits for. */
+interface QueuedMark {
+  readonly key: string
+  readonly line: string
+  readonly written: Deferred.Deferred<void, InboxStorageError>
+}
+
 /** A message of a batch that could not be decoded, as recorded in the journal. */
 export interface RecordedRejection {
   /** `mid:<message_id>` when the server's id could be read, else `rej:<cursor>#<index>` */
@@ -131,7 +139,11 @@ export interface Inbox {
     nextCursor: string | undefined,
     rejected?: ReadonlyArray<RejectedMessage>
   ) => Effect.Effect<ReadonlyArray<ClaimedMessage>, InboxStorageError>
-  /** Records that the turn of `key` finished; afterwards a restart will not dispatch it again. */
+  /**
+   * Records that the turn of `key` finished; once it returns, a restart will not dispatch it again.
+   * Marks that arrive while the journal is being written are appended together in the next write
+   * (one fsync for all of them); a failed write fails every mark it carried and leaves them pending.
+   */
   readonly markDone: (key: string) => Effect.Effect<void, InboxStorageError>
   /** number of seen keys currently remembered (tests, status) */
   readonly seenCount: Effect.Effect<number>
@@ -204,6 +216,8 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
   // Journal writes and the in-memory maps change together; one writer at a time keeps a compaction
   // from dropping a done record appended concurrently.
   const lock = yield* Effect.makeSemaphore(1)
+  // One claim at a time, from the journal append to its cursor commit, so the cursor never goes back.
+  const cursorLock = yield* Effect.makeSemaphore(1)
 
   const forgetExpired = (now: number) => {
     for (const [key, at] of seen) {
@@ -244,45 +258,51 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
     nextCursor: string | undefined,
     rejected: ReadonlyArray<RejectedMessage>
   ) =>
-    lock.withPermits(1)(
+    cursorLock.withPermits(1)(
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        forgetExpired(now)
-        const fresh: Array<ClaimedMessage> = []
-        const inBatch = new Set<string>()
-        for (const message of msgs) {
-          const key = dedupeKey(message)
-          if (seen.has(key) || inBatch.has(key)) continue
-          inBatch.add(key)
-          fresh.push({ key, peer: message.from_user_id ?? "", message, claimedAt: now })
-        }
-        const freshRejections: Array<RecordedRejection> = []
-        for (const r of rejected) {
-          // without an id there is nothing to dedupe on; the cursor it came with tells batches apart
-          const key = nonEmpty(r.message_id) ? `mid:${r.message_id}` : `rej:${cursor}#${r.index}`
-          // kept apart from `seen`: should a readable copy of the same message ever arrive, it still runs
-          if (rejections.has(key) || freshRejections.some((f) => f.key === key)) continue
-          freshRejections.push({ key, index: r.index, problem: r.problem, at: now })
-        }
-        if (fresh.length > 0 || freshRejections.length > 0) {
-          const out = [...fresh.map(claimLine), ...freshRejections.map(rejectedLine)]
-          yield* store.appendJournal(accountId, journalName, out).pipe(Effect.mapError(storageError("appendJournal")))
-          journalRecords += out.length
-          journalBytes += out.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
-          for (const c of fresh) {
-            seen.set(c.key, now)
-            pending.set(c.key, c)
-          }
-          for (const r of freshRejections) rejections.set(r.key, r)
-        }
-        // Only now, with the claims durable, may the server forget these messages.
+        const { fresh, freshRejections } = yield* lock.withPermits(1)(
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            forgetExpired(now)
+            const fresh: Array<ClaimedMessage> = []
+            const inBatch = new Set<string>()
+            for (const message of msgs) {
+              const key = dedupeKey(message)
+              if (seen.has(key) || inBatch.has(key)) continue
+              inBatch.add(key)
+              fresh.push({ key, peer: message.from_user_id ?? "", message, claimedAt: now })
+            }
+            const freshRejections: Array<RecordedRejection> = []
+            for (const r of rejected) {
+              // without an id there is nothing to dedupe on; the cursor it came with tells batches apart
+              const key = nonEmpty(r.message_id) ? `mid:${r.message_id}` : `rej:${cursor}#${r.index}`
+              // kept apart from `seen`: should a readable copy of the same message ever arrive, it still runs
+              if (rejections.has(key) || freshRejections.some((f) => f.key === key)) continue
+              freshRejections.push({ key, index: r.index, problem: r.problem, at: now })
+            }
+            if (fresh.length > 0 || freshRejections.length > 0) {
+              const out = [...fresh.map(claimLine), ...freshRejections.map(rejectedLine)]
+              yield* store.appendJournal(accountId, journalName, out).pipe(Effect.mapError(storageError("appendJournal")))
+              journalRecords += out.length
+              journalBytes += out.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
+              for (const c of fresh) {
+                seen.set(c.key, now)
+                pending.set(c.key, c)
+              }
+              for (const r of freshRejections) rejections.set(r.key, r)
+            }
+            yield* compactIfNeeded.pipe(
+              Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
+            )
+            return { fresh, freshRejections }
+          })
+        )
+        // Only now, with the claims durable, may the server forget these messages. The journal is free
+        // again meanwhile: done marks need not wait for the cursor's own fsync and rename.
         if (nonEmpty(nextCursor) && nextCursor !== cursor) {
           yield* store.saveCursor(accountId, nextCursor).pipe(Effect.mapError(storageError("saveCursor")))
           cursor = nextCursor
         }
-        yield* compactIfNeeded.pipe(
-          Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
-        )
         for (const r of freshRejections) {
           yield* Effect.logWarning(
             `message ${r.key} (position ${r.index} of its batch) could not be understood and was not passed ` +
@@ -294,21 +314,63 @@ export const makeInbox = Effect.fn("Inbox.make")(function*(options: {
       })
     )
 
-  const markDone = (key: string) =>
+  // Group commit of done marks: a mark is queued, and whoever gets the journal next appends every mark
+  // queued so far in one fsync; marks that arrive while a write runs share the next one. A caller still
+  // returns only once its own mark is durable, so a crash can only re-dispatch a turn, never drop one.
+  const queuedMarks: Array<QueuedMark> = []
+  // key → the outcome of the write carrying its mark, for marks queued or being written
+  const marksInFlight = new Map<string, Deferred.Deferred<void, InboxStorageError>>()
+
+  // Uninterruptible from the lock on: once a mark is queued, the write that carries it always completes
+  // its waiters, even if the fiber that queued it is interrupted meanwhile.
+  const writeQueuedMarks = Effect.uninterruptible(
     lock.withPermits(1)(
-      Effect.gen(function*() {
-        if (!pending.has(key)) return
-        const now = yield* Clock.currentTimeMillis
-        const line = encodeRecord({ t: "done", key, at: now })
-        yield* store.appendJournal(accountId, journalName, [line]).pipe(Effect.mapError(storageError("appendJournal")))
-        pending.delete(key)
-        journalRecords++
-        journalBytes += Buffer.byteLength(line) + 1
-        yield* compactIfNeeded.pipe(
-          Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
+      Effect.suspend(() => {
+        const batch = queuedMarks.splice(0)
+        if (batch.length === 0) return Effect.void
+        const lines = batch.map((mark) => mark.line)
+        return store.appendJournal(accountId, journalName, lines).pipe(
+          Effect.mapError(storageError("appendJournal")),
+          Effect.exit,
+          Effect.flatMap((exit) =>
+            Effect.gen(function*() {
+              for (const mark of batch) marksInFlight.delete(mark.key)
+              if (Exit.isSuccess(exit)) {
+                for (const mark of batch) pending.delete(mark.key)
+                journalRecords += lines.length
+                journalBytes += lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
+              }
+              // on failure the keys stay pending: a later markDone retries, a restart re-dispatches
+              for (const mark of batch) yield* Deferred.done(mark.written, exit)
+              if (Exit.isSuccess(exit)) {
+                yield* compactIfNeeded.pipe(
+                  Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
+                )
+              }
+            })
+          )
         )
       })
     )
+  )
+
+  const markDone = (key: string) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const fresh = yield* Deferred.make<void, InboxStorageError>()
+      // queueing and starting the write are one step, so an interruption cannot strand a queued mark
+      const written = yield* Effect.uninterruptible(
+        Effect.suspend(() => {
+          if (!pending.has(key)) return Effect.succeed(undefined)
+          const queued = marksInFlight.get(key)
+          if (queued !== undefined) return Effect.succeed(queued)
+          marksInFlight.set(key, fresh)
+          queuedMarks.push({ key, line: encodeRecord({ t: "done", key, at: now }), written: fresh })
+          return Effect.as(writeQueuedMarks, fresh)
+        })
+      )
+      if (written !== undefined) yield* Deferred.await(written)
+    })
 
   const inbox: Inbox = {
     journalLocation,

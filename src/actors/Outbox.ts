@@ -293,7 +293,8 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
       Effect.gen(function* () {
         const job = yield* Queue.take(queue)
         current = { job, clientId: undefined, sent: [] }
-        const exit = yield* Effect.exit(process(job))
+        // its own span, so the time a send waits in the queue is Outbox.send minus Outbox.deliver
+        const exit = yield* Effect.exit(process(job).pipe(Effect.withSpan("Outbox.deliver")))
         current = undefined
         yield* Deferred.done(job.result, exit)
       })

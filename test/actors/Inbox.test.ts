@@ -1,10 +1,31 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, TestClock } from "effect"
+import { Duration, Effect, Fiber, TestClock } from "effect"
 import * as fs from "node:fs"
 import { dedupeKey, makeInbox } from "../../src/actors/Inbox.js"
-import { makeFileStore, makeTempDir, textMessage } from "../support/actorHarness.js"
+import type { InboxStore } from "../../src/actors/Inbox.js"
+import { makeFileStore, makeMemoryStore, makeTempDir, textMessage } from "../support/actorHarness.js"
 
 const accountId = "bot1-im-bot"
+
+/**
+ * An in-memory store whose journal appends take 10 ms of virtual time each, recording the lines of each
+ * append as it completes; "durable" means "in `journal()`".
+ */
+const slowJournalStore = () => {
+  const memory = makeMemoryStore()
+  const appends: Array<ReadonlyArray<string>> = []
+  const store: InboxStore = {
+    ...memory.store,
+    appendJournal: (id, name, lines) =>
+      Effect.sleep(Duration.millis(10)).pipe(
+        Effect.zipRight(memory.store.appendJournal(id, name, lines)),
+        Effect.tap(() => void appends.push(lines))
+      )
+  }
+  const doneKeys = (lines: ReadonlyArray<string>) =>
+    lines.map((line) => JSON.parse(line) as { t: string; key: string }).filter((r) => r.t === "done").map((r) => r.key)
+  return { memory, store, appends, doneKeys }
+}
 
 const setup = Effect.gen(function*() {
   const dir = yield* makeTempDir("inbox-")
@@ -169,5 +190,136 @@ describe("Inbox", () => {
       yield* TestClock.adjust(Duration.hours(24))
       yield* restarted.claim([textMessage({ message_id: "100" })], "c100")
       expect(yield* restarted.rejections).toEqual([])
+    }))
+
+  it.effect("group-commits done marks: marks arriving during a journal write share the next one", () =>
+    Effect.gen(function*() {
+      const slow = slowJournalStore()
+      const inbox = yield* makeInbox({ accountId, store: slow.store })
+      const batch = ["1", "2", "3", "4"].map((id) => textMessage({ message_id: id }))
+      const claimDone = yield* Effect.fork(inbox.claim(batch, "c1"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(claimDone)
+      slow.appends.length = 0
+
+      const first = yield* Effect.fork(inbox.markDone("mid:1"))
+      yield* TestClock.adjust(Duration.millis(1)) // the write carrying mid:1 is running
+      const others = yield* Effect.fork(
+        Effect.all([inbox.markDone("mid:2"), inbox.markDone("mid:3"), inbox.markDone("mid:4")], { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust(Duration.millis(9))
+      yield* Fiber.join(first)
+      // the first write carried mid:1 only; the three that came meanwhile are not durable yet, nor returned
+      expect(slow.appends.map(slow.doneKeys)).toEqual([["mid:1"]])
+      expect(others.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(others)
+      expect(slow.appends.map(slow.doneKeys)).toEqual([["mid:1"], ["mid:2", "mid:3", "mid:4"]])
+      const restarted = yield* makeInbox({ accountId, store: slow.memory.store })
+      expect(restarted.unfinished).toEqual([])
+    }))
+
+  it.effect("returns from markDone only once its mark is durable, and writes a repeated mark once", () =>
+    Effect.gen(function*() {
+      const slow = slowJournalStore()
+      const inbox = yield* makeInbox({ accountId, store: slow.memory.store })
+      yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
+      const slowInbox = yield* makeInbox({ accountId, store: slow.store })
+      const twice = yield* Effect.fork(
+        Effect.all([slowInbox.markDone("mid:1"), slowInbox.markDone("mid:1")], { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust(Duration.millis(9))
+      expect(twice.unsafePoll()).toBeNull()
+      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished.map((c) => c.key)).toEqual(["mid:1"])
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* Fiber.join(twice)
+      expect(slow.appends.map(slow.doneKeys)).toEqual([["mid:1"]])
+      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished).toEqual([])
+    }))
+
+  it.effect("fails every mark of a failed group write and leaves those turns to be re-dispatched", () =>
+    Effect.gen(function*() {
+      const slow = slowJournalStore()
+      const inbox = yield* makeInbox({ accountId, store: slow.store })
+      const claimed = yield* Effect.fork(inbox.claim([1, 2, 3].map((i) => textMessage({ message_id: String(i) })), "c1"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(claimed)
+      const first = yield* Effect.fork(inbox.markDone("mid:1"))
+      yield* TestClock.adjust(Duration.millis(1))
+      const others = yield* Effect.fork(
+        Effect.all([inbox.markDone("mid:2"), inbox.markDone("mid:3")], { concurrency: "unbounded", mode: "either" })
+      )
+      yield* TestClock.adjust(Duration.millis(9))
+      yield* Fiber.join(first)
+      // the disk fills up while the second write (mid:2 and mid:3 together) is running
+      slow.memory.failing.set("appendJournal", "disk full")
+      yield* TestClock.adjust(Duration.millis(10))
+      const outcomes = yield* Fiber.join(others)
+      expect(outcomes.map((o) => (o._tag === "Left" ? o.left._tag : "ok"))).toEqual(["InboxStorageError", "InboxStorageError"])
+      // a crash now re-dispatches the two whose marks failed; nothing is lost
+      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished.map((c) => c.key)).toEqual([
+        "mid:2",
+        "mid:3"
+      ])
+      // once the disk recovers, marking again works
+      slow.memory.failing.delete("appendJournal")
+      const retry = yield* Effect.fork(inbox.markDone("mid:2"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(retry)
+      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished.map((c) => c.key)).toEqual(["mid:3"])
+    }))
+
+  it.effect("writes a queued mark even when the fiber that queued it is interrupted", () =>
+    Effect.gen(function*() {
+      const slow = slowJournalStore()
+      const inbox = yield* makeInbox({ accountId, store: slow.store })
+      const claimed = yield* Effect.fork(inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "2" })], "c1"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(claimed)
+      const first = yield* Effect.fork(inbox.markDone("mid:1"))
+      yield* TestClock.adjust(Duration.millis(1))
+      const second = yield* Effect.fork(inbox.markDone("mid:2"))
+      yield* TestClock.adjust(Duration.millis(1))
+      const interrupted = yield* Effect.fork(Fiber.interrupt(second))
+      yield* TestClock.adjust(Duration.millis(20))
+      yield* Fiber.join(first)
+      yield* Fiber.join(interrupted)
+      expect(slow.appends.slice(1).map(slow.doneKeys)).toEqual([["mid:1"], ["mid:2"]])
+      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished).toEqual([])
+    }))
+
+  it.effect("does not hold a done mark behind a claim's cursor commit, and commits that cursor after its claims", () =>
+    Effect.gen(function*() {
+      const memory = makeMemoryStore()
+      const order: Array<string> = []
+      const store: InboxStore = {
+        ...memory.store,
+        appendJournal: (id, name, lines) =>
+          Effect.tap(memory.store.appendJournal(id, name, lines), () => void order.push(`append ${lines.length}`)),
+        // the cursor's atomic rename takes 50 ms of virtual time
+        saveCursor: (id, buf) =>
+          Effect.sleep(Duration.millis(50)).pipe(
+            Effect.zipRight(memory.store.saveCursor(id, buf)),
+            Effect.tap(() => void order.push(`cursor ${buf}`))
+          )
+      }
+      const inbox = yield* makeInbox({ accountId, store })
+      const first = yield* Effect.fork(inbox.claim([textMessage({ message_id: "1" })], "c1"))
+      yield* TestClock.adjust(Duration.millis(50))
+      yield* Fiber.join(first)
+      const second = yield* Effect.fork(inbox.claim([textMessage({ message_id: "2" })], "c2"))
+      yield* TestClock.adjust(Duration.millis(1)) // claim 2 is durable, its cursor is being written
+      expect(order).toEqual(["append 1", "cursor c1", "append 1"])
+      const marked = yield* Effect.fork(inbox.markDone("mid:1"))
+      yield* TestClock.adjust(Duration.millis(1))
+      // the mark went through while the cursor write was still running
+      expect(marked.unsafePoll()).not.toBeNull()
+      expect(order).toEqual(["append 1", "cursor c1", "append 1", "append 1"])
+      expect(second.unsafePoll()).toBeNull()
+      expect(memory.cursors.get(accountId)).toBe("c1")
+      yield* TestClock.adjust(Duration.millis(48))
+      yield* Fiber.join(second)
+      expect(memory.cursors.get(accountId)).toBe("c2")
+      expect((yield* makeInbox({ accountId, store: memory.store })).unfinished.map((c) => c.key)).toEqual(["mid:2"])
     }))
 })

@@ -17,14 +17,19 @@ export type EndpointName =
   | "cdn_upload"
   | "cdn_download"
 
-export const endpointNames = [
+/** The endpoints a bot calls with its token; validation requires a Bearer header and `base_info` on these. */
+export const botEndpointNames = [
   "getupdates",
   "sendmessage",
   "sendtyping",
   "getconfig",
   "getuploadurl",
   "notifystart",
-  "notifystop",
+  "notifystop"
+] as const satisfies ReadonlyArray<EndpointName>
+
+export const endpointNames = [
+  ...botEndpointNames,
   "get_bot_qrcode",
   "get_qrcode_status",
   "cdn_upload",

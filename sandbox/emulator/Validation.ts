@@ -2,7 +2,7 @@
  * Checks each request against what a byte-compatible client sends (ILINK §1.3, §1.4, §1.8).
  * Returns problems instead of throwing: the emulator still answers, and tests read the violations.
  */
-import type { EndpointName } from "./Records.js"
+import { botEndpointNames, type EndpointName } from "./Records.js"
 
 export interface Problem {
   readonly rule: string
@@ -10,15 +10,7 @@ export interface Problem {
 }
 
 /** Endpoints that need `Authorization: Bearer <bot token>` and a `base_info` in the body. */
-export const botEndpoints: ReadonlySet<EndpointName> = new Set([
-  "getupdates",
-  "sendmessage",
-  "sendtyping",
-  "getconfig",
-  "getuploadurl",
-  "notifystart",
-  "notifystop"
-])
+export const botEndpoints: ReadonlySet<EndpointName> = new Set(botEndpointNames)
 
 const uint32Decimal = (value: string): boolean => /^(0|[1-9]\d{0,9})$/.test(value) && Number(value) <= 0xffffffff
 

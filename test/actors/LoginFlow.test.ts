@@ -165,21 +165,44 @@ const makeHarness = (script: Script): Harness => {
 
 const renderQr = (url: string) => Effect.succeed({ terminal: `[qr ${url}]`, dataUrl: `data:test,${url}` })
 
+/** Forks the login against the harness; virtual time stays where it is. */
+const forkLogin = (h: Harness, options: QrLoginOptions = {}) =>
+  runQrLogin(h.api, h.store, h.listener, { qrBaseUrl: QR_BASE, renderQr, ...options }).pipe(
+    Effect.provide(h.prompt),
+    Effect.fork
+  )
+
 /** Forks the login, lets virtual time run past its deadline, and returns its outcome. */
 const runToEnd = (h: Harness, options: QrLoginOptions = {}) =>
   Effect.gen(function*() {
-    const fiber = yield* runQrLogin(h.api, h.store, h.listener, {
-      qrBaseUrl: QR_BASE,
-      renderQr,
-      onEvent: (event) => Effect.sync(() => h.events.push(event)),
-      ...options
-    }).pipe(Effect.provide(h.prompt), Effect.fork)
+    const fiber = yield* forkLogin(h, { onEvent: (event) => Effect.sync(() => h.events.push(event)), ...options })
     yield* TestClock.adjust(Duration.millis((options.timeoutMs ?? 480_000) + 60_000))
     return yield* Fiber.join(fiber)
   })
 
+/** Asserts the forked login is still running 1 ms before `deadlineMs`, then ends as TimedOut exactly at it. */
+const expectTimedOutAt = <E>(fiber: Fiber.Fiber<LoginOutcome, E>, deadlineMs: number) =>
+  Effect.gen(function*() {
+    yield* TestClock.adjust(Duration.millis(deadlineMs - 1))
+    expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+    yield* TestClock.adjust(Duration.millis(1))
+    expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.TimedOut())
+  })
+
+/** What a login nobody scans sends in its first `seconds` seconds: the QR, then one status poll a second. */
+const idlePolls = (seconds: number) => [
+  `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
+  ...Array.from({ length: seconds }, (_, s) => `${s}s status ${QR_BASE} qr-1`)
+]
+
+/** The first QR and its first poll: all a login that fails or stops before a second poll ever sends. */
+const polledOnce = idlePolls(1)
+
 /** The QR, its first poll answered need_verifycode, and the question: where a prompt-ending login stops. */
-const askedOnFirstPoll = [`0s get_bot_qrcode ${QR_BASE} tokens=[]`, `0s status ${QR_BASE} qr-1`, "0s prompt retry=false"]
+const askedOnFirstPoll = [...polledOnce, "0s prompt retry=false"]
+
+/** Log lines other than requests: saves, registrations and listener calls. */
+const sideEffects = (h: Harness) => h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))
 
 const eventTags = (h: Harness) => h.events.map((e) => (e._tag === "QrShown" ? `QrShown#${e.qrNumber}` : e._tag))
 
@@ -502,21 +525,13 @@ describe("LoginFlow QR state machine", () => {
     Effect.gen(function*() {
       const h = makeHarness({})
       expect(yield* runToEnd(h, { timeoutMs: 5_000 })).toEqual(LoginOutcome.TimedOut())
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        ...[0, 1, 2, 3, 4].map((s) => `${s}s status ${QR_BASE} qr-1`)
-      ])
+      expect(h.log).toEqual(idlePolls(5))
     }))
 
   it.effect("without a timeout the login gives up after 480 s (ILINK §3.2), not a moment earlier", () =>
     Effect.gen(function*() {
       const h = makeHarness({})
-      const fiber = yield* runQrLogin(h.api, h.store, h.listener, { qrBaseUrl: QR_BASE, renderQr })
-        .pipe(Effect.provide(h.prompt), Effect.fork)
-      yield* TestClock.adjust(Duration.millis(479_999))
-      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-      yield* TestClock.adjust(Duration.millis(1))
-      expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.TimedOut())
+      yield* expectTimedOutAt(yield* forkLogin(h), 480_000)
       // one poll a second, the last one started at 479 s
       expect(h.log.at(-1)).toBe(`479s status ${QR_BASE} qr-1`)
     }))
@@ -524,16 +539,8 @@ describe("LoginFlow QR state machine", () => {
   it.effect("a status request that never answers is cut at the deadline", () =>
     Effect.gen(function*() {
       const h = makeHarness({ statuses: [Effect.never] })
-      const fiber = yield* runQrLogin(h.api, h.store, h.listener, { qrBaseUrl: QR_BASE, renderQr, timeoutMs: 20_000 })
-        .pipe(Effect.provide(h.prompt), Effect.fork)
-      yield* TestClock.adjust(Duration.millis(19_999))
-      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-      yield* TestClock.adjust(Duration.millis(1))
-      expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.TimedOut())
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        `0s status ${QR_BASE} qr-1`
-      ])
+      yield* expectTimedOutAt(yield* forkLogin(h, { timeoutMs: 20_000 }), 20_000)
+      expect(h.log).toEqual(polledOnce)
     }))
 
   it.effect("a verify-code question left unanswered is cut at the deadline", () =>
@@ -547,39 +554,26 @@ describe("LoginFlow QR state machine", () => {
     Effect.gen(function*() {
       const h = makeHarness({})
       const cancel = yield* Deferred.make<void>()
-      const fiber = yield* runQrLogin(h.api, h.store, h.listener, {
-        qrBaseUrl: QR_BASE,
-        renderQr,
-        cancel: Deferred.await(cancel)
-      }).pipe(Effect.provide(h.prompt), Effect.fork)
+      const fiber = yield* forkLogin(h, { cancel: Deferred.await(cancel) })
       yield* TestClock.adjust(Duration.millis(2_500))
       yield* Deferred.succeed(cancel, undefined)
       expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.Cancelled())
       // 30 s later still nothing more than what happened before the cancel
       yield* TestClock.adjust(Duration.seconds(30))
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        `0s status ${QR_BASE} qr-1`,
-        `1s status ${QR_BASE} qr-1`,
-        `2s status ${QR_BASE} qr-1`
-      ])
+      expect(h.log).toEqual(idlePolls(3))
     }))
 
   it.effect("Ctrl-C (SIGINT) during the wait ends as Cancelled, makes no further request and leaves no listener", () =>
     Effect.gen(function*() {
       const h = makeHarness({})
       const terminal = new EventEmitter()
-      const fiber = yield* runQrLogin(h.api, h.store, h.listener, {
-        qrBaseUrl: QR_BASE,
-        renderQr,
-        cancel: untilEvent(terminal, "SIGINT")
-      }).pipe(Effect.provide(h.prompt), Effect.fork)
+      const fiber = yield* forkLogin(h, { cancel: untilEvent(terminal, "SIGINT") })
       yield* TestClock.adjust(Duration.millis(1_500))
       expect(terminal.listenerCount("SIGINT")).toBe(1)
       terminal.emit("SIGINT")
       expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.Cancelled())
       yield* TestClock.adjust(Duration.seconds(30))
-      expect(h.log).toEqual([`0s get_bot_qrcode ${QR_BASE} tokens=[]`, `0s status ${QR_BASE} qr-1`, `1s status ${QR_BASE} qr-1`])
+      expect(h.log).toEqual(idlePolls(2))
       expect(terminal.listenerCount("SIGINT")).toBe(0)
     }))
 
@@ -595,19 +589,12 @@ describe("LoginFlow QR state machine", () => {
   it.effect("interrupting the login stops all requests and saves nothing", () =>
     Effect.gen(function*() {
       const h = makeHarness({})
-      const fiber = yield* runQrLogin(h.api, h.store, h.listener, { qrBaseUrl: QR_BASE, renderQr }).pipe(
-        Effect.provide(h.prompt),
-        Effect.fork
-      )
+      const fiber = yield* forkLogin(h)
       yield* TestClock.adjust(Duration.millis(1_500))
       yield* Fiber.interrupt(fiber)
       yield* TestClock.adjust(Duration.seconds(30))
       expect(h.accounts.size).toBe(0)
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        `0s status ${QR_BASE} qr-1`,
-        `1s status ${QR_BASE} qr-1`
-      ])
+      expect(h.log).toEqual(idlePolls(2))
     }))
 
   it.effect("confirmed without ilink_bot_id fails and saves nothing", () =>
@@ -615,11 +602,8 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [confirmed({ ilink_bot_id: "  " })] })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/ilink_bot_id/)
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        `0s status ${QR_BASE} qr-1`
-      ])
-      expect(h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))).toEqual([])
+      expect(h.log).toEqual(polledOnce)
+      expect(sideEffects(h)).toEqual([])
     }))
 
   it.effect("confirmed without bot_token fails and saves nothing", () =>
@@ -627,11 +611,8 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [status("confirmed", { ilink_bot_id: "abc@im.bot", ilink_user_id: "u1" })] })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/without a bot token/)
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        `0s status ${QR_BASE} qr-1`
-      ])
-      expect(h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))).toEqual([])
+      expect(h.log).toEqual(polledOnce)
+      expect(sideEffects(h)).toEqual([])
     }))
 
   it.effect("removes every other account of the same WeChat user, stopping each before deleting it", () =>
@@ -695,11 +676,8 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [confirmed()], failSave: true })
       const outcome = yield* runToEnd(h)
       expect(outcome._tag === "Failed" && outcome.reason).toMatch(/could not save the credentials.*disk full/)
-      expect(h.log).toEqual([
-        `0s get_bot_qrcode ${QR_BASE} tokens=[]`,
-        `0s status ${QR_BASE} qr-1`
-      ])
-      expect(h.log.filter((line) => !line.includes("get_bot_qrcode") && !line.includes("status"))).toEqual([])
+      expect(h.log).toEqual(polledOnce)
+      expect(sideEffects(h)).toEqual([])
     }))
 
   it.effect("fails without polling when no QR code can be fetched", () =>

@@ -2,61 +2,56 @@
  * The composition root at work: host-started accounts, logins, channel restarts and disposal, through
  * the plugin's adapters against the emulator over real HTTP on 127.0.0.1.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Supervisor } from "../../src/actors/Supervisor.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
-import { type RunningEmulator, startEmulator, track } from "../plugin/emulatorSupport.js"
-import { fakeGatewayContext, hostConfig, recordingBridge, seedAccount, tempDir, testDeps, waitFor } from "../plugin/support.js"
+import { emulatorPerTest, startAccountUntilRunning } from "../plugin/emulatorSupport.js"
+import { hostConfig, waitFor } from "../plugin/support.js"
 
-let running: RunningEmulator | undefined
-let deps: PluginDeps | undefined
-afterEach(async () => {
-  await deps?.runtime.dispose()
-  await running?.close()
-  running = undefined
-  deps = undefined
-})
+const perTest = emulatorPerTest()
 
 const setup = async (options: { readonly autoConfirmQr?: boolean } = {}) => {
-  running = await startEmulator({ autoConfirmQr: options.autoConfirmQr ?? false })
-  const { emulator, run } = running
-  const bot = await run(emulator.addBot())
-  const dir = tempDir("ocw-layer-")
-  await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl })
-  const bridge = recordingBridge()
-  deps = testDeps(dir, { bridge: bridge.layer })
-  const cfg = hostConfig({ baseUrl: emulator.baseUrl })
-  deps.latestConfig.value = cfg
-  return { emulator, run, bot, accountId: normalizeAccountId(bot.botId), bridge, cfg, plugin: makeWeixinChannelPlugin(deps) }
+  const started = await perTest.startPluginWithBot({
+    dirPrefix: "ocw-layer-",
+    emulator: { autoConfirmQr: options.autoConfirmQr ?? false }
+  })
+  const cfg = hostConfig({ baseUrl: started.emulator.baseUrl })
+  started.deps.latestConfig.value = cfg
+  return { ...started, cfg }
 }
 
-const isRunning = (accountId: string) =>
-  deps!.runtime.run(Effect.flatMap(Supervisor, (supervisor) => supervisor.isRunning(accountId)))
+const isRunning = (deps: PluginDeps, accountId: string) =>
+  deps.runtime.run(Effect.flatMap(Supervisor, (supervisor) => supervisor.isRunning(accountId)))
 
 describe("PluginLayer", () => {
   it.live("a channel restart (new startAccount before the old one ends) leaves one poller that serves the new start", () =>
     Effect.promise(async () => {
       const t = await setup()
-      const first = fakeGatewayContext(t.accountId, t.cfg)
-      const firstRun = track(t.plugin.gateway!.startAccount!(first.ctx))
-      await waitFor(() => first.statuses.some((s) => s.statusState === "running"), "the first start running")
-      const second = fakeGatewayContext(t.accountId, t.cfg)
-      const secondRun = track(t.plugin.gateway!.startAccount!(second.ctx))
-      await waitFor(() => second.statuses.some((s) => s.statusState === "running"), "the second start running")
+      const { fake: first, started: firstRun } = await startAccountUntilRunning(
+        t.plugin,
+        t.accountId,
+        t.cfg,
+        "the first start running"
+      )
+      const { fake: second, started: secondRun } = await startAccountUntilRunning(
+        t.plugin,
+        t.accountId,
+        t.cfg,
+        "the second start running"
+      )
       first.abort.abort()
       await firstRun.done
       await t.plugin.gateway!.stopAccount!(first.ctx)
       // neither the old start's end nor its stopAccount stopped the account the new start owns
-      expect(await isRunning(t.accountId)).toBe(true)
+      expect(await isRunning(t.deps, t.accountId)).toBe(true)
       await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after restart" }))
       await waitFor(() => t.bridge.turns.length === 1, "the turn after the restart")
       expect(secondRun.state.settled).toBe("pending")
       second.abort.abort()
       await secondRun.done
-      expect(await isRunning(t.accountId)).toBe(false)
+      expect(await isRunning(t.deps, t.accountId)).toBe(false)
       const kinds = (await t.run(t.emulator.notifications(t.bot.botId))).map((n) => n.kind)
       expect(kinds).toEqual(["start", "stop", "start", "stop"])
       expect(await t.run(t.emulator.violations())).toEqual([])
@@ -70,17 +65,15 @@ describe("PluginLayer", () => {
       expect(wait.connected).toBe(true)
       const bots = await t.run(t.emulator.bots)
       const fresh = bots.find((b) => b.botId !== t.bot.botId)!
-      expect(await isRunning(normalizeAccountId(fresh.botId))).toBe(false)
+      expect(await isRunning(t.deps, normalizeAccountId(fresh.botId))).toBe(false)
       expect(await t.run(t.emulator.requests("getupdates"))).toEqual([])
     }), 30_000)
 
   it.live("disposing the runtime (host unload) stops every running account with notifystop", () =>
     Effect.promise(async () => {
       const t = await setup()
-      const fake = fakeGatewayContext(t.accountId, t.cfg)
-      const started = track(t.plugin.gateway!.startAccount!(fake.ctx))
-      await waitFor(() => fake.statuses.some((s) => s.statusState === "running"), "the account running")
-      await deps!.runtime.dispose()
+      const { fake, started } = await startAccountUntilRunning(t.plugin, t.accountId, t.cfg, "the account running")
+      await t.deps.runtime.dispose()
       const kinds = (await t.run(t.emulator.notifications(t.bot.botId))).map((n) => n.kind)
       expect(kinds).toEqual(["start", "stop"])
       // the host aborts the account after unloading; the pending start still ends quietly

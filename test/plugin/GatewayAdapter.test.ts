@@ -3,40 +3,19 @@
  * gateway runs the account, against the emulator over real HTTP on 127.0.0.1 (real time; every wait polls
  * a condition with a deadline).
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { AccountAuthExpired } from "../../src/actors/Receipt.js"
-import { normalizeAccountId } from "../../src/domain/AccountId.js"
 import { BoundAccounts } from "../../src/layers/PluginLayer.js"
-import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import { AccountNotConfigured, ChannelRuntimeMissing } from "../../src/plugin/PluginErrors.js"
 import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
 import type { OutboundContext } from "../../src/plugin/SdkTypes.js"
-import { type RunningEmulator, startEmulator, track } from "./emulatorSupport.js"
-import { fakeGatewayContext, hostConfig, recordingBridge, seedAccount, tempDir, testDeps, waitFor } from "./support.js"
+import { emulatorPerTest, startAccountUntilRunning, track } from "./emulatorSupport.js"
+import { fakeGatewayContext, hostConfig, waitFor } from "./support.js"
 
-let running: RunningEmulator | undefined
-let deps: PluginDeps | undefined
-afterEach(async () => {
-  await deps?.runtime.dispose()
-  await running?.close()
-  running = undefined
-  deps = undefined
-})
+const perTest = emulatorPerTest()
 
-const setup = async () => {
-  running = await startEmulator()
-  const { emulator, run } = running
-  const bot = await run(emulator.addBot())
-  const dir = tempDir("ocw-gateway-")
-  const accountId = normalizeAccountId(bot.botId)
-  await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl })
-  const bridge = recordingBridge()
-  deps = testDeps(dir, { bridge: bridge.layer })
-  const plugin = makeWeixinChannelPlugin(deps)
-  const cfg = hostConfig({})
-  return { emulator, run, bot, dir, accountId, bridge, plugin, cfg }
-}
+const setup = async () => ({ ...(await perTest.startPluginWithBot({ dirPrefix: "ocw-gateway-" })), cfg: hostConfig({}) })
 
 describe("gateway.startAccount", () => {
   it.live("runs the account until aborted, survives server faults without rejecting, and resolves within a second of the abort", () =>
@@ -116,20 +95,14 @@ describe("gateway.startAccount", () => {
       const t = await setup()
       const fake = fakeGatewayContext("never-started", t.cfg)
       await expect(t.plugin.gateway!.stopAccount!(fake.ctx)).resolves.toBeUndefined()
-      expect(deps!.runtime.started).toBe(false)
+      expect(t.deps.runtime.started).toBe(false)
     }))
 })
 
 describe("status.probeAccount", () => {
   it.live("checks the token with one getconfig and never calls getupdates", () =>
     Effect.promise(async () => {
-      running = await startEmulator()
-      const { emulator, run } = running
-      const bot = await run(emulator.addBot())
-      const dir = tempDir("ocw-probe-")
-      await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
-      deps = testDeps(dir)
-      const plugin = makeWeixinChannelPlugin(deps)
+      const { emulator, run, bot, plugin } = await perTest.startPluginWithBot({ dirPrefix: "ocw-probe-", withUserId: true })
       const account = plugin.config.resolveAccount({}, bot.botId)
       // the user has not written yet: getconfig answers a ret, which still proves the token was accepted
       const probe = await plugin.status!.probeAccount!({ account, timeoutMs: 5_000, cfg: {} })
@@ -152,25 +125,18 @@ describe("status.probeAccount", () => {
 })
 
 describe("outbound.sendText while the gateway runs the account", () => {
-  const actorOf = (accountId: string) =>
-    deps!.runtime.run(Effect.flatMap(BoundAccounts, (accounts) => accounts.actor(accountId)))
+  const actorOf = (deps: PluginDeps, accountId: string) =>
+    deps.runtime.run(Effect.flatMap(BoundAccounts, (accounts) => accounts.actor(accountId)))
 
   it.live("an account started with textChunkLimit 50 splits a 120-character reply, and a proactive send, into 3 messages each", () =>
     Effect.promise(async () => {
       const long = "abcdefghij".repeat(12)
-      running = await startEmulator()
-      const { emulator, run } = running
-      const bot = await run(emulator.addBot())
-      const dir = tempDir("ocw-chunks-")
-      const accountId = normalizeAccountId(bot.botId)
-      await seedAccount(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl })
-      const bridge = recordingBridge({ replyTo: () => long })
-      deps = testDeps(dir, { bridge: bridge.layer })
-      const plugin = makeWeixinChannelPlugin(deps)
+      const { emulator, run, bot, accountId, deps, plugin } = await perTest.startPluginWithBot({
+        dirPrefix: "ocw-chunks-",
+        replyTo: () => long
+      })
       const cfg = hostConfig({ textChunkLimit: 50 })
-      const fake = fakeGatewayContext(accountId, cfg)
-      const started = track(plugin.gateway!.startAccount!(fake.ctx))
-      await waitFor(() => fake.statuses.some((s) => s.statusState === "running"), "the account to be running")
+      const { fake, started } = await startAccountUntilRunning(plugin, accountId, cfg)
 
       await run(emulator.injectInbound({ botId: bot.botId, kind: "text", text: "tell me a long story" }))
       let sent = await run(emulator.sent(bot.botId))
@@ -180,7 +146,7 @@ describe("outbound.sendText while the gateway runs the account", () => {
       expect(sent.map((s) => s.text)).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
 
       // the proactive path of the gateway goes through the running actor's Outbox, with the same limit
-      expect(Option.isSome(await actorOf(accountId))).toBe(true)
+      expect(Option.isSome(await actorOf(deps, accountId))).toBe(true)
       const result = await plugin.outbound!.sendText!({ cfg, to: bot.ownerUserId, text: long, accountId } as OutboundContext)
       expect(result.meta?.["serverMessageIds"]).toHaveLength(3)
       sent = await run(emulator.sent(bot.botId))
@@ -193,9 +159,7 @@ describe("outbound.sendText while the gateway runs the account", () => {
   it.live("a proactive send for an account parked as AuthExpired fails at once with the log-in-again error, without calling sendmessage", () =>
     Effect.promise(async () => {
       const t = await setup()
-      const fake = fakeGatewayContext(t.accountId, t.cfg)
-      const started = track(t.plugin.gateway!.startAccount!(fake.ctx))
-      await waitFor(() => fake.statuses.some((s) => s.statusState === "running"), "the account to be running")
+      const { fake, started } = await startAccountUntilRunning(t.plugin, t.accountId, t.cfg)
       // a turn first, so the user's context token is stored and a send would otherwise go out
       await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "hi" }))
       let sent = await t.run(t.emulator.sent(t.bot.botId))
@@ -205,9 +169,9 @@ describe("outbound.sendText while the gateway runs the account", () => {
 
       await t.run(t.emulator.expireSession(t.bot.botId))
       await waitFor(() => fake.statuses.at(-1)?.statusState === "auth-expired", "the account parked as auth-expired")
-      let actor = await actorOf(t.accountId)
+      let actor = await actorOf(t.deps, t.accountId)
       await waitFor(() => Option.isNone(actor), "the parked actor to end", 10_000, async () => {
-        actor = await actorOf(t.accountId)
+        actor = await actorOf(t.deps, t.accountId)
       })
       const sendsBefore = (await t.run(t.emulator.requests("sendmessage"))).length
 

@@ -2,7 +2,7 @@
  * outbound.sendText as the CLI process (`openclaw message send`) calls it: no running actor, the account
  * and its context tokens come from the state dir. Sends go to the emulator over real HTTP on 127.0.0.1.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { EmptyPeerIdError } from "../../src/domain/PeerId.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
@@ -16,27 +16,18 @@ import {
   NoAccountsRegistered,
   UnknownAccount
 } from "../../src/plugin/PluginErrors.js"
-import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
 import type { OutboundContext } from "../../src/plugin/SdkTypes.js"
-import { type RunningEmulator, startEmulator } from "./emulatorSupport.js"
+import { emulatorPerTest } from "./emulatorSupport.js"
 import { seedAccount, seedContextTokens, tempDir, testDeps } from "./support.js"
 
-let running: RunningEmulator | undefined
-let deps: PluginDeps | undefined
-afterEach(async () => {
-  await deps?.runtime.dispose()
-  await running?.close()
-  running = undefined
-  deps = undefined
-})
+const perTest = emulatorPerTest()
 
 const context = (to: string, text: string, accountId?: string): OutboundContext =>
   ({ cfg: {}, to, text, ...(accountId === undefined ? {} : { accountId }) }) as OutboundContext
 
 /** Two bots on the emulator; the user wrote to `first` only (so only its context tokens know them). */
 const setup = async (options: { readonly bots?: 1 | 2 } = {}) => {
-  running = await startEmulator()
-  const { emulator, run } = running
+  const { emulator, run } = await perTest.start()
   const dir = tempDir("ocw-outbound-")
   const first = await run(emulator.addBot())
   const user = first.ownerUserId
@@ -48,8 +39,7 @@ const setup = async (options: { readonly bots?: 1 | 2 } = {}) => {
     second = await run(emulator.addBot())
     await seedAccount(dir, { id: second.botId, token: second.token, baseUrl: emulator.baseUrl })
   }
-  deps = testDeps(dir)
-  const plugin = makeWeixinChannelPlugin(deps)
+  const plugin = makeWeixinChannelPlugin(perTest.keep(testDeps(dir)))
   return { emulator, run, dir, first, second, user, plugin, outbound: plugin.outbound! }
 }
 
@@ -149,8 +139,7 @@ describe("outbound.sendText without a running actor (CLI process)", () => {
 
 describe("outbound without any account", () => {
   it("tells the user to log in when no account exists", async () => {
-    deps = testDeps(tempDir("ocw-outbound-empty-"))
-    const plugin = makeWeixinChannelPlugin(deps)
+    const plugin = makeWeixinChannelPlugin(perTest.keep(testDeps(tempDir("ocw-outbound-empty-"))))
     const error = await plugin.outbound!.sendText!(context("a@im.wechat", "x")).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NoAccountsRegistered)
     expect((error as Error).message).toContain("openclaw channels login --channel openclaw-weixin")

@@ -1,10 +1,49 @@
 /**
- * What every adapter of the ChannelPlugin shares: the lazily built runtime, where the state dir is, and
- * the terminal the CLI login talks to. Tests build their own; index.ts builds the process-wide one.
+ * What every adapter of the ChannelPlugin shares: the lazily built runtime, where the state dir is, the
+ * terminal the CLI login talks to, and (in a CLI process) the way to reach the running gateway. Tests
+ * build their own; index.ts builds the process-wide one.
  */
 import type { StatePaths } from "../layers/StateStore.js"
 import { PluginRuntime } from "./PluginRuntime.js"
 import { currentStatePaths } from "./StoredAccountsSync.js"
+
+/** One `channels.start` request to the running gateway. */
+export interface StartChannelAccountRequest {
+  /** the host config the CLI resolved (gateway URL and auth come from it) */
+  readonly cfg: unknown
+  readonly channel: string
+  readonly accountId: string
+  readonly signal: AbortSignal
+}
+
+/** The running gateway, seen from a CLI process over the host's RPC. */
+export interface GatewayRpc {
+  /** resolves to the gateway's answer (undecoded); rejects when no gateway answers */
+  readonly startChannelAccount: (request: StartChannelAccountRequest) => Promise<unknown>
+}
+
+/** How long one RPC to the gateway may take before the login gives up on it (it stays saved). */
+export const GATEWAY_RPC_TIMEOUT_MS = 15_000
+
+/**
+ * The host's own CLI RPC client (`callGatewayFromCli`), called the way `openclaw channels login` calls
+ * `channels.start` itself: backend mode, no device identity, the gateway auth from the config. Loaded
+ * on first use, so nothing of the host is imported unless a CLI login actually needs it.
+ */
+export const hostGatewayRpc: GatewayRpc = {
+  startChannelAccount: async ({ accountId, cfg, channel, signal }) => {
+    const { callGatewayFromCli } = await import("openclaw/plugin-sdk/gateway-runtime")
+    // `config` is not in GatewayRpcOpts' type but the host reads it (as its own login does)
+    const opts = { config: cfg, json: true, timeout: String(GATEWAY_RPC_TIMEOUT_MS) }
+    return await callGatewayFromCli("channels.start", opts, { channel, accountId }, {
+      clientName: "gateway-client",
+      mode: "backend",
+      deviceIdentity: null,
+      progress: false,
+      signal
+    })
+  }
+}
 
 export interface PluginDeps {
   readonly runtime: PluginRuntime
@@ -20,11 +59,17 @@ export interface PluginDeps {
     readonly input: NodeJS.ReadableStream
     readonly output: NodeJS.WritableStream
   }
+  /**
+   * Set when the plugin was registered by a CLI process (PluginEntry): `auth.login` uses it to start the
+   * account it just saved in the running gateway. Unset in the gateway itself and in tests.
+   */
+  readonly gatewayRpc: { value: GatewayRpc | undefined }
 }
 
 export const makePluginDeps = (overrides: Partial<PluginDeps> = {}): PluginDeps => ({
   runtime: overrides.runtime ?? new PluginRuntime(),
   statePaths: overrides.statePaths ?? currentStatePaths,
   latestConfig: overrides.latestConfig ?? { value: undefined },
-  terminal: overrides.terminal ?? { input: process.stdin, output: process.stdout }
+  terminal: overrides.terminal ?? { input: process.stdin, output: process.stdout },
+  gatewayRpc: overrides.gatewayRpc ?? { value: undefined }
 })

@@ -8,6 +8,10 @@
  *   adapters work in these processes: the runtime is built lazily by the first adapter call.
  * - `full` (the gateway): the same, plus the unload hook that disposes the runtime. Without a `full`
  *   registration (a CLI process) the runtime is released after each adapter call instead.
+ * - Every mode with a runtime: when the host's runtime has a `gateway` surface (a real host, not a test
+ *   double), `auth.login` gets the host's RPC client to start the account it saved in the running
+ *   gateway. Not tied to a mode: the `channels login` CLI process registers `full` in 2026.9.6, and
+ *   only that process ever runs `auth.login`.
  *
  * Unload hook (found in the 2026.9.6 .d.ts): `api.lifecycle.onDispose(fn)` (PluginInstanceLifecycle),
  * else `api.lifecycle.registerRuntimeLifecycle({ id, dispose })`, else the deprecated top-level
@@ -18,7 +22,7 @@ import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { makeWeixinChannelPlugin } from "./ChannelPlugin.js"
 import { describeHostVersion, HostTooOldError, judgeHostVersion, MIN_HOST_VERSION } from "./HostVersion.js"
 import { PLUGIN_DESCRIPTION, PLUGIN_NAME } from "./Meta.js"
-import type { PluginDeps } from "./PluginDeps.js"
+import { hostGatewayRpc, type PluginDeps } from "./PluginDeps.js"
 
 /** Plugin-level config (`plugins.entries.openclaw-weixin.config`) takes no options. */
 export const PLUGIN_CONFIG_JSON_SCHEMA = { type: "object", additionalProperties: false, properties: {} } as const
@@ -43,6 +47,16 @@ const hostVersionOf = (api: OpenClawPluginApi): unknown => {
   } catch {
     // a host that refuses runtime access here cannot tell us its version: treated as unknown
     return undefined
+  }
+}
+
+/** A real host's runtime has `gateway.request`; test doubles of `api` do not, so tests never reach a gateway. */
+const hasHostGatewayRuntime = (api: OpenClawPluginApi): boolean => {
+  try {
+    const gateway = (api.runtime as { readonly gateway?: { readonly request?: unknown } } | undefined)?.gateway
+    return typeof gateway?.request === "function"
+  } catch {
+    return false
   }
 }
 
@@ -94,6 +108,7 @@ export const makePluginEntry = (deps: PluginDeps) => {
       api.registerChannel({ plugin })
       deps.runtime.sinks.fallback = api.logger
       deps.latestConfig.value = api.config
+      if (hasHostGatewayRuntime(api)) deps.gatewayRpc.value = hostGatewayRpc
       if (api.registrationMode === "full") {
         sawFull = true
         deps.runtime.setTransient(false)

@@ -1,17 +1,28 @@
 /**
  * Login and logout adapters against the emulator's QR endpoints (real HTTP on 127.0.0.1): the web pair
- * `gateway.loginWithQrStart/Wait`, the terminal `auth.login`, and `gateway.logoutAccount`.
+ * `gateway.loginWithQrStart/Wait`, the terminal `auth.login`, and `gateway.logoutAccount`. Then how a
+ * CLI login starts the account it saved in the running gateway, against a fake gateway RPC.
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect, Fiber, TestClock } from "effect"
+import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import { PassThrough } from "node:stream"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
 import { StateStore, statePathsFor } from "../../src/layers/StateStore.js"
+import { announceToGateway, type LoginParams } from "../../src/plugin/AuthAdapter.js"
 import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
-import { makePluginDeps, type PluginDeps } from "../../src/plugin/PluginDeps.js"
+import {
+  GATEWAY_RPC_TIMEOUT_MS,
+  type GatewayRpc,
+  hostGatewayRpc,
+  makePluginDeps,
+  type PluginDeps,
+  type StartChannelAccountRequest
+} from "../../src/plugin/PluginDeps.js"
+import { makePluginEntry } from "../../src/plugin/PluginEntry.js"
 import { PluginRuntime } from "../../src/plugin/PluginRuntime.js"
 import { type RunningEmulator, startEmulator, track } from "./emulatorSupport.js"
-import { hostConfig, tempDir, waitFor } from "./support.js"
+import { fakeApi, hostConfig, tempDir, waitFor } from "./support.js"
 
 let running: RunningEmulator | undefined
 let deps: PluginDeps | undefined
@@ -20,13 +31,14 @@ afterEach(async () => {
   await running?.close()
 })
 
-const setup = async (autoConfirmQr: boolean) => {
+const setup = async (autoConfirmQr: boolean, gatewayRpc?: GatewayRpc) => {
   running = await startEmulator({ autoConfirmQr })
   const dir = tempDir("ocw-login-")
   deps = makePluginDeps({
     runtime: new PluginRuntime({ stateStore: StateStore.layerAt(dir) }),
     statePaths: () => statePathsFor(dir),
-    terminal: { input: new PassThrough(), output: new PassThrough() }
+    terminal: { input: new PassThrough(), output: new PassThrough() },
+    gatewayRpc: { value: gatewayRpc }
   })
   const cfg = hostConfig({ baseUrl: running.emulator.baseUrl })
   deps.latestConfig.value = cfg
@@ -140,4 +152,153 @@ describe("gateway.logoutAccount", () => {
       expect(t.plugin.config.resolveAccount(t.cfg, accountId).configured).toBe(false)
       expect(await t.plugin.gateway!.logoutAccount!(ctx)).toMatchObject({ cleared: false, loggedOut: true })
     }))
+})
+
+/** A gateway RPC double that records each request and answers with `answer`. */
+const recordingRpc = (answer: (request: StartChannelAccountRequest) => Promise<unknown>) => {
+  const requests: Array<StartChannelAccountRequest> = []
+  const rpc: GatewayRpc = {
+    startChannelAccount: (request) => {
+      requests.push(request)
+      return answer(request)
+    }
+  }
+  return { rpc, requests }
+}
+
+const handedOff = () => Promise.resolve({ channel: "openclaw-weixin", accountId: "x", started: true, outcome: { status: "handed-off" } })
+
+/** What announceToGateway needs: the CLI's params (the account it chose before the login) and the RPC. */
+const announceSetup = (rpc: GatewayRpc | undefined, chosenByCli: string | null, cfg: Record<string, unknown> = {}) => {
+  const printed: Array<string> = []
+  const params: LoginParams = {
+    cfg,
+    accountId: chosenByCli,
+    runtime: { log: (...args: Array<unknown>) => void printed.push(args.join(" ")), error: () => {}, exit: () => {} }
+  } as LoginParams
+  const announceDeps = makePluginDeps({ gatewayRpc: { value: rpc } })
+  return { printed, announce: (accountId: string) => announceToGateway(announceDeps, params, accountId) }
+}
+
+describe("starting the saved account in the running gateway", () => {
+  it.live("after a QR login, asks the gateway over RPC to start the account it saved, with the CLI's config", () =>
+    Effect.promise(async () => {
+      const { requests, rpc } = recordingRpc(handedOff)
+      const t = await setup(true, rpc)
+      // the CLI chose "default" before the login: its own channels.start would miss the new account
+      await t.plugin.auth!.login!({ cfg: t.cfg, accountId: "default", runtime: t.runtimeEnv })
+      const [bot] = await t.run(t.emulator.bots)
+      const saved = normalizeAccountId(bot!.botId)
+      expect(requests.map(({ accountId, cfg, channel }) => ({ accountId, cfg, channel }))).toEqual([
+        { accountId: saved, cfg: t.cfg, channel: "openclaw-weixin" }
+      ])
+      expect(t.printed.join("\n")).toContain(`The running gateway is starting account ${saved} now.`)
+    }))
+
+  it.effect("leaves the start to the CLI when the account it chose is the one just saved", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = recordingRpc(handedOff)
+      const { announce, printed } = announceSetup(rpc, " Bot-1 ")
+      yield* announce(normalizeAccountId("Bot-1"))
+      expect(requests).toEqual([])
+      expect(printed).toEqual([])
+    }))
+
+  it.effect("asks nothing when no gateway RPC is wired (the gateway process itself, tests)", () =>
+    Effect.gen(function*() {
+      const { announce, printed } = announceSetup(undefined, "default")
+      yield* announce("bot-2")
+      expect(printed).toEqual([])
+    }))
+
+  it.effect("asks nothing of a remote gateway, which cannot see this machine's login, and says so", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = recordingRpc(handedOff)
+      const { announce, printed } = announceSetup(rpc, "default", { gateway: { mode: "remote" } })
+      yield* announce("bot-2")
+      expect(requests).toEqual([])
+      expect(printed.join("\n")).toContain("saved on this machine only")
+    }))
+
+  it.effect("still succeeds when no gateway runs, and says the account starts with the next gateway start", () =>
+    Effect.gen(function*() {
+      const { rpc } = recordingRpc(() =>
+        Promise.reject(new Error("Gateway not reachable at ws://127.0.0.1:18789 (ECONNREFUSED).\nStart it with …"))
+      )
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(printed).toEqual([
+        "No running gateway answered (Gateway not reachable at ws://127.0.0.1:18789 (ECONNREFUSED)); " +
+        "account bot-2 starts with the next gateway start."
+      ])
+    }))
+
+  it.effect("gives up on a gateway that does not answer in time, aborting the request, and the login still succeeds", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const { rpc } = recordingRpc(({ signal }) =>
+        new Promise(() => signal.addEventListener("abort", () => Effect.runSync(Deferred.succeed(aborted, undefined))))
+      )
+      const { announce, printed } = announceSetup(rpc, "default")
+      const fiber = yield* Effect.fork(announce("bot-2"))
+      yield* TestClock.adjust(GATEWAY_RPC_TIMEOUT_MS - 1)
+      expect(printed).toEqual([])
+      yield* TestClock.adjust(1)
+      yield* Fiber.join(fiber)
+      yield* Deferred.await(aborted)
+      expect(printed.join("\n")).toContain("account bot-2 starts with the next gateway start")
+    }))
+
+  it.effect("reports a start the gateway declined, with its reason and the command to check", () =>
+    Effect.gen(function*() {
+      const { rpc } = recordingRpc(() => Promise.resolve({ started: false, outcome: { status: "skipped", reason: "disabled" } }))
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(printed).toEqual([
+        "The gateway did not start account bot-2 (skipped: disabled); check it with " +
+        "`openclaw channels status --channel openclaw-weixin --probe`."
+      ])
+    }))
+
+  it.effect("says an account the gateway already runs is running (a repeated login of the same bot)", () =>
+    Effect.gen(function*() {
+      const { rpc } = recordingRpc(() => Promise.resolve({ outcome: { status: "retry", reason: "task-owned" } }))
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(printed).toEqual(["Account bot-2 is already running in the gateway."])
+    }))
+
+  it.effect("turns an answer it cannot read into a message that says how to check, not a failed login", () =>
+    Effect.gen(function*() {
+      const { rpc } = recordingRpc(() => Promise.resolve({ ok: "maybe" }))
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(printed.join("\n")).toContain("unexpected answer when asked to start account bot-2")
+      expect(printed.join("\n")).toContain("openclaw channels status --channel openclaw-weixin --probe")
+    }))
+})
+
+describe("wiring the gateway RPC at registration", () => {
+  const registerWith = (api: OpenClawPluginApi) => {
+    const registeredDeps = makePluginDeps()
+    makePluginEntry(registeredDeps).register(api)
+    return registeredDeps.gatewayRpc.value
+  }
+
+  it("uses the host's RPC client when the host runtime has a gateway surface (the CLI registers `full`)", () => {
+    const api = {
+      registrationMode: "full",
+      config: {},
+      runtime: { version: "2026.9.6", gateway: { isAvailable: async () => false, request: async () => undefined } },
+      registerChannel: () => {},
+      lifecycle: { onDispose: () => () => {} }
+    } as unknown as OpenClawPluginApi
+    expect(registerWith(api)).toBe(hostGatewayRpc)
+  })
+
+  it("wires nothing for an api without the host's gateway runtime, so a login in tests never dials a gateway", () => {
+    expect(registerWith(fakeApi("full", { version: "2026.9.6" }).api)).toBeUndefined()
+    expect(registerWith(fakeApi("discovery", { version: "2026.9.6" }).api)).toBeUndefined()
+    expect(registerWith(fakeApi("setup-only").api)).toBeUndefined()
+  })
 })

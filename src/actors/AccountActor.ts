@@ -18,7 +18,6 @@
  * after restart; the host's dedupe on the message key is the net for that window.
  */
 import { Cause, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope, SubscriptionRef } from "effect"
-import * as path from "node:path"
 import { makeClientId } from "../domain/ClientId.js"
 import { Host, type InboundTurn, type ReplyChannel } from "../layers/Host.js"
 import { ILinkApi } from "../layers/ILinkApi.js"
@@ -110,8 +109,7 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
       const inbox = yield* makeInbox({
         accountId,
         store: stateStore,
-        // StateStore's journal naming (accounts/<id>.ocw-<name>.jsonl), for log lines only
-        journalLocation: path.join(stateStore.paths.accountsDir, `${accountId}.ocw-${journalName}.jsonl`)
+        journalLocation: stateStore.journalPath(accountId, journalName)
       })
       const outbox = yield* Outbox.make({
         accountId,

@@ -24,6 +24,7 @@
  *   loadContextTokens(id) -> Record / saveContextTokens(id, map)
  *   readOwnJson(id, name, schema) / writeOwnJson(id, name, value, schema)
  *   appendJournal(id, name, lines) / readJournal(id, name) / replaceJournal(id, name, lines)
+ *   journalPath(id, name)                   the journal's file path, for log lines
  *   removeAccount(id)
  *
  * Every method normalizes the id it is given, so no caller can make a path escape the state dir.
@@ -168,6 +169,10 @@ const makeStateStore = (paths: StatePaths) =>
       )
 
     const accountFile = (id: string, suffix: string) => path.join(paths.accountsDir, `${id}${suffix}`)
+
+    /** Where an account's journal lives (for messages that tell an operator where to look). */
+    const journalPath = (rawId: string, name: string): string =>
+      accountFile(normalizeAccountId(rawId), `${OWN_FILE_INFIX}${name}.jsonl`)
 
     const ownFile = (rawId: string, name: string, extension: ".json" | ".jsonl", operation: StateOperation) =>
       Effect.gen(function*() {
@@ -434,6 +439,7 @@ const makeStateStore = (paths: StatePaths) =>
       appendJournal,
       readJournal,
       replaceJournal,
+      journalPath,
       removeAccount
     } as const
   })

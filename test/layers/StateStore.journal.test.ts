@@ -29,6 +29,15 @@ describe("StateStore journal", () => {
         expect((yield* fs.stat(journalFile(stateDir, "inbox"))).mode & 0o777).toBe(0o600)
       })))
 
+  it.scoped("names the file the journal is written to, for any spelling of the account id", () =>
+    inStateDir((stateDir) =>
+      Effect.gen(function*() {
+        const store = yield* StateStore
+        yield* store.appendJournal(ACCOUNT, "inbox", ["{\"n\":1}"])
+        expect(store.journalPath(ACCOUNT, "inbox")).toBe(journalFile(stateDir, "inbox"))
+        expect(store.journalPath("b0f5860fdecb@im.bot", "inbox")).toBe(journalFile(stateDir, "inbox"))
+      })))
+
   it.scoped("drops a truncated last line left by a crash, with a warning", () =>
     inStateDir((stateDir, warnings) =>
       Effect.gen(function*() {

@@ -180,12 +180,15 @@ export class ContextTokens extends Context.Tag("openclaw-weixin/ContextTokens")<
         let written = 0
         const lock = Effect.unsafeMakeSemaphore(1)
         const ensure = (change: number): Effect.Effect<void> =>
-          lock.withPermits(1)(
-            Effect.suspend(() => {
-              if (written >= change) return Effect.void
-              const covers = changed
-              return Effect.tap(save, () => void (written = Math.max(written, covers)))
-            })
+          Effect.suspend(() =>
+            // already on disk: no need to queue behind another peer's write (the sender fiber waits here)
+            written >= change ? Effect.void : lock.withPermits(1)(
+              Effect.suspend(() => {
+                if (written >= change) return Effect.void
+                const covers = changed
+                return Effect.tap(save, () => void (written = Math.max(written, covers)))
+              })
+            )
           ).pipe(Effect.catchAllCause((cause) => Effect.logWarning(warning, cause)))
         return {
           /** records a change, starts writing it in the background, and returns its number */

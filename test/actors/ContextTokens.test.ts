@@ -108,6 +108,36 @@ describe("ContextTokens", () => {
       expect(tokenWrites).toBe(2)
     }))
 
+  it.scoped("tokenOnDisk for a token already written does not wait behind another peer's write", () =>
+    Effect.gen(function* () {
+      const memory = memoryContextTokenStorage()
+      const secondWriteGate = yield* Deferred.make<void>()
+      let tokenWrites = 0
+      const tokens = yield* ContextTokens.make({
+        accountId: "a",
+        storage: {
+          ...memory,
+          saveTokens: (next) =>
+            Effect.suspend(() => (++tokenWrites === 2 ? Deferred.await(secondWriteGate) : Effect.void)).pipe(
+              Effect.zipRight(memory.saveTokens(next))
+            )
+        }
+      })
+      yield* tokens.remember("p0@im.wechat", "ctx-0", 1)
+      yield* tokens.tokenOnDisk("p0@im.wechat")
+      // p1's write hangs on the gate while holding the writer
+      yield* tokens.remember("p1@im.wechat", "ctx-1", 1)
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      const p0 = yield* Effect.fork(tokens.tokenOnDisk("p0@im.wechat"))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect(p0.unsafePoll()).not.toBeNull()
+      const p1 = yield* Effect.fork(tokens.tokenOnDisk("p1@im.wechat"))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect(p1.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(secondWriteGate, undefined)
+      yield* Fiber.join(p1)
+    }))
+
   it.scoped("writes what is still pending when the account stops", () =>
     Effect.gen(function* () {
       const storage = memoryContextTokenStorage()

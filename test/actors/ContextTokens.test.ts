@@ -15,6 +15,25 @@ import { StateStore } from "../../src/layers/StateStore.js"
 const stateStoreFits = (store: StateStore): ContextTokenStateStore => store
 void stateStoreFits
 
+/** ContextTokens over in-memory storage whose `gatedWrite`-th token write waits for `gate`. */
+const withGatedTokenWrite = (gatedWrite: number) =>
+  Effect.gen(function* () {
+    const memory = memoryContextTokenStorage()
+    const gate = yield* Deferred.make<void>()
+    let tokenWrites = 0
+    const tokens = yield* ContextTokens.make({
+      accountId: "a",
+      storage: {
+        ...memory,
+        saveTokens: (next) =>
+          Effect.suspend(() => (++tokenWrites === gatedWrite ? Deferred.await(gate) : Effect.void)).pipe(
+            Effect.zipRight(memory.saveTokens(next))
+          )
+      }
+    })
+    return { memory, gate, tokens, tokenWrites: () => tokenWrites }
+  })
+
 describe("ContextTokens", () => {
   it.scoped("writes the token to the official file, keyed by the id as the server sent it", () =>
     Effect.gen(function* () {
@@ -80,19 +99,7 @@ describe("ContextTokens", () => {
 
   it.scoped("remember never waits for the disk; tokenOnDisk waits, and concurrent remembers share writes", () =>
     Effect.gen(function* () {
-      const memory = memoryContextTokenStorage()
-      const firstWriteGate = yield* Deferred.make<void>()
-      let tokenWrites = 0
-      const tokens = yield* ContextTokens.make({
-        accountId: "a",
-        storage: {
-          ...memory,
-          saveTokens: (next) =>
-            Effect.suspend(() => (++tokenWrites === 1 ? Deferred.await(firstWriteGate) : Effect.void)).pipe(
-              Effect.zipRight(memory.saveTokens(next))
-            )
-        }
-      })
+      const { memory, gate: firstWriteGate, tokenWrites: writes, tokens } = yield* withGatedTokenWrite(1)
       // the first write hangs on the gate; remember returns anyway
       yield* tokens.remember("p0@im.wechat", "ctx-0", 1)
       yield* Effect.repeatN(Effect.yieldNow(), 10)
@@ -105,24 +112,12 @@ describe("ContextTokens", () => {
       yield* Fiber.join(durable)
       expect(Object.keys(memory.tokensOnDisk())).toHaveLength(6)
       // one write for the first remember, one shared by the five that queued behind it
-      expect(tokenWrites).toBe(2)
+      expect(writes()).toBe(2)
     }))
 
   it.scoped("tokenOnDisk for a token already written does not wait behind another peer's write", () =>
     Effect.gen(function* () {
-      const memory = memoryContextTokenStorage()
-      const secondWriteGate = yield* Deferred.make<void>()
-      let tokenWrites = 0
-      const tokens = yield* ContextTokens.make({
-        accountId: "a",
-        storage: {
-          ...memory,
-          saveTokens: (next) =>
-            Effect.suspend(() => (++tokenWrites === 2 ? Deferred.await(secondWriteGate) : Effect.void)).pipe(
-              Effect.zipRight(memory.saveTokens(next))
-            )
-        }
-      })
+      const { gate: secondWriteGate, tokens } = yield* withGatedTokenWrite(2)
       yield* tokens.remember("p0@im.wechat", "ctx-0", 1)
       yield* tokens.tokenOnDisk("p0@im.wechat")
       // p1's write hangs on the gate while holding the writer

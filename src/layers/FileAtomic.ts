@@ -118,13 +118,15 @@ const encoder = new TextEncoder()
 /**
  * Append `lines` (each followed by "\n") to `target` and fsync once. If the file ends in a partial line
  * left by a crash, a "\n" goes first so the partial fragment stays on its own line and the new lines
- * remain whole.
+ * remain whole. The parent directory is created (0700) only when the file does not exist yet, so the
+ * common case — appending to an existing journal — costs no directory call besides the existence check.
  */
 export const appendLinesDurably = (target: string, lines: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const existed = yield* fs.exists(target).pipe(Effect.orElseSucceed(() => true))
+    if (!existed) yield* ensurePrivateDirectory(path.dirname(target))
     yield* Effect.gen(function*() {
       const handle = yield* fs.open(target, { flag: "a+", mode: PRIVATE_FILE_MODE })
       const info = yield* handle.stat

@@ -362,9 +362,7 @@ const makeStateStore = (paths: StatePaths) =>
         const file = yield* ownFile(rawId, name, ".jsonl", "append")
         yield* journalText(file, lines)
         if (lines.length === 0) return
-        yield* provideFileSystem(
-          ensurePrivateDirectory(paths.accountsDir).pipe(Effect.zipRight(appendLinesDurably(file, lines)))
-        )
+        yield* provideFileSystem(appendLinesDurably(file, lines))
       }
     )
 

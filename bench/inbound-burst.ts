@@ -16,12 +16,12 @@ import { Clock, Duration, Effect, Exit, Layer, Redacted, Scope, SubscriptionRef,
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { AccountActor } from "../src/actors/AccountActor.js"
-import { defaultDispatchConcurrency, Dispatcher } from "../src/actors/Dispatcher.js"
+import { AccountActor } from "../src/account/AccountActor.js"
+import { defaultDispatchConcurrency, Dispatcher } from "../src/account/Dispatcher.js"
 import { normalizeAccountId } from "../src/domain/AccountId.js"
-import { Host, type HostService, TurnOutcome } from "../src/layers/Host.js"
-import { ILinkApi } from "../src/layers/ILinkApi.js"
-import { StateStore } from "../src/layers/StateStore.js"
+import { Host, type HostService, TurnOutcome } from "../src/account/AgentTurns.js"
+import { ILinkApi } from "../src/ilink/ILinkApi.js"
+import { StateStore } from "../src/state/StateStore.js"
 import { makeEmulator } from "../sandbox/emulator/Emulator.js"
 
 const PEERS = 10

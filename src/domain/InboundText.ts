@@ -10,8 +10,8 @@
  * prompts written for the official plugin keep working when an install switches to this one.
  */
 import { createHash } from "node:crypto"
-import { MessageItemType } from "../schemas/Message.js"
-import type { MessageItem, PartialText, WeixinMessage } from "../schemas/Message.js"
+import { MessageItemType } from "../wire/Message.js"
+import type { MessageItem, PartialText, WeixinMessage } from "../wire/Message.js"
 
 export const MEDIA_LABELS: Readonly<Record<number, string>> = {
   [MessageItemType.IMAGE]: "[图片]",

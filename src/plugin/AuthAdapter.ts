@@ -22,10 +22,10 @@ import {
   terminalLoginPrompt,
   terminalQrText,
   untilEvent
-} from "../actors/LoginFlow.js"
+} from "../login/LoginFlow.js"
 import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { ILinkSettings } from "../layers/ILinkSettings.js"
-import { channelConfigFromHostConfig } from "../schemas/ChannelConfig.js"
+import { ILinkSettings } from "../ilink/ILinkSettings.js"
+import { channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import { LoginFailed } from "./PluginErrors.js"
 import { GATEWAY_RPC_TIMEOUT_MS, type GatewayRpc, type PluginDeps } from "./PluginDeps.js"
 import type { WeixinAuthAdapter } from "./SdkTypes.js"

@@ -6,10 +6,10 @@
 import { Either, Redacted } from "effect"
 import type { WeixinConfigAdapter } from "./SdkTypes.js"
 import { DEFAULT_ACCOUNT_ID, normalizeAccountId } from "../domain/AccountId.js"
-import { type ChannelConfig, channelConfigFromHostConfig } from "../schemas/ChannelConfig.js"
+import { type ChannelConfig, channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import type { PluginDeps } from "./PluginDeps.js"
-import { type ResolvedWeixinAccount, resolveWeixinAccount } from "./ResolvedAccount.js"
-import { listAccountIdsSync, loadStoredAccountSync } from "./StoredAccountsSync.js"
+import { type ResolvedWeixinAccount, resolveWeixinAccount } from "../config/ResolvedAccount.js"
+import { listAccountIdsSync, loadStoredAccountSync } from "../state/AccountFilesSync.js"
 
 /** The decoded channel section, or a thrown ChannelConfigError naming the bad host paths. */
 export const channelConfigOrThrow = (cfg: unknown): ChannelConfig =>

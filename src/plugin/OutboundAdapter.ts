@@ -13,18 +13,18 @@
  * several → the one whose context tokens know the recipient, an error naming them when that is not one.
  */
 import { Effect, Option } from "effect"
-import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "../actors/ContextTokens.js"
-import { Outbox } from "../actors/Outbox.js"
-import { AccountAuthExpired, type Receipt, type SendFailed } from "../actors/Receipt.js"
-import { Supervisor } from "../actors/Supervisor.js"
+import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "../account/ContextTokens.js"
+import { Outbox } from "../account/Outbox.js"
+import { AccountAuthExpired, type Receipt, type SendFailed } from "../account/Receipt.js"
+import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { type NormalizedPeerId, normalizePeerId } from "../domain/PeerId.js"
-import { ILinkApi } from "../layers/ILinkApi.js"
-import { ILinkConnection } from "../layers/ILinkConnection.js"
-import { ILinkSettings } from "../layers/ILinkSettings.js"
-import { BoundAccounts } from "../layers/PluginLayer.js"
-import { StateStore } from "../layers/StateStore.js"
-import { type ChannelConfig, channelConfigFromHostConfig } from "../schemas/ChannelConfig.js"
+import { ILinkApi } from "../ilink/ILinkApi.js"
+import { ILinkConnection } from "../ilink/ILinkConnection.js"
+import { ILinkSettings } from "../ilink/ILinkSettings.js"
+import { BoundAccounts } from "./PluginLayer.js"
+import { StateStore } from "../state/StateStore.js"
+import { type ChannelConfig, channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import {
   AccountNotConfigured,
   AmbiguousAccount,
@@ -34,7 +34,7 @@ import {
   UnknownAccount
 } from "./PluginErrors.js"
 import type { PluginDeps } from "./PluginDeps.js"
-import { resolveWeixinAccount, routeTagFor } from "./ResolvedAccount.js"
+import { resolveWeixinAccount, routeTagFor } from "../config/ResolvedAccount.js"
 import type { OutboundContext, OutboundResult, WeixinOutboundAdapter } from "./SdkTypes.js"
 
 /** Which account sends to `peer` when the host did not say (ILINK §4 "Outbound account inference"). */

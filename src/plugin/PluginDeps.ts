@@ -3,9 +3,9 @@
  * terminal the CLI login talks to, and (in a CLI process) the way to reach the running gateway. Tests
  * build their own; index.ts builds the process-wide one.
  */
-import type { StatePaths } from "../layers/StateStore.js"
+import type { StatePaths } from "../state/StateStore.js"
 import { PluginRuntime } from "./PluginRuntime.js"
-import { currentStatePaths } from "./StoredAccountsSync.js"
+import { currentStatePaths } from "../state/AccountFilesSync.js"
 
 /** One `channels.start` request to the running gateway. */
 export interface StartChannelAccountRequest {

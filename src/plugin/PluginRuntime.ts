@@ -7,11 +7,11 @@
  * A failed effect rejects the host's promise with the typed error itself, so the host prints its message.
  */
 import { Cause, type Effect, Exit, type Layer, type LogLevel } from "effect"
-import type { ILinkApi } from "../layers/ILinkApi.js"
-import { LogSinks, SecretValues } from "../layers/Logging.js"
-import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "../layers/PluginLayer.js"
-import type { StateStore } from "../layers/StateStore.js"
-import type { InboundBridge } from "./InboundBridge.js"
+import type { ILinkApi } from "../ilink/ILinkApi.js"
+import { LogSinks, SecretValues } from "./HostLogger.js"
+import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "./PluginLayer.js"
+import type { StateStore } from "../state/StateStore.js"
+import type { InboundBridge } from "../host/InboundBridge.js"
 
 export interface PluginRuntimeOverrides {
   readonly inboundBridge?: Layer.Layer<InboundBridge> | undefined

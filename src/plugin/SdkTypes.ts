@@ -3,7 +3,7 @@
  * themselves are not all exported from public subpaths in 2026.9.6).
  */
 import type { ChannelPlugin } from "openclaw/plugin-sdk/core"
-import type { ResolvedWeixinAccount } from "./ResolvedAccount.js"
+import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 
 /** Probe stays `unknown`: `api.registerChannel` only accepts plugins whose probe type is `unknown`. */
 export type WeixinChannelPlugin = ChannelPlugin<ResolvedWeixinAccount>

@@ -8,20 +8,12 @@
  * - `disabled`: nobody.
  * Entries compare case-insensitively (lowercase, prefixes stripped), like context-token lookups.
  */
-import { Either } from "effect"
-import { normalizePeerId } from "../domain/PeerId.js"
-import { CHANNEL_CONFIG_PATH } from "../schemas/ChannelConfig.js"
+import { CHANNEL_CONFIG_PATH } from "../config/ChannelConfig.js"
+import { normalizeAllowEntry } from "../host/Access.js"
 import { channelConfigOrThrow } from "./ConfigAdapter.js"
-import type { WeixinPairingAdapter, WeixinSecurityAdapter } from "./SdkTypes.js"
+import type { WeixinSecurityAdapter } from "./SdkTypes.js"
 
-/** An allow-list entry or sender id in the form entries are compared in. */
-export const normalizeAllowEntry = (entry: string): string =>
-  Either.match(normalizePeerId(entry), { onLeft: () => entry.trim().toLowerCase(), onRight: (peer) => peer.key })
-
-export const pairingAdapter: WeixinPairingAdapter = {
-  idLabel: "WeChat user id",
-  normalizeAllowEntry
-}
+export { pairingAdapter } from "../host/Access.js"
 
 export const securityAdapter: WeixinSecurityAdapter = {
   resolveDmPolicy: ({ cfg }) => {

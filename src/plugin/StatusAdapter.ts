@@ -10,14 +10,14 @@
  * answer (even a `ret` for a user without context) means the token passed authentication.
  */
 import { Duration, Effect, Either, Option } from "effect"
-import type { AccountPhase, AccountStatus } from "../actors/AccountState.js"
-import { Supervisor } from "../actors/Supervisor.js"
+import type { AccountPhase, AccountStatus } from "../account/AccountStatus.js"
+import { Supervisor } from "../account/Supervisor.js"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { ILinkApi } from "../layers/ILinkApi.js"
-import { ILinkConnection } from "../layers/ILinkConnection.js"
-import { channelConfigFromHostConfig } from "../schemas/ChannelConfig.js"
+import { ILinkApi } from "../ilink/ILinkApi.js"
+import { ILinkConnection } from "../ilink/ILinkConnection.js"
+import { channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import type { PluginDeps } from "./PluginDeps.js"
-import type { ResolvedWeixinAccount } from "./ResolvedAccount.js"
+import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import type { AccountSnapshot, StatusIssue, WeixinStatusAdapter } from "./SdkTypes.js"
 
 /** A poll that has not completed for this long means polling is stuck (long-polls end within 35 s). */

@@ -9,7 +9,7 @@ import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type FakeModel, makeFakeModel } from "../../sandbox/fakeModel.js"
-import { type RunningGateway, startGateway, waitUntil } from "./harness/index.js"
+import { type RunningGateway, startGateway, waitUntil } from "../../sandbox/gateway/index.js"
 
 const stubPluginDir = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "fixtures", "stub-channel")
 

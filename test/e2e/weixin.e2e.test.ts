@@ -19,7 +19,7 @@ import {
   type WeixinSandbox
 } from "../../sandbox/sandbox.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { waitUntil } from "./harness/index.js"
+import { waitUntil } from "../../sandbox/gateway/index.js"
 
 /** Set to an unpacked plugin directory (with its node_modules) to test that build instead of packing the repo. */
 const prebuiltPluginDir = process.env[PLUGIN_DIR_ENV]

@@ -14,7 +14,7 @@
  * ```
  */
 import { Clock, Deferred, Duration, Effect, Either, Layer } from "effect"
-import type { OutboxError, Receipt } from "../../src/actors/Receipt.js"
+import type { OutboxError, Receipt } from "../../src/account/Receipt.js"
 import {
   Host,
   type HostService,
@@ -22,7 +22,7 @@ import {
   type InboundTurn,
   type ReplyChannel,
   TurnOutcome
-} from "../../src/layers/Host.js"
+} from "../../src/account/AgentTurns.js"
 
 export interface TurnScript {
   /** texts to send, in order, through the reply channel (a function sees the turn) */

@@ -3,13 +3,13 @@
  * with a recording Host, for integration tests.
  */
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
-import { AccountActor, type AccountActorHandle } from "../../src/actors/AccountActor.js"
-import type { AccountSettings } from "../../src/actors/AccountContext.js"
+import { AccountActor, type AccountActorHandle } from "../../src/account/AccountActor.js"
+import type { AccountSettings } from "../../src/account/AccountSettings.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import type { HostService } from "../../src/layers/Host.js"
-import { Host } from "../../src/layers/Host.js"
-import { ILinkApi } from "../../src/layers/ILinkApi.js"
-import { StateStore } from "../../src/layers/StateStore.js"
+import type { HostService } from "../../src/account/AgentTurns.js"
+import { Host } from "../../src/account/AgentTurns.js"
+import { ILinkApi } from "../../src/ilink/ILinkApi.js"
+import { StateStore } from "../../src/state/StateStore.js"
 import type { Emulator } from "../../sandbox/emulator/Emulator.js"
 
 export interface EmulatorActor {

@@ -8,18 +8,18 @@
 import { Deferred, Effect, Fiber, HashMap, Layer, Option, Redacted, Ref, Stream } from "effect"
 import type { BotInfo, Emulator, RequestRecord } from "../../sandbox/emulator/Emulator.js"
 import { makeEmulator } from "../../sandbox/emulator/Emulator.js"
-import { LoginListener, type LoginOutcome, LoginPromptUnavailable, makeLoginFlow } from "../../src/actors/LoginFlow.js"
+import { LoginListener, type LoginOutcome, LoginPromptUnavailable, makeLoginFlow } from "../../src/login/LoginFlow.js"
 import {
   AccountActorRunner,
   Supervisor,
   SupervisorLoginListener,
   type SupervisorSettings,
   SupervisorSettingsTag
-} from "../../src/actors/Supervisor.js"
-import type { AccountSettings } from "../../src/actors/AccountContext.js"
+} from "../../src/account/Supervisor.js"
+import type { AccountSettings } from "../../src/account/AccountSettings.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { ILinkApi } from "../../src/layers/ILinkApi.js"
-import { StateStore } from "../../src/layers/StateStore.js"
+import { ILinkApi } from "../../src/ilink/ILinkApi.js"
+import { StateStore } from "../../src/state/StateStore.js"
 import { makeTempDir, waitUntil } from "./actorHarness.js"
 import { makeTestHost } from "./TestHost.js"
 

@@ -9,7 +9,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Effect, Layer } from "effect"
-import { writeFileAtomic } from "../../src/layers/FileAtomic.js"
+import { writeFileAtomic } from "../../src/state/AtomicFile.js"
 import { killWriterContent } from "./killWriterContent.js"
 
 const [target, firstRoundText] = process.argv.slice(2)

@@ -1,0 +1,131 @@
+/**
+ * Dispatcher: runs one agent turn per claimed message, in strict order per peer, with up to
+ * `concurrency` peers at once (DESIGN.md "The flow of one message").
+ *
+ * - Each peer with work is in the ready queue at most once, so only one worker ever owns a peer: that
+ *   is what keeps per-peer FIFO. After one turn the peer goes to the back of the ready queue, so a chatty
+ *   peer cannot starve the others.
+ * - `offer` takes one of `capacity` permits and gives it back when the turn ends, so at most `capacity`
+ *   messages are queued or running; a full dispatcher suspends `offer` (back-pressure reaches the
+ *   monitor) and drops nothing.
+ * - A peer's queue is deleted as soon as it is empty, so memory follows the work, not the peer count.
+ * - A turn that fails, defects or is interrupted is logged with its message key; the peer's next message
+ *   runs as usual. A failed turn is never retried here (a retry could repeat visible replies); the
+ *   account actor then marks it done. Workers never die from a turn.
+ */
+import { Cause, Effect, Queue, Scope, Stream, SubscriptionRef } from "effect"
+import { normalizePeer } from "./ContextTokens.js"
+
+/** What the Dispatcher needs of a message: Inbox's `ClaimedMessage` satisfies it. */
+export interface Dispatchable {
+  /** dedupe key; used in log lines */
+  readonly key: string
+  /** raw peer id (`from_user_id`); its normalised form is the FIFO key */
+  readonly peer: string
+}
+
+export interface DispatcherOptions<A extends Dispatchable, R> {
+  /** peers served at once (default 8) */
+  readonly concurrency?: number
+  /** messages queued or running before `offer` suspends (default 256) */
+  readonly capacity?: number
+  readonly handle: (message: A) => Effect.Effect<unknown, unknown, R>
+}
+
+export interface Dispatcher<A extends Dispatchable> {
+  /** enqueue behind the peer's earlier messages; suspends while the dispatcher is full */
+  readonly offer: (message: A) => Effect.Effect<void>
+  /** messages queued or running */
+  readonly size: Effect.Effect<number>
+  /** completes once nothing is queued or running */
+  readonly awaitIdle: Effect.Effect<void>
+  /** peers with a queue right now (idle peers hold no memory) */
+  readonly activePeers: Effect.Effect<number>
+}
+
+interface PeerLane<A> {
+  readonly pending: Array<A>
+}
+
+/** peers served at once unless configured; the account settings default is this same constant */
+export { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "../config/Defaults.js"
+import { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "../config/Defaults.js"
+export const defaultDispatchCapacity = 256
+
+export const make = <A extends Dispatchable, R>(
+  options: DispatcherOptions<A, R>
+): Effect.Effect<Dispatcher<A>, never, Scope.Scope | R> =>
+  Effect.gen(function* () {
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultDispatchConcurrency))
+    const capacity = Math.max(1, Math.floor(options.capacity ?? defaultDispatchCapacity))
+    const permits = yield* Effect.makeSemaphore(capacity)
+    // holds each peer with work at most once, so it never exceeds `capacity` entries
+    const ready = yield* Queue.unbounded<string>()
+    const lanes = new Map<string, PeerLane<A>>()
+    const size = yield* SubscriptionRef.make(0)
+
+    const laneKey = (message: A): string => normalizePeer(message.peer)?.key ?? `raw:${message.peer}`
+
+    const runTurn = (message: A): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => options.handle(message)).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.logWarning(`turn for message ${message.key} was interrupted; moving on to the peer's next message`)
+            : Effect.logError(
+                `turn for message ${message.key} failed and will not be retried: running it again could repeat ` +
+                  "replies it already sent; the peer's next message runs now (the cause follows)",
+                cause
+              )
+        ),
+        Effect.annotateLogs({ messageKey: message.key, peer: message.peer })
+      )
+
+    const worker: Effect.Effect<never, never, R> = Effect.forever(
+      Effect.gen(function* () {
+        const key = yield* Queue.take(ready)
+        const lane = lanes.get(key)
+        const message = lane?.pending.shift()
+        if (lane === undefined || message === undefined) return
+        yield* runTurn(message)
+        if (lane.pending.length > 0) yield* Queue.offer(ready, key)
+        else lanes.delete(key)
+        yield* SubscriptionRef.update(size, (n) => n - 1)
+        yield* permits.release(1)
+      })
+    )
+
+    for (let i = 0; i < concurrency; i++) yield* Effect.forkScoped(worker)
+
+    const enqueue = (message: A): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const key = laneKey(message)
+        const lane = lanes.get(key)
+        if (lane !== undefined) {
+          // already queued or running: its worker re-queues the peer after the current turn
+          lane.pending.push(message)
+          return Effect.void
+        }
+        lanes.set(key, { pending: [message] })
+        return Queue.offer(ready, key)
+      })
+
+    const offer = (message: A): Effect.Effect<void> =>
+      // waiting for a permit can be interrupted; once taken, the message is queued without a gap
+      Effect.uninterruptibleMask((restore) =>
+        restore(permits.take(1)).pipe(
+          Effect.zipRight(SubscriptionRef.update(size, (n) => n + 1)),
+          Effect.zipRight(enqueue(message))
+        )
+      )
+
+    const awaitIdle = size.changes.pipe(
+      Stream.filter((n) => n === 0),
+      Stream.take(1),
+      Stream.runDrain
+    )
+
+    return { offer, size: SubscriptionRef.get(size), awaitIdle, activePeers: Effect.sync(() => lanes.size) }
+  })
+
+/** Namespace-style access: `Dispatcher.make(...)`. */
+export const Dispatcher = { make }

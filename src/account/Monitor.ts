@@ -1,0 +1,146 @@
+/**
+ * Monitor: the account's long-poll loop (ILINK §2, DESIGN.md "The flow of one message").
+ *
+ * getupdates → Inbox.claim → hand each claimed message to the Dispatcher → poll again. Messages the
+ * client could not decode (`rejected_msgs`) go to the Inbox too, which records and logs them durably
+ * before the cursor moves, so one bad message never wedges the account nor vanishes. It never waits
+ * for an agent turn: the Dispatcher's `offer` only suspends when its queue is full, which slows polling
+ * without dropping anything. Failed polls back off exponentially with jitter (capped, reset after a
+ * success); iLink −14 parks the account in `AuthExpired` and the loop ends, since only a new login helps.
+ */
+import { Clock, Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals, Schema } from "effect"
+import type { AccountSettings } from "./AccountSettings.js"
+import {
+  type AccountStateRef,
+  AccountPhase,
+  markError,
+  markInbound,
+  markPolled,
+  setPhase
+} from "./AccountStatus.js"
+import type { RejectedMessage } from "../wire/Api.js"
+import type { WeixinMessage } from "../wire/Message.js"
+import type { ClaimedMessage, Inbox } from "./Inbox.js"
+
+/** The getupdates response fields the Monitor reads (structurally a GetUpdatesResponse). */
+export interface PollResponse {
+  readonly ret?: number | undefined
+  readonly errcode?: number | undefined
+  readonly errmsg?: string | undefined
+  readonly msgs?: ReadonlyArray<WeixinMessage> | undefined
+  /** messages of the batch that did not decode */
+  readonly rejected_msgs?: ReadonlyArray<RejectedMessage> | undefined
+  readonly get_updates_buf?: string | undefined
+  readonly longpolling_timeout_ms?: number | undefined
+}
+
+/** Any tagged failure of a poll (the ILinkError variants satisfy it). */
+export interface PollError {
+  readonly _tag: string
+  readonly message: string
+}
+
+export type GetUpdates<E extends PollError> = (request: {
+  readonly get_updates_buf: string
+  readonly timeoutMs: number
+}) => Effect.Effect<PollResponse, E>
+
+export const sessionExpiredCode = -14
+
+/** iLink said −14: the session can no longer be used; only a new QR login recovers. */
+export class MonitorSessionExpired extends Schema.TaggedError<MonitorSessionExpired>()("MonitorSessionExpired", {
+  reason: Schema.String
+}) {}
+
+/** A poll (or the claim of its batch) that failed and is retried after a backoff. */
+export class MonitorPollFailed extends Schema.TaggedError<MonitorPollFailed>()("MonitorPollFailed", {
+  reason: Schema.String
+}) {}
+
+/** ~1 s, 2 s, 4 s … each ±20 % jitter, never more than the cap. */
+export const pollBackoff = (settings: Pick<AccountSettings, "backoffBaseMs" | "backoffCapMs">) =>
+  Schedule.exponential(Duration.millis(settings.backoffBaseMs), 2).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced(Duration.millis(settings.backoffCapMs)))
+  )
+
+export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError>(options: {
+  readonly getUpdates: GetUpdates<E>
+  readonly inbox: Inbox
+  readonly dispatch: (claimed: ClaimedMessage) => Effect.Effect<void>
+  readonly state: AccountStateRef
+  readonly settings: AccountSettings
+}) {
+  const { getUpdates, inbox, dispatch, state, settings } = options
+  let timeoutMs = settings.initialPollTimeoutMs
+  let attempt = 0
+
+  const pollOnce: Effect.Effect<void, MonitorSessionExpired | MonitorPollFailed> = Effect.gen(function*() {
+    const cursor = yield* inbox.cursor
+    const response = yield* getUpdates({ get_updates_buf: cursor, timeoutMs }).pipe(
+      Effect.mapError((e) =>
+        e._tag === "ILinkSessionExpiredError"
+          ? new MonitorSessionExpired({ reason: e.message })
+          : new MonitorPollFailed({ reason: e.message })
+      )
+    )
+    // ILinkApi maps ret/errcode to errors already; checked again so a raw response cannot slip through.
+    const ret = response.ret ?? 0
+    const errcode = response.errcode ?? 0
+    const refusal = `getupdates ret=${ret} errcode=${errcode} ${response.errmsg ?? ""}`.trim()
+    if (ret === sessionExpiredCode || errcode === sessionExpiredCode) {
+      return yield* new MonitorSessionExpired({ reason: refusal })
+    }
+    if (ret !== 0 || errcode !== 0) return yield* new MonitorPollFailed({ reason: refusal })
+    const claimed = yield* inbox.claim(response.msgs ?? [], response.get_updates_buf, response.rejected_msgs ?? []).pipe(
+      Effect.mapError((e) => new MonitorPollFailed({ reason: e.message }))
+    )
+    attempt = 0
+    if (response.longpolling_timeout_ms !== undefined && response.longpolling_timeout_ms > 0) {
+      timeoutMs = response.longpolling_timeout_ms
+    }
+    yield* markPolled(state)
+    yield* setPhase(state, AccountPhase.Running())
+    if (claimed.length > 0) yield* markInbound(state)
+    for (const message of claimed) yield* dispatch(message)
+  })
+
+  const backoff = pollBackoff(settings).pipe(
+    Schedule.onDecision((_, decision) =>
+      ScheduleDecision.isContinue(decision)
+        ? setPhase(
+          state,
+          AccountPhase.Backoff({ nextAttemptAt: ScheduleIntervals.start(decision.intervals), attempt })
+        )
+        : Effect.void
+    )
+  )
+
+  const pollWithRetry = pollOnce.pipe(
+    Effect.tapError((e) =>
+      e._tag === "MonitorPollFailed"
+        ? Effect.gen(function*() {
+          attempt++
+          yield* markError(state, e.reason)
+          yield* Effect.logWarning(`poll failed (attempt ${attempt}): ${e.reason}; retrying with backoff`)
+        })
+        : Effect.void
+    ),
+    Effect.retry({ schedule: backoff, while: (e) => e._tag === "MonitorPollFailed" })
+  )
+
+  yield* Effect.forever(pollWithRetry).pipe(
+    Effect.catchTag("MonitorSessionExpired", (e) =>
+      Effect.gen(function*() {
+        const since = yield* Clock.currentTimeMillis
+        yield* markError(state, e.reason)
+        yield* setPhase(state, AccountPhase.AuthExpired({ since, reason: e.reason }))
+        yield* Effect.logError(
+          `session expired, polling stopped (${e.reason}); ` +
+            "log in again with `openclaw channels login --channel openclaw-weixin` to resume"
+        )
+      })
+    ),
+    Effect.catchTag("MonitorPollFailed", () => Effect.void) // unreachable: retried forever
+  )
+})

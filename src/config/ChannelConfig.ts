@@ -1,0 +1,137 @@
+/**
+ * The channel section of the host config, `channels.openclaw-weixin` (ILINK §8.6 plus our own keys), as an
+ * Effect Schema. One schema serves three purposes:
+ * - decoding the section the host hands us (`decodeChannelConfig`), with defaults applied, so the adapters
+ *   never read raw config;
+ * - the JSON schema the host validates the section with (`channelConfigJsonSchema`), written into
+ *   openclaw.plugin.json and returned as the channel `configSchema.schema`;
+ * - the error a bad section produces: `ChannelConfigError`, whose message names the host's config path.
+ *
+ * Keys the official plugin writes (`channelConfigUpdatedAt`, `quoteCache`) are accepted so an existing
+ * install's config stays valid, even where we do not use them.
+ */
+import { Either, JSONSchema, ParseResult, Schema } from "effect"
+import { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "./Defaults.js"
+import { DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
+import { ilinkBaseUrlField } from "./BaseUrlField.js"
+
+export const CHANNEL_CONFIG_PATH = "channels.openclaw-weixin"
+
+const PositiveInt = (max: number, description: string) =>
+  Schema.Number.pipe(
+    Schema.int({ message: () => `must be a whole number from 1 to ${max}` }),
+    Schema.between(1, max, { message: () => `must be a whole number from 1 to ${max}` })
+  ).annotations({ jsonSchema: { type: "integer", minimum: 1, maximum: max, description } })
+
+/** An optional key that, when present, must hold a value (never an explicit `undefined`). */
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+const TrimmedText = Schema.String.annotations({ description: "text; surrounding spaces are ignored" })
+const RouteTag = Schema.Union(Schema.Number, Schema.String).annotations({
+  description: "value of the SKRouteTag header (number or string); empty means no header"
+})
+
+export const DmPolicy = Schema.Literal("pairing", "allowlist", "open", "disabled").annotations({
+  description: "who may talk to the bot in direct messages: pairing (codes for unknown senders, the default), " +
+    "allowlist (only allowFrom), open (anyone), disabled (nobody)"
+})
+export type DmPolicy = typeof DmPolicy.Type
+
+/** `channels.openclaw-weixin.accounts.<id>`: per-account overrides. */
+export const AccountConfig = Schema.Struct({
+  name: optional(TrimmedText.annotations({ description: "display name of the account" })),
+  enabled: optional(Schema.Boolean.annotations({ description: "false keeps the account stopped" })),
+  baseUrl: optional(ilinkBaseUrlField("iLink API base URL for this account")),
+  cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL for this account" })),
+  routeTag: optional(RouteTag)
+})
+export type AccountConfig = typeof AccountConfig.Type
+
+/** The official plugin's quote cache settings: accepted for compatibility, not used. */
+const QuoteCacheConfig = Schema.Struct({
+  enabled: optional(Schema.Boolean),
+  retentionDays: optional(Schema.Number),
+  maxMessagesPerAccount: optional(Schema.Number),
+  mediaRetentionDays: optional(Schema.Number),
+  maxMediaBytesPerAccount: optional(Schema.Number),
+  maxSingleMediaBytes: optional(Schema.Number)
+})
+
+// Defaults live with the code that applies them, so the config can never disagree with an actor's own.
+export const DEFAULT_DISPATCH_CONCURRENCY = defaultDispatchConcurrency
+export const DEFAULT_TEXT_CHUNK_LIMIT = DEFAULT_CHUNK_LIMIT
+
+export const ChannelConfig = Schema.Struct({
+  name: optional(TrimmedText.annotations({ description: "display name used when an account has none" })),
+  enabled: optional(Schema.Boolean),
+  baseUrl: optional(
+    ilinkBaseUrlField("iLink API base URL (QR login, and accounts without a stored one)")
+  ),
+  cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL" })),
+  botAgent: optional(Schema.String.annotations({ description: "base_info.bot_agent sent to the server" })),
+  routeTag: optional(RouteTag),
+  accounts: optional(Schema.Record({ key: Schema.String, value: AccountConfig })),
+  dispatchConcurrency: Schema.optionalWith(
+    PositiveInt(64, "agent turns of different WeChat users handled at once, per account"),
+    { exact: true, default: () => DEFAULT_DISPATCH_CONCURRENCY }
+  ),
+  textChunkLimit: Schema.optionalWith(
+    PositiveInt(4000, "longest text sent as one WeChat message; longer replies are split"),
+    { exact: true, default: () => DEFAULT_TEXT_CHUNK_LIMIT }
+  ),
+  replyProgressMessages: Schema.optionalWith(
+    Schema.Boolean.annotations({ description: "show tool-call progress items while the agent works" }),
+    { exact: true, default: () => true }
+  ),
+  dmPolicy: Schema.optionalWith(DmPolicy, { exact: true, default: () => "pairing" as const }),
+  allowFrom: optional(
+    Schema.Array(Schema.String).annotations({ description: "WeChat user ids allowed under dmPolicy allowlist" })
+  ),
+  quoteCache: optional(QuoteCacheConfig),
+  channelConfigUpdatedAt: optional(Schema.String)
+}).annotations({ title: "openclaw-weixin channel", description: "WeChat (Weixin) channel over the iLink bot API" })
+
+export type ChannelConfig = typeof ChannelConfig.Type
+
+/** The host config section was not what this plugin understands; `issues` name each bad path. */
+export class ChannelConfigError extends Schema.TaggedError<ChannelConfigError>()("ChannelConfigError", {
+  issues: Schema.Array(Schema.Struct({ path: Schema.String, problem: Schema.String }))
+}) {
+  override get message(): string {
+    const lines = this.issues.map((issue) => `${issue.path}: ${issue.problem}`)
+    return `invalid WeChat channel config (${lines.join("; ")}); fix it with \`openclaw config set\` or in openclaw.json`
+  }
+}
+
+const decodeSection = Schema.decodeUnknownEither(ChannelConfig, { errors: "all" })
+
+/** The `channels.openclaw-weixin` section of a host config object (`{}` when absent). */
+export const channelSectionOf = (cfg: unknown): unknown => {
+  if (typeof cfg !== "object" || cfg === null) return {}
+  const channels = (cfg as { readonly channels?: unknown }).channels
+  if (typeof channels !== "object" || channels === null) return {}
+  return (channels as Record<string, unknown>)["openclaw-weixin"] ?? {}
+}
+
+/** Decodes the section (with defaults); a bad section becomes a ChannelConfigError naming host paths. */
+export const decodeChannelConfig = (section: unknown): Either.Either<ChannelConfig, ChannelConfigError> =>
+  Either.mapLeft(decodeSection(section), (error) =>
+    new ChannelConfigError({
+      issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+        path: [CHANNEL_CONFIG_PATH, ...issue.path.map(String)].join("."),
+        problem: issue.message
+      }))
+    }))
+
+/** Decodes the channel section out of a whole host config. */
+export const channelConfigFromHostConfig = (cfg: unknown): Either.Either<ChannelConfig, ChannelConfigError> =>
+  decodeChannelConfig(channelSectionOf(cfg))
+
+/** The JSON schema the host validates `channels.openclaw-weixin` with (also in openclaw.plugin.json). */
+export const channelConfigJsonSchema: Record<string, unknown> = JSONSchema.make(ChannelConfig) as unknown as Record<
+  string,
+  unknown
+>
+
+/** The section with nothing set: every default applied. */
+export const defaultChannelConfig: ChannelConfig = Either.getOrThrow(decodeChannelConfig({}))

@@ -1,0 +1,88 @@
+/**
+ * One WeChat bot account as the host sees it (`ChannelPlugin<ResolvedWeixinAccount>`), resolved from the
+ * channel config and the stored login (ILINK §3.4, with `baseUrl` honoured).
+ *
+ * Base URL precedence: the base URL stored by the account's QR login (the server assigned it to this
+ * bot), else `accounts.<id>.baseUrl`, else the section's `baseUrl`, else the default host. A config value
+ * therefore never overrides a working login's server, but applies to accounts whose login stored none.
+ * CDN base URL: `accounts.<id>.cdnBaseUrl`, else the section's, else the default CDN.
+ */
+import { Option, Redacted } from "effect"
+import { normalizeAccountId } from "../domain/AccountId.js"
+import { DEFAULT_CDN_BASE_URL, DEFAULT_ILINK_BASE_URL } from "./Defaults.js"
+import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
+
+export { DEFAULT_CDN_BASE_URL } from "./Defaults.js"
+
+/** What a QR login stored for an account (the state folder's `StoredAccount` satisfies it). */
+export interface StoredLogin {
+  readonly token?: Redacted.Redacted<string> | undefined
+  readonly baseUrl?: string | undefined
+  readonly userId?: string | undefined
+}
+
+export type BaseUrlSource = "login" | "account-config" | "channel-config" | "default"
+
+export interface ResolvedWeixinAccount {
+  /** normalized id (`b0f5860fdecb-im-bot`) */
+  readonly accountId: string
+  readonly name: string | undefined
+  readonly enabled: boolean
+  /** a bot token is stored: the account has logged in */
+  readonly configured: boolean
+  readonly baseUrl: string
+  readonly baseUrlSource: BaseUrlSource
+  readonly cdnBaseUrl: string
+  readonly token: Redacted.Redacted<string> | undefined
+  /** the WeChat user who scanned the login QR */
+  readonly userId: string | undefined
+  /** the account's own config entry (or `{}`) */
+  readonly accountConfig: AccountConfig
+}
+
+const nonBlank = (value: string | undefined): string | undefined => {
+  const trimmed = value?.trim()
+  return trimmed === undefined || trimmed === "" ? undefined : trimmed
+}
+
+/** The config entry of an account: keyed by normalized id, or by a raw key that normalizes to it. */
+export const accountConfigOf = (config: ChannelConfig, accountId: string): AccountConfig => {
+  const accounts = config.accounts ?? {}
+  if (Object.hasOwn(accounts, accountId)) return accounts[accountId] ?? {}
+  const match = Object.keys(accounts).find((key) => normalizeAccountId(key) === accountId)
+  return match === undefined ? {} : accounts[match] ?? {}
+}
+
+export const resolveWeixinAccount = (
+  config: ChannelConfig,
+  rawAccountId: string,
+  stored: Option.Option<StoredLogin>
+): ResolvedWeixinAccount => {
+  const accountId = normalizeAccountId(rawAccountId)
+  const entry = accountConfigOf(config, accountId)
+  const login = Option.getOrUndefined(stored)
+  const tokenText = login?.token === undefined ? undefined : nonBlank(Redacted.value(login.token))
+  const candidates: ReadonlyArray<readonly [string | undefined, BaseUrlSource]> = [
+    [nonBlank(login?.baseUrl), "login"],
+    [nonBlank(entry.baseUrl), "account-config"],
+    [nonBlank(config.baseUrl), "channel-config"],
+    [DEFAULT_ILINK_BASE_URL, "default"]
+  ]
+  const [baseUrl, baseUrlSource] = candidates.find(([value]) => value !== undefined) as readonly [string, BaseUrlSource]
+  return {
+    accountId,
+    name: nonBlank(entry.name) ?? nonBlank(config.name),
+    enabled: entry.enabled !== false && config.enabled !== false,
+    configured: tokenText !== undefined,
+    baseUrl,
+    baseUrlSource,
+    cdnBaseUrl: nonBlank(entry.cdnBaseUrl) ?? nonBlank(config.cdnBaseUrl) ?? DEFAULT_CDN_BASE_URL,
+    token: tokenText === undefined ? undefined : Redacted.make(tokenText),
+    userId: nonBlank(login?.userId),
+    accountConfig: entry
+  }
+}
+
+/** Route tag for an account: its own, else the section's. */
+export const routeTagFor = (config: ChannelConfig, account: ResolvedWeixinAccount): string | number | undefined =>
+  account.accountConfig.routeTag ?? config.routeTag

@@ -1,0 +1,69 @@
+/**
+ * The facts of one inbound WeixinMessage in the shape of the host's `inbound.buildContext` (ILINK §7.2):
+ * a direct chat whose sender is also the reply target, with the server's stable message id as the
+ * provider message id, so the host's duplicate check recognises a re-dispatched message.
+ */
+import type { PluginRuntime } from "openclaw/plugin-sdk/core"
+import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { inboundBody, providerMessageId, quoteOf } from "../domain/InboundText.js"
+import type { InboundTurn } from "../account/AgentTurns.js"
+
+export type BuildContextParams = Parameters<PluginRuntime["channel"]["inbound"]["buildContext"]>[0]
+
+/** The route the host resolved for the turn (the fields the context needs). */
+export interface TurnRoute {
+  readonly agentId: string
+  readonly accountId: string
+  readonly sessionKey: string
+  readonly mainSessionKey: string
+}
+
+/**
+ * The id the host dedupes on: the server's `message_id` (or an item `msg_id`); a message with neither
+ * falls back to the Inbox key, which is just as stable across a re-dispatch.
+ */
+export const turnMessageId = (turn: InboundTurn): string =>
+  providerMessageId(turn.claimed.message) ?? turn.claimed.key
+
+export const inboundContextParams = (
+  turn: InboundTurn,
+  route: TurnRoute,
+  access: { readonly commandsAuthorized: boolean }
+): BuildContextParams => {
+  const message = turn.claimed.message
+  const sender = turn.peer.id
+  const body = inboundBody(message)
+  const quote = quoteOf(message)
+  const messageId = turnMessageId(turn)
+  const extra: Record<string, unknown> = {}
+  if (quote.isQuote) {
+    extra["ReplyToIsQuote"] = true
+    if (quote.replyToBody !== undefined) extra["ReplyToBody"] = quote.replyToBody
+  }
+  if (turn.contextToken !== undefined) extra["context_token"] = turn.contextToken
+  return {
+    channel: WEIXIN_CHANNEL_ID,
+    accountId: turn.accountId,
+    provider: WEIXIN_CHANNEL_ID,
+    messageId,
+    messageIdFull: messageId,
+    ...(message.create_time_ms === undefined ? {} : { timestamp: message.create_time_ms }),
+    from: sender,
+    sender: { id: sender },
+    conversation: { kind: "direct", id: sender },
+    route: {
+      agentId: route.agentId,
+      accountId: route.accountId,
+      routeSessionKey: route.sessionKey,
+      mainSessionKey: route.mainSessionKey
+    },
+    reply: {
+      to: sender,
+      originatingTo: sender,
+      ...(quote.replyToId === undefined ? {} : { replyToId: quote.replyToId })
+    },
+    message: { rawBody: body, body, commandBody: body.trim() },
+    access: { commands: { authorized: access.commandsAuthorized } },
+    extra
+  }
+}

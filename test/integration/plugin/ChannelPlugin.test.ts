@@ -1,0 +1,79 @@
+import { describe, expect, it } from "@effect/vitest"
+import { makeWeixinChannelPlugin } from "../../../src/plugin/ChannelPlugin.js"
+import { hostConfig, tempDir, testDeps } from "../../support/plugin.js"
+
+const plugin = makeWeixinChannelPlugin(testDeps(tempDir("ocw-plugin-")))
+const account = plugin.config.resolveAccount({}, "a")
+
+describe("the channel plugin object", () => {
+  it("declares a direct-chat channel with media and block streaming, reloaded on its config prefix", () => {
+    expect(plugin.id).toBe("openclaw-weixin")
+    expect(plugin.capabilities).toEqual({ chatTypes: ["direct"], media: true, blockStreaming: true })
+    expect(plugin.reload).toEqual({ configPrefixes: ["channels.openclaw-weixin"] })
+    expect(plugin.meta).toMatchObject({ id: "openclaw-weixin", docsPath: "/channels/openclaw-weixin", order: 75 })
+    expect(plugin.outbound!.deliveryMode).toBe("direct")
+  })
+})
+
+describe("security.resolveDmPolicy", () => {
+  const resolve = (section: Record<string, unknown>) =>
+    plugin.security!.resolveDmPolicy!({ cfg: hostConfig(section), accountId: "a", account })!
+
+  it("defaults to pairing, pointing at the host config paths and the approve command", () => {
+    const policy = resolve({})
+    expect(policy.policy).toBe("pairing")
+    expect(policy.allowFromPath).toBe("channels.openclaw-weixin.allowFrom")
+    expect(policy.policyPath).toBe("channels.openclaw-weixin.dmPolicy")
+    expect(policy.approveHint).toContain("openclaw pairing approve openclaw-weixin <CODE>")
+  })
+
+  it("passes allowlist, open and disabled through with the allow list", () => {
+    expect(resolve({ dmPolicy: "allowlist", allowFrom: ["A@im.wechat"] })).toMatchObject({
+      policy: "allowlist",
+      allowFrom: ["A@im.wechat"]
+    })
+    expect(resolve({ dmPolicy: "open" }).policy).toBe("open")
+    expect(resolve({ dmPolicy: "disabled" }).policy).toBe("disabled")
+  })
+
+  it("rejects an unknown policy with the config path in the message", () => {
+    expect(() => resolve({ dmPolicy: "friends" })).toThrow(/channels\.openclaw-weixin\.dmPolicy/)
+  })
+})
+
+describe("pairing", () => {
+  it("compares allow entries without prefixes, spaces or case", () => {
+    const normalize = plugin.pairing!.normalizeAllowEntry!
+    expect(normalize(" user:O9Abc@IM.wechat ")).toBe("o9abc@im.wechat")
+    expect(normalize("openclaw-weixin:o9abc@im.wechat")).toBe("o9abc@im.wechat")
+    expect(plugin.pairing!.idLabel).toBe("WeChat user id")
+  })
+})
+
+describe("agentPrompt.messageToolHints", () => {
+  it("tells the agent how to address a user and that cron deliveries need to and accountId", () => {
+    const hints = plugin.agentPrompt!.messageToolHints!({ cfg: {} }).join("\n")
+    expect(hints).toContain("@im.wechat")
+    expect(hints).toContain("delivery.to")
+    expect(hints).toContain("delivery.accountId")
+  })
+})
+
+describe("status.buildAccountSnapshot", () => {
+  it("adds the account's identity, configuration state and DM policy to the runtime snapshot", async () => {
+    const snapshot = await plugin.status!.buildAccountSnapshot!({
+      account,
+      cfg: hostConfig({ dmPolicy: "open" }),
+      runtime: { accountId: "a", running: true, statusState: "running" }
+    })
+    expect(snapshot).toMatchObject({
+      accountId: "a",
+      running: true,
+      statusState: "running",
+      configured: false,
+      enabled: true,
+      dmPolicy: "open",
+      baseUrl: "https://ilinkai.weixin.qq.com"
+    })
+  })
+})

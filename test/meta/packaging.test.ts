@@ -1,0 +1,187 @@
+/**
+ * Packaging: the manifest matches the code, package.json carries the host metadata and no runtime
+ * dependencies, the single-file bundle builds the same bytes every time, imports only Node built-ins and
+ * the host, loads on its own (Node 20, and Node 24 as the host runs it), and the npm package ships no
+ * sandbox/ or test/ files.
+ */
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { execFile, execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as path from "node:path"
+import { promisify } from "node:util"
+import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import { CHANNEL_META } from "../../src/plugin/Meta.js"
+import { MIN_HOST_VERSION } from "../../src/plugin/HostVersion.js"
+import { channelConfigJsonSchema } from "../../src/config/ChannelConfig.js"
+import { startEmulator } from "../support/pluginEmulator.js"
+import { seedAccount, seedContextTokens, tempDir } from "../support/plugin.js"
+import { bundleSpecifiers, isHostProvided } from "../support/bundleImports.js"
+import { expectedManifest, manifestPath, rootDir } from "../support/manifest.js"
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Record<string, any>
+
+describe("openclaw.plugin.json", () => {
+  it("equals the manifest generated from the code (run `npx tsx test/support/manifest.ts --write` after a change)", () => {
+    expect(readJson(manifestPath)).toEqual(expectedManifest())
+  })
+
+  it("carries the JSON schema generated from the ChannelConfig schema, and the package version", () => {
+    const manifest = readJson(manifestPath)
+    expect(manifest["channelConfigs"]["openclaw-weixin"]["schema"]).toEqual(channelConfigJsonSchema)
+    expect(manifest["version"]).toBe(readJson(path.join(rootDir, "package.json"))["version"])
+    expect(manifest["channels"]).toEqual(["openclaw-weixin"])
+    expect(manifest["configSchema"]).toEqual({ type: "object", additionalProperties: false, properties: {} })
+  })
+})
+
+describe("package.json", () => {
+  const pkg = readJson(path.join(rootDir, "package.json"))
+
+  it("declares the host entry points, channel catalog entry and minimum host version", () => {
+    expect(pkg["openclaw"]["extensions"]).toEqual(["./index.ts"])
+    expect(pkg["openclaw"]["runtimeExtensions"]).toEqual(["./dist/index.js"])
+    expect(pkg["openclaw"]["channel"]).toEqual({ ...CHANNEL_META })
+    expect(pkg["openclaw"]["install"]["minHostVersion"]).toBe(`>=${MIN_HOST_VERSION}`)
+    expect(pkg["peerDependencies"]["openclaw"]).toBe(`>=${MIN_HOST_VERSION}`)
+  })
+
+  it("declares no runtime dependencies: dist/index.js carries them, the source entry uses devDependencies", () => {
+    expect(Object.keys(pkg["dependencies"] ?? {})).toEqual([])
+    for (const name of ["effect", "@effect/platform", "@effect/platform-node", "qrcode"]) {
+      expect(pkg["devDependencies"][name]).toMatch(/^\d+\.\d+\.\d+$/)
+    }
+  })
+})
+
+const runAsync = promisify(execFile)
+
+/** Builds the bundle with the same script as `npm run build`, into `outfile`. */
+const buildBundle = (outfile: string) =>
+  execFileSync(process.execPath, [path.join(rootDir, "scripts/build.mjs"), "--outfile", outfile], { cwd: rootDir, stdio: "pipe" })
+
+describe("bundle and package contents", () => {
+  // two builds into two unrelated directories, both loaded from directories with no node_modules
+  const first = path.join(tempDir("ocw-bundle-"), "index.js")
+  const second = path.join(tempDir("ocw-bundle-again-"), "dist", "index.js")
+  beforeAll(() => {
+    buildBundle(first)
+    buildBundle(second)
+  }, 120_000)
+
+  it("builds one dist file that loads in a fresh process and default-exports the plugin definition", () => {
+    const outDir = path.dirname(first)
+    // like a CLI process: register in discovery, then one adapter call that builds the runtime; the
+    // process must then exit on its own (nothing left holding the event loop)
+    const probe = [
+      `const m = await import(${JSON.stringify(first)});`,
+      "const d = m.default;",
+      "const registered = [];",
+      "d.register({ registrationMode: 'discovery', runtime: { version: '2026.9.6' }, config: {},",
+      "  logger: { info() {}, warn() {}, error() {} }, registerChannel: (r) => registered.push(r) });",
+      "const account = d.plugin.config.resolveAccount({}, 'nobody');",
+      "const probe = await d.plugin.status.probeAccount({ account, timeoutMs: 1000, cfg: {} });",
+      "console.log(JSON.stringify({ id: d.id, name: d.name, register: typeof d.register, schema: typeof d.configSchema,",
+      "  channel: d.plugin.id, registered: registered.length, accounts: d.plugin.config.listAccountIds({}), probe: probe.detail }));"
+    ].join("\n")
+    const output = execFileSync(process.execPath, ["--input-type=module", "-e", probe], {
+      cwd: outDir,
+      encoding: "utf8",
+      timeout: 20_000,
+      env: { ...process.env, OPENCLAW_STATE_DIR: outDir }
+    })
+    expect(JSON.parse(output.trim())).toEqual({
+      id: "openclaw-weixin",
+      name: "WeChat",
+      register: "function",
+      schema: "object",
+      channel: "openclaw-weixin",
+      registered: 1,
+      accounts: [],
+      probe: "not logged in"
+    })
+  }, 60_000)
+
+  it("imports nothing but Node built-ins and openclaw (static, dynamic and require)", async () => {
+    const specifiers = await bundleSpecifiers(first)
+    expect(specifiers.filter((s) => !isHostProvided(s))).toEqual([])
+    // the scan sees both kinds: ESM imports of built-ins and the CommonJS requires of inlined packages
+    expect(specifiers).toContain("node:fs")
+    expect(specifiers).toContain("node:stream")
+    expect(specifiers.length).toBeGreaterThan(10)
+  }, 30_000)
+
+  it("builds the same bytes every time, whatever the output directory, with no build-machine paths inside", () => {
+    const a = readFileSync(first)
+    expect(a.equals(readFileSync(second))).toBe(true)
+    const text = a.toString("utf8")
+    expect(text.includes(rootDir)).toBe(false)
+    expect(text.includes(path.dirname(first))).toBe(false)
+  })
+
+  it.live("registers in discovery and in full mode and serves its first adapter calls under Node 24, then lets the process exit", () =>
+    Effect.promise(async () => {
+      const ensured = execFileSync(process.execPath, [path.join(rootDir, "scripts/ensure-node24.mjs")], {
+        cwd: rootDir,
+        encoding: "utf8",
+        timeout: 120_000
+      })
+      const node24 = ensured.trim().split("\n").at(-1)!
+      const emulator = await startEmulator()
+      try {
+        const { run } = emulator
+        const bot = await run(emulator.emulator.addBot())
+        const user = bot.ownerUserId
+        const inbound = await run(emulator.emulator.injectInbound({ botId: bot.botId, kind: "text", text: "hi", fromUserId: user }))
+        const results: Array<Record<string, unknown>> = []
+        for (const mode of ["discovery", "full"] as const) {
+          // a logged-in account per process, as `channels login` leaves it
+          const stateDir = tempDir(`ocw-node24-${mode}-`)
+          await seedAccount(stateDir, { id: bot.botId, token: bot.token, baseUrl: emulator.emulator.baseUrl, userId: user })
+          await seedContextTokens(stateDir, normalizeAccountId(bot.botId), { [user]: inbound.contextToken! })
+          // async: the emulator answering the child runs on this process's event loop
+          const { stdout } = await runAsync(node24, [path.join(rootDir, "test/support/registerProbe.mjs"), first, mode, user], {
+            cwd: stateDir,
+            encoding: "utf8",
+            timeout: 30_000,
+            env: { PATH: process.env["PATH"] ?? "", HOME: stateDir, OPENCLAW_STATE_DIR: stateDir }
+          })
+          results.push(JSON.parse(stdout.trim()) as Record<string, unknown>)
+        }
+        const expected = (mode: string, disposers: number) => ({
+          node: "24",
+          id: "openclaw-weixin",
+          registered: 1,
+          disposers,
+          accounts: [normalizeAccountId(bot.botId)],
+          probe: "accepted",
+          sent: "delivered",
+          warnings: []
+        })
+        expect(results).toEqual([expected("discovery", 0), expected("full", 1)])
+        const sent = await run(emulator.emulator.sent(bot.botId))
+        expect(sent.map((s) => s.text)).toEqual(["hello from discovery", "hello from full"])
+        expect(await run(emulator.emulator.violations())).toEqual([])
+      } finally {
+        await emulator.close()
+      }
+    }), 180_000)
+
+  it("packs a package.json without dependencies, and no sandbox/ or test/ files", () => {
+    const destination = tempDir("ocw-pack-")
+    const output = execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", destination], {
+      cwd: rootDir,
+      encoding: "utf8"
+    })
+    const [report] = JSON.parse(output.slice(output.indexOf("["))) as Array<{ filename: string; files: Array<{ path: string }> }>
+    const files = report!.files.map((f) => f.path)
+    expect(files).toContain("index.ts")
+    expect(files).toContain("openclaw.plugin.json")
+    expect(files.some((f) => f.startsWith("src/plugin/"))).toBe(true)
+    expect(files.filter((f) => f.startsWith("sandbox/") || f.startsWith("test/") || f.startsWith("bench/"))).toEqual([])
+    execFileSync("tar", ["-xzf", path.join(destination, report!.filename), "-C", destination, "package/package.json"])
+    const packed = readJson(path.join(destination, "package", "package.json"))
+    expect(Object.keys(packed["dependencies"] ?? {})).toEqual([])
+    expect(packed["peerDependencies"]).toEqual({ openclaw: `>=${MIN_HOST_VERSION}` })
+  }, 60_000)
+})

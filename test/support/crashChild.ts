@@ -1,0 +1,78 @@
+/**
+ * Child process of the crash test: runs one real AccountActor (real ILinkApi over HTTP, real StateStore)
+ * against the emulator of the parent, until it is killed.
+ *
+ * Its Host records each turn by appending `dispatched <key>` to a file with fsync. That record is the
+ * turn's side effect, and it is idempotent by message key, which is what makes "exactly once" hold:
+ * - the Inbox guarantees at-least-once dispatch of every message it has acknowledged to the server (the
+ *   claim is durable before the cursor moves; the done mark is written only after the turn);
+ * - a SIGKILL between the dispatch record and the done mark makes the next run dispatch the key again;
+ *   the Host finds the key already recorded and does nothing, so the effect happens exactly once.
+ * Only one child runs at a time (the parent waits for each exit), so check-then-append cannot race
+ * across processes, and within one run the Inbox never dispatches a key twice.
+ *
+ * Usage: node --import tsx test/support/crashChild.ts <baseUrl> <botId> <token> <stateDir> <dispatchFile>
+ */
+import { Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import { AccountActor } from "../../src/account/AccountActor.js"
+import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import { Host, type HostService, TurnOutcome } from "../../src/account/AgentTurns.js"
+import { ILinkApi } from "../../src/ilink/ILinkApi.js"
+import { StateStore } from "../../src/state/StateStore.js"
+
+const [baseUrl, botId, token, stateDir, dispatchFile] = process.argv.slice(2)
+if (
+  baseUrl === undefined || botId === undefined || token === undefined || stateDir === undefined ||
+  dispatchFile === undefined
+) {
+  process.stderr.write("usage: actorChild.ts <baseUrl> <botId> <token> <stateDir> <dispatchFile>\n")
+  process.exit(2)
+}
+
+/** Keys whose turn already produced its effect, from complete lines of the dispatch file. */
+const recorded = new Set<string>()
+if (fs.existsSync(dispatchFile)) {
+  const lines = fs.readFileSync(dispatchFile, "utf8").split("\n")
+  lines.pop() // "" after the last newline; a line cut by a kill cannot occur (one small write each)
+  for (const line of lines) if (line.startsWith("dispatched ")) recorded.add(line.slice("dispatched ".length))
+}
+
+const appendLine = (line: string) => {
+  const fd = fs.openSync(dispatchFile, "a", 0o600)
+  try {
+    fs.writeSync(fd, `${line}\n`)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+const recordDispatch = (key: string) =>
+  Effect.sync(() => {
+    // "again" lines let the test count kills that landed between a turn and its done mark
+    if (recorded.has(key)) return appendLine(`again ${key}`)
+    appendLine(`dispatched ${key}`)
+    recorded.add(key)
+  })
+
+const host: HostService = {
+  handleInbound: (turn) => recordDispatch(turn.claimed.key).pipe(Effect.as(TurnOutcome.Completed({ replies: 0 })))
+}
+
+const accountId = normalizeAccountId(botId)
+const layer = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(stateDir), Layer.succeed(Host, host))
+
+const program = Effect.gen(function*() {
+  yield* AccountActor.run({
+    accountId,
+    connection: { baseUrl, token: Redacted.make(token), accountId },
+    settings: { initialPollTimeoutMs: 2_000, backoffBaseMs: 100, backoffCapMs: 500 }
+  })
+  yield* Effect.never
+}).pipe(Effect.scoped, Effect.provide(layer))
+
+Effect.runPromise(program).catch((error: unknown) => {
+  process.stderr.write(`actor child failed: ${String(error)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,201 @@
+/**
+ * Fakes of the host for adapter tests: an `api` that records what `register` touches, a gateway `ctx`
+ * that records `setStatus` and log lines, plugin deps rooted in a temp state dir, and an inbound bridge
+ * that records turns and answers each one.
+ */
+import { Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
+import type { HostService, InboundTurn } from "../../src/account/AgentTurns.js"
+import { ILinkApi } from "../../src/ilink/ILinkApi.js"
+import { StateStore, statePathsFor } from "../../src/state/StateStore.js"
+import { InboundBridge } from "../../src/host/InboundBridge.js"
+import { makePluginDeps, type PluginDeps } from "../../src/plugin/PluginDeps.js"
+import { PluginRuntime } from "../../src/plugin/PluginRuntime.js"
+import type { AccountSnapshot, GatewayContext } from "../../src/plugin/SdkTypes.js"
+
+export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+export interface LogCapture {
+  readonly lines: Array<string>
+  readonly sink: { debug: (m: string) => void; info: (m: string) => void; warn: (m: string) => void; error: (m: string) => void }
+}
+
+export const captureLogs = (label: string, lines: Array<string> = []): LogCapture => ({
+  lines,
+  sink: {
+    debug: (m) => void lines.push(`${label} debug ${m}`),
+    info: (m) => void lines.push(`${label} info ${m}`),
+    warn: (m) => void lines.push(`${label} warn ${m}`),
+    error: (m) => void lines.push(`${label} error ${m}`)
+  }
+})
+
+/** Text of the first text item of an inbound turn. */
+export const turnText = (turn: InboundTurn): string => {
+  const item = turn.claimed.message.item_list?.[0] as { readonly text_item?: { readonly text?: string } } | undefined
+  return item?.text_item?.text ?? ""
+}
+
+/** An inbound bridge whose Host records each turn and replies `pong: <text>` (or what `replyTo` says). */
+export const recordingBridge = (options: { readonly replyTo?: (text: string) => string } = {}) => {
+  const turns: Array<{ accountId: string; text: string; peer: string }> = []
+  const replyTo = options.replyTo ?? ((text: string) => `pong: ${text}`)
+  const layer = Layer.succeed(InboundBridge, {
+    make: (input) =>
+      Effect.succeed<HostService>({
+        handleInbound: (turn, reply) =>
+          Effect.gen(function*() {
+            turns.push({ accountId: input.accountId, text: turnText(turn), peer: turn.peer.id })
+            yield* reply.sendText(replyTo(turnText(turn))).pipe(Effect.orDie)
+            return { _tag: "Completed", replies: 1 } as const
+          })
+      })
+  })
+  return { turns, layer }
+}
+
+/** Plugin deps rooted at `stateDir`, with an optional bridge and ILinkApi. */
+export const testDeps = (
+  stateDir: string,
+  options: { readonly bridge?: Layer.Layer<InboundBridge>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
+): PluginDeps =>
+  makePluginDeps({
+    runtime: new PluginRuntime({
+      stateStore: StateStore.layerAt(stateDir),
+      inboundBridge: options.bridge,
+      ilinkApi: options.ilinkApi
+    }),
+    statePaths: () => statePathsFor(stateDir)
+  })
+
+/** Writes a logged-in account the way a QR login would (index + credentials). */
+export const seedAccount = (
+  stateDir: string,
+  account: { readonly id: string; readonly token?: string; readonly baseUrl?: string; readonly userId?: string }
+) =>
+  Effect.gen(function*() {
+    const store = yield* StateStore
+    yield* store.saveAccount(account.id, {
+      ...(account.token === undefined ? {} : { token: Redacted.make(account.token) }),
+      ...(account.baseUrl === undefined ? {} : { baseUrl: account.baseUrl }),
+      ...(account.userId === undefined ? {} : { userId: account.userId })
+    })
+    yield* store.registerAccount(account.id)
+  }).pipe(Effect.provide(StateStore.layerAt(stateDir)), Effect.runPromise)
+
+export const seedContextTokens = (stateDir: string, accountId: string, tokens: Record<string, string>) =>
+  Effect.flatMap(StateStore, (store) => store.saveContextTokens(accountId, tokens)).pipe(
+    Effect.provide(StateStore.layerAt(stateDir)),
+    Effect.runPromise
+  )
+
+export interface FakeGatewayContext {
+  readonly ctx: GatewayContext
+  readonly statuses: Array<AccountSnapshot>
+  readonly abort: AbortController
+  readonly logs: LogCapture
+}
+
+export const fakeGatewayContext = (
+  accountId: string,
+  cfg: Record<string, unknown>,
+  options: { readonly withChannelRuntime?: boolean; readonly logLines?: Array<string> } = {}
+): FakeGatewayContext => {
+  const statuses: Array<AccountSnapshot> = []
+  const abort = new AbortController()
+  const logs = captureLogs(`ctx.log[${accountId}]`, options.logLines)
+  let current: AccountSnapshot = { accountId }
+  const ctx = {
+    cfg,
+    accountId,
+    account: undefined,
+    runtime: { log: () => {}, error: () => {}, exit: () => {} },
+    abortSignal: abort.signal,
+    log: logs.sink,
+    getStatus: () => current,
+    setStatus: (next: AccountSnapshot) => {
+      current = next
+      statuses.push(next)
+    },
+    ...(options.withChannelRuntime === false ? {} : { channelRuntime: { runtimeContexts: {} } })
+  } as unknown as GatewayContext
+  return { ctx, statuses, abort, logs }
+}
+
+export type RegistrationMode = OpenClawPluginApi["registrationMode"]
+
+export interface FakeApi {
+  readonly api: OpenClawPluginApi
+  /** top-level keys read from `api`, in order */
+  readonly touched: Array<string>
+  readonly registered: Array<unknown>
+  readonly logs: LogCapture
+  readonly disposers: Array<() => void | Promise<void>>
+}
+
+/**
+ * A fake `api` that records every key read. In `cli-metadata` / `setup-only` reading `runtime` throws,
+ * as the host does.
+ */
+export const fakeApi = (
+  mode: RegistrationMode,
+  options: { readonly version?: unknown; readonly config?: Record<string, unknown>; readonly logLines?: Array<string> } = {}
+): FakeApi => {
+  const touched: Array<string> = []
+  const registered: Array<unknown> = []
+  const disposers: Array<() => void | Promise<void>> = []
+  const logs = captureLogs("api.logger", options.logLines)
+  const base: Record<string, unknown> = {
+    id: "openclaw-weixin",
+    name: "WeChat",
+    source: "/fake/index.ts",
+    registrationMode: mode,
+    config: options.config ?? {},
+    logger: logs.sink,
+    registerChannel: (registration: unknown) => void registered.push(registration),
+    lifecycle: {
+      signal: new AbortController().signal,
+      onDispose: (fn: () => void | Promise<void>) => {
+        disposers.push(fn)
+        return () => {}
+      },
+      registerRuntimeLifecycle: () => {}
+    }
+  }
+  const api = new Proxy(base, {
+    get(target, key) {
+      if (typeof key === "string") touched.push(key)
+      if (key === "runtime") {
+        if (mode === "cli-metadata" || mode === "setup-only") throw new Error(`api.runtime is not available in ${mode}`)
+        return "version" in options ? { version: options.version } : {}
+      }
+      return target[key as string]
+    }
+  }) as unknown as OpenClawPluginApi
+  return { api, touched, registered, logs, disposers }
+}
+
+/** Polls `done` until true or `withinMs` passes (real time, for tests over real HTTP). */
+export const waitFor = async (
+  done: () => boolean,
+  what: string,
+  withinMs = 10_000,
+  /** refreshes what `done` reads (e.g. queries a server) before each check */
+  refresh?: () => Promise<void>
+): Promise<void> => {
+  const deadline = performance.now() + withinMs
+  while (performance.now() < deadline) {
+    if (refresh !== undefined) await refresh()
+    if (done()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`timed out after ${withinMs} ms waiting for ${what}`)
+}
+
+/** A host config whose channel section points at `baseUrl`. */
+export const hostConfig = (section: Record<string, unknown>): Record<string, unknown> => ({
+  channels: { "openclaw-weixin": section }
+})

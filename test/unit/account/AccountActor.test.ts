@@ -1,0 +1,344 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, SubscriptionRef, TestClock } from "effect"
+import { AccountActor } from "../../../src/account/AccountActor.js"
+import { makeAccountState } from "../../../src/account/AccountStatus.js"
+import { makeInbox } from "../../../src/account/Inbox.js"
+import { type AccountSettings, defaultAccountSettings } from "../../../src/account/AccountSettings.js"
+import { defaultDispatchConcurrency } from "../../../src/account/Dispatcher.js"
+import { sendStopGrace } from "../../../src/account/Outbox.js"
+import type { Host } from "../../../src/account/AgentTurns.js"
+import { StateStore } from "../../../src/state/StateStore.js"
+import { ILinkSessionExpiredError } from "../../../src/wire/ILinkError.js"
+import {
+  makeFileStore,
+  makeRecordingHost,
+  makeTempDir,
+  makeTestApi,
+  textMessage,
+  waitUntil
+} from "../../support/actorHarness.js"
+import { makeTestHost } from "../../support/TestHost.js"
+
+const accountId = "bot1-im-bot"
+const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
+const notifyStopTimeoutMs = 500
+
+const setup = (
+  hostOptions: Parameters<typeof makeRecordingHost>[0] = {},
+  hostLayer?: Layer.Layer<Host>,
+  settings: Partial<AccountSettings> = {}
+) =>
+  Effect.gen(function*() {
+    const dir = yield* makeTempDir("actor-")
+    const api = yield* makeTestApi
+    const host = yield* makeRecordingHost(hostOptions)
+    const layer = Layer.mergeAll(api.layer, hostLayer ?? host.layer, StateStore.layerAt(dir))
+    const actorScope = yield* Scope.make()
+    const start = Effect.gen(function*() {
+      const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs, ...settings } }).pipe(
+        Scope.extend(actorScope),
+        Effect.provide(layer)
+      )
+      return handle
+    })
+    const pollCount = Effect.map(Ref.get(api.poll.requests), (rs) => rs.length)
+    const awaitPolls = (n: number) => waitUntil(Effect.map(pollCount, (c) => c >= n), `${n} polls`)
+    return { dir, api, host, start, actorScope, pollCount, awaitPolls }
+  })
+
+describe("AccountActor", () => {
+  it.scoped("stops at once: aborts the held long-poll, calls notifystop, ends Stopped", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, "hang")
+      yield* actor.stop
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect(yield* Ref.get(t.api.interruptedPolls)).toBe(1)
+      expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+    }))
+
+  it.scoped("completes stop within the notifystop bound when notifystop hangs", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.api.options.notifyStop = "hang"
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      const stopping = yield* Effect.fork(actor.stop)
+      yield* waitUntil(Effect.map(Ref.get(t.api.notifyStops), (n) => n === 1), "notifystop called")
+      yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs - 1))
+      expect(stopping.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* Fiber.join(stopping)
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect(yield* Ref.get(t.api.interruptedPolls)).toBe(1)
+    }))
+
+  it.scoped("keeps going when notifystart fails", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      t.api.options.notifyStart = "fail"
+      yield* t.start
+      yield* t.awaitPolls(1)
+      expect(yield* Ref.get(t.api.notifyStarts)).toBe(1)
+    }))
+
+  it.scoped("runs one turn per new message, replies through the Outbox and records the times", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ reply: "hello back" })
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* TestClock.adjust(Duration.seconds(3))
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c1",
+        msgs: [textMessage({ message_id: "1", text: "hi" }), textMessage({ message_id: "1", text: "hi" })]
+      })
+      yield* waitUntil(
+        Effect.map(SubscriptionRef.get(actor.state), (s) => s.lastOutboundAt !== undefined),
+        "reply receipt"
+      )
+      expect(yield* Ref.get(t.host.turns)).toEqual([{ key: "mid:1", peer: "alice@im.wechat", text: "hi" }])
+      const sent = (yield* Ref.get(t.api.sent))[0]
+      expect(sent?.to_user_id).toBe("alice@im.wechat")
+      expect(sent?.context_token).toBe("ctx")
+      const status = yield* SubscriptionRef.get(actor.state)
+      expect(status.phase._tag).toBe("Running")
+      expect(status.lastPollAt).toBe(3_000)
+      expect(status.lastInboundAt).toBe(3_000)
+      expect(status.lastOutboundAt).toBe(3_000)
+    }))
+
+  it.scoped("skips a message without a sender, marks it done and keeps serving others", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      const { from_user_id: _, ...anonymous } = textMessage({ message_id: "1" })
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c1",
+        msgs: [anonymous, textMessage({ message_id: "2", text: "after" })]
+      })
+      yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "the good message's turn")
+      expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["after"])
+      const files = yield* makeFileStore(t.dir)
+      const doneRecords = Effect.map(
+        files.store.readJournal(accountId, "inbox").pipe(Effect.orDie),
+        (lines) => lines.filter((l) => l.includes("\"t\":\"done\"")).length
+      )
+      yield* waitUntil(Effect.map(doneRecords, (n) => n === 2), "both messages marked done")
+      yield* actor.stop
+      expect((yield* makeInbox({ accountId, store: files.store })).unfinished).toEqual([])
+    }))
+
+  it.scoped("re-dispatches claims left unfinished by the last run before polling, and only once", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      // a previous run claimed two messages and finished one of them
+      const files = yield* makeFileStore(t.dir)
+      const previous = yield* makeInbox({ accountId, store: files.store })
+      yield* previous.claim([textMessage({ message_id: "7" }), textMessage({ message_id: "8", from: "bob@im.wechat" })], "c0")
+      yield* previous.markDone("mid:7")
+      const actor = yield* t.start
+      yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "replayed turn")
+      expect((yield* Ref.get(t.host.turns)).map((x) => x.key)).toEqual(["mid:8"])
+      yield* t.awaitPolls(1)
+      expect((yield* Ref.get(t.api.poll.requests))[0]?.get_updates_buf).toBe("c0")
+      // the server redelivers it: no second turn
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "8" })] })
+      yield* t.awaitPolls(2)
+      yield* actor.stop
+      const after = yield* makeInbox({ accountId, store: files.store })
+      expect(after.unfinished).toEqual([])
+      expect((yield* Ref.get(t.host.turns)).length).toBe(1)
+    }))
+
+  it.scoped("parks in AuthExpired on -14: no more polls, proactive sends fail fast", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, {
+        fail: new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", ret: -14 })
+      })
+      yield* actor.awaitParked
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("AuthExpired")
+      const refused = yield* actor.send({ to: "alice@im.wechat", text: "ping" }).pipe(Effect.flip)
+      expect(refused._tag).toBe("AccountAuthExpired")
+      yield* TestClock.adjust(Duration.hours(3))
+      expect(yield* t.pollCount).toBe(1)
+      expect(yield* Ref.get(t.api.sent)).toEqual([])
+    }))
+
+  it.scoped("stays AuthExpired after a parked actor is stopped, and runUntilParked returns", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const dir = yield* makeTempDir("actor-parked-")
+      const state = yield* makeAccountState
+      const running = yield* AccountActor.runUntilParked({ accountId, connection, state }).pipe(
+        Effect.provide(Layer.mergeAll(t.api.layer, t.host.layer, StateStore.layerAt(dir))),
+        Effect.fork
+      )
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, {
+        fail: new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", errcode: -14 })
+      })
+      yield* Fiber.join(running)
+      expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("AuthExpired")
+      expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+    }))
+
+  it.scoped("annotates every log line of the actor with its account id", () =>
+    Effect.gen(function*() {
+      const lines = yield* Ref.make<ReadonlyArray<{ message: unknown; accountId: unknown }>>([])
+      const capture = Logger.make(({ annotations, message }) => {
+        Effect.runSync(Ref.update(lines, (ls) => [...ls, { message, accountId: HashMap.get(annotations, "accountId") }]))
+      })
+      const t = yield* setup()
+      t.api.options.notifyStart = "fail"
+      const actor = yield* t.start.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      yield* t.awaitPolls(1)
+      yield* actor.stop.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      const captured = yield* Ref.get(lines)
+      expect(captured.length).toBeGreaterThanOrEqual(2) // notifystart failure, "account stopped"
+      for (const line of captured) expect(line.accountId).toEqual(Option.some(accountId))
+    }))
+
+  it.scoped("stops when its enclosing scope closes", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Scope.close(t.actorScope, Exit.void)
+      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
+    }))
+
+  it.scoped("keeps typing alive through a 12 s agent run: start at 0, 5 and 10 s, cancel when it ends", () =>
+    Effect.gen(function*() {
+      const testHost = yield* makeTestHost({ delay: Duration.seconds(12) })
+      const t = yield* setup({}, testHost.layer)
+      t.api.options.typingTicket = "T1"
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil(Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 1), "typing started")
+      yield* TestClock.adjust(Duration.seconds(12))
+      yield* waitUntil(Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 4), "typing cancelled")
+      expect(yield* Ref.get(t.api.typing)).toEqual([
+        { at: 0, userId: "alice@im.wechat", status: 1 },
+        { at: 5_000, userId: "alice@im.wechat", status: 1 },
+        { at: 10_000, userId: "alice@im.wechat", status: 1 },
+        { at: 12_000, userId: "alice@im.wechat", status: 2 }
+      ])
+      expect((yield* testHost.turns).map((x) => x.outcome)).toEqual(["completed"])
+    }))
+
+  it.scoped("shows no typing for a turn the host skips without running the agent", () =>
+    Effect.gen(function*() {
+      const testHost = yield* makeTestHost({ skip: "sender not paired" })
+      const t = yield* setup({}, testHost.layer)
+      t.api.options.typingTicket = "T1"
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil(
+        Effect.map(testHost.turns, (ts) => ts.length === 1 && ts[0]?.outcome === "skipped"),
+        "the skipped turn"
+      )
+      yield* t.awaitPolls(2)
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect(yield* Ref.get(t.api.typing)).toEqual([])
+    }))
+
+  it.scoped("serves 8 peers at once by default, the Dispatcher's own default", () =>
+    Effect.gen(function*() {
+      expect(defaultDispatchConcurrency).toBe(8)
+      expect(defaultAccountSettings.dispatchConcurrency).toBe(defaultDispatchConcurrency)
+      const gate = yield* Deferred.make<void>()
+      const testHost = yield* makeTestHost({ gate })
+      const t = yield* setup({}, testHost.layer)
+      yield* t.start
+      yield* t.awaitPolls(1)
+      const msgs = Array.from({ length: 10 }, (_, i) => textMessage({ message_id: String(i + 1), from: `peer${i}@im.wechat` }))
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs })
+      yield* waitUntil(Effect.map(testHost.active, (n) => n === 8), "8 turns running")
+      yield* t.awaitPolls(2)
+      expect(yield* testHost.maxActive).toBe(8)
+      yield* Deferred.succeed(gate, undefined)
+      yield* waitUntil(Effect.map(testHost.turns, (ts) => ts.length === 10 && ts.every((x) => x.outcome === "completed")), "all 10 turns")
+    }))
+
+  it.scoped("splits a reply longer than the configured chunkLimit into one sendmessage per chunk", () =>
+    Effect.gen(function*() {
+      const long = "abcdefghij".repeat(12)
+      const t = yield* setup({ reply: long }, undefined, { chunkLimit: 50 })
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil(Effect.map(Ref.get(t.host.receipts), (rs) => rs.length === 1), "the reply's receipt")
+      const texts = (yield* Ref.get(t.api.sent)).map((m) => {
+        const item = m.item_list?.[0]
+        return item !== undefined && "text_item" in item ? item.text_item.text : undefined
+      })
+      expect(texts).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
+      expect(defaultAccountSettings.chunkLimit).toBe(2000)
+    }))
+
+  /** An actor that has served alice once (so a proactive send has her token) and holds its next poll. */
+  const stopDuringSend = (sendMessage: "hang" | { readonly delayMs: number }) => Effect.gen(function*() {
+    const t = yield* setup()
+    t.api.options.notifyStop = "hang"
+    t.api.options.sendMessage = sendMessage
+    const actor = yield* t.start
+    yield* t.awaitPolls(1)
+    yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+    yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "alice's turn")
+    yield* t.awaitPolls(2)
+    const sending = yield* Effect.fork(actor.send({ to: "alice@im.wechat", text: "proactive" }))
+    yield* waitUntil(Effect.map(Ref.get(t.api.sent), (ms) => ms.length === 1), "the send in flight")
+    const stopStartedAt = yield* TestClock.currentTimeMillis
+    const stopping = yield* Effect.fork(actor.stop)
+    // the held long-poll is aborted before any virtual time passes
+    yield* waitUntil(Effect.map(Ref.get(t.api.interruptedPolls), (n) => n === 1), "the long-poll aborted")
+    expect(yield* TestClock.currentTimeMillis).toBe(stopStartedAt)
+    return { t, actor, sending, stopping, stopStartedAt }
+  })
+  type StopDuringSend = Effect.Effect.Success<ReturnType<typeof stopDuringSend>>
+
+  /** Lets notifystop (which hangs) run into its bound and returns how long the whole stop took. */
+  const finishStop = (r: StopDuringSend) =>
+    Effect.gen(function*() {
+      yield* waitUntil(Effect.map(Ref.get(r.t.api.notifyStops), (n) => n === 1), "notifystop called")
+      yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs))
+      yield* Fiber.join(r.stopping)
+      expect((yield* SubscriptionRef.get(r.actor.state)).phase._tag).toBe("Stopped")
+      return (yield* TestClock.currentTimeMillis) - r.stopStartedAt
+    })
+
+  it.scoped("on stop, a send finishing 100 ms in reports delivered, and the stop ends under 1 s", () =>
+    Effect.gen(function*() {
+      const r = yield* stopDuringSend({ delayMs: 100 })
+      yield* TestClock.adjust(Duration.millis(100))
+      const receipt = yield* Fiber.join(r.sending)
+      expect(receipt.status).toBe("delivered")
+      const took = yield* finishStop(r)
+      expect(took).toBe(100 + notifyStopTimeoutMs)
+      expect(took).toBeLessThan(1_000)
+    }))
+
+  it.scoped("on stop, a hanging send is cut off at the grace bound as DeliveryUnknown, and the stop ends under 1 s", () =>
+    Effect.gen(function*() {
+      const r = yield* stopDuringSend("hang")
+      const grace = Duration.toMillis(sendStopGrace)
+      yield* TestClock.adjust(Duration.millis(grace - 1))
+      expect(r.sending.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(1))
+      const error = yield* Effect.flip(Fiber.join(r.sending))
+      expect(error._tag).toBe("DeliveryUnknown")
+      const took = yield* finishStop(r)
+      expect(took).toBe(grace + notifyStopTimeoutMs)
+      expect(took).toBeLessThan(1_000)
+    }))
+})

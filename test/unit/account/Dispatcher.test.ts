@@ -1,0 +1,182 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, FastCheck, Fiber, Logger, Option } from "effect"
+import { Dispatcher } from "../../../src/account/Dispatcher.js"
+
+interface Msg {
+  readonly key: string
+  readonly peer: string
+  readonly seq: number
+}
+
+const msg = (peer: string, seq: number): Msg => ({ key: `mid:${peer}-${seq}`, peer, seq })
+
+/** Yields until `condition` holds; fails the test after a bounded number of scheduler turns. */
+const eventually = (condition: () => boolean, what: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 10_000; i++) {
+      if (condition()) return
+      yield* Effect.yieldNow()
+    }
+    return yield* Effect.dieMessage(`condition never held: ${what}`)
+  })
+
+describe("Dispatcher", () => {
+  it.scoped.prop(
+    "keeps each peer's messages in offer order and never runs two turns of one peer at once",
+    {
+      plan: FastCheck.array(
+        FastCheck.record({ peer: FastCheck.integer({ min: 0, max: 4 }), work: FastCheck.integer({ min: 0, max: 5 }) }),
+        { minLength: 1, maxLength: 60 }
+      ),
+      concurrency: FastCheck.integer({ min: 1, max: 6 }),
+      capacity: FastCheck.integer({ min: 1, max: 20 })
+    },
+    ({ plan, concurrency, capacity }) =>
+      Effect.gen(function* () {
+        const handled = new Map<string, Array<number>>()
+        const running = new Set<string>()
+        let overlap = false
+        const work = new Map<string, number>()
+        const dispatcher = yield* Dispatcher.make<Msg, never>({
+          concurrency,
+          capacity,
+          handle: (m) =>
+            Effect.gen(function* () {
+              // peer ids differ in case and prefix only: the FIFO key is the normalised id
+              const lane = m.peer.replace(/^user:/, "").toLowerCase()
+              if (running.has(lane)) overlap = true
+              running.add(lane)
+              for (let i = 0; i < (work.get(m.key) ?? 0); i++) yield* Effect.yieldNow()
+              running.delete(lane)
+              handled.set(lane, [...(handled.get(lane) ?? []), m.seq])
+            })
+        })
+        const offered = new Map<string, Array<number>>()
+        for (const [seq, step] of plan.entries()) {
+          const spelling = seq % 3 === 0 ? `user:Peer${step.peer}@im.wechat` : `peer${step.peer}@im.wechat`
+          const m = msg(spelling, seq)
+          work.set(m.key, step.work)
+          const lane = `peer${step.peer}@im.wechat`
+          offered.set(lane, [...(offered.get(lane) ?? []), seq])
+          yield* dispatcher.offer(m)
+        }
+        yield* dispatcher.awaitIdle
+        expect(overlap).toBe(false)
+        expect(Object.fromEntries(handled)).toEqual(Object.fromEntries(offered))
+        expect(yield* dispatcher.activePeers).toBe(0)
+      }),
+    { fastCheck: { numRuns: 60 } }
+  )
+
+  it.scoped("runs at most `concurrency` peers at once and uses all of them", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      let active = 0
+      let maxActive = 0
+      const done: Array<string> = []
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 3,
+        capacity: 100,
+        handle: (m) =>
+          Effect.gen(function* () {
+            active++
+            maxActive = Math.max(maxActive, active)
+            yield* Deferred.await(gate)
+            active--
+            done.push(m.key)
+          })
+      })
+      for (let p = 0; p < 10; p++) yield* dispatcher.offer(msg(`p${p}`, 0))
+      yield* eventually(() => active === 3, "three turns running")
+      for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+      expect(active).toBe(3)
+      expect(yield* dispatcher.size).toBe(10)
+      yield* Deferred.succeed(gate, undefined)
+      yield* dispatcher.awaitIdle
+      expect(maxActive).toBe(3)
+      expect(done).toHaveLength(10)
+    })
+  )
+
+  it.scoped("suspends offer at capacity and delivers every message once room frees up", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const done: Array<number> = []
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 2,
+        capacity: 3,
+        handle: (m) => Deferred.await(gate).pipe(Effect.tap(() => Effect.sync(() => done.push(m.seq))))
+      })
+      yield* dispatcher.offer(msg("a", 1))
+      yield* dispatcher.offer(msg("b", 2))
+      yield* dispatcher.offer(msg("a", 3))
+      const blocked = yield* Effect.fork(dispatcher.offer(msg("c", 4)))
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      expect(Option.isNone(yield* Fiber.poll(blocked))).toBe(true)
+      expect(yield* dispatcher.size).toBe(3)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(blocked)
+      yield* dispatcher.awaitIdle
+      expect([...done].sort()).toEqual([1, 2, 3, 4])
+      expect(done.indexOf(1)).toBeLessThan(done.indexOf(3))
+    })
+  )
+
+  it.scoped("a failing or defecting turn does not block that peer's next message", () =>
+    Effect.gen(function* () {
+      const done: Array<number> = []
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 1,
+        handle: (m) => {
+          if (m.seq === 1) return Effect.fail("agent exploded")
+          if (m.seq === 2) return Effect.die(new Error("bug in the turn"))
+          if (m.seq === 3) throw new Error("thrown while building the turn")
+          return Effect.sync(() => done.push(m.seq))
+        }
+      })
+      for (const seq of [1, 2, 3, 4, 5]) yield* dispatcher.offer(msg("a", seq))
+      yield* dispatcher.awaitIdle
+      expect(done).toEqual([4, 5])
+      // the workers are still alive after the failures
+      yield* dispatcher.offer(msg("b", 6))
+      yield* dispatcher.awaitIdle
+      expect(done).toEqual([4, 5, 6])
+    })
+  )
+
+  it.scoped("interleaves peers instead of draining one chatty peer first", () =>
+    Effect.gen(function* () {
+      const order: Array<string> = []
+      const gate = yield* Deferred.make<void>()
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 1,
+        handle: (m) =>
+          Deferred.await(gate).pipe(Effect.zipRight(Effect.sync(() => order.push(`${m.peer}${m.seq}`))))
+      })
+      for (const seq of [1, 2, 3]) yield* dispatcher.offer(msg("a", seq))
+      yield* dispatcher.offer(msg("b", 1))
+      yield* Deferred.succeed(gate, undefined)
+      yield* dispatcher.awaitIdle
+      expect(order.indexOf("b1")).toBeLessThan(order.indexOf("a3"))
+    })
+  )
+
+  it.scoped("logs a failed turn with its message key and says it will not be retried, and why", () =>
+    Effect.gen(function* () {
+      const lines: Array<string> = []
+      const capture = Logger.make(({ message }) => {
+        lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+      })
+      const dispatcher = yield* Dispatcher.make<Msg, never>({ concurrency: 1, handle: () => Effect.fail("agent exploded") }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      yield* dispatcher.offer(msg("a", 1))
+      yield* dispatcher.awaitIdle
+      const line = lines.find((l) => l.includes("failed"))
+      expect(line).toContain("mid:a-1")
+      expect(line).toContain("will not be retried")
+      expect(line).toContain("could repeat replies")
+      expect(line).not.toContain("stays claimed")
+    })
+  )
+})

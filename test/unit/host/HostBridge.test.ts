@@ -1,0 +1,515 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
+import type { ClaimedMessage } from "../../../src/account/Inbox.js"
+import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
+import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
+import { InboundBridge, type InboundBridgeInput } from "../../../src/host/InboundBridge.js"
+import {
+  channelRuntimeHost,
+  channelRuntimeInboundBridge,
+  type HostBridgeSettings,
+  missingRuntimePieces,
+  REQUIRED_RUNTIME_PIECES
+} from "../../../src/host/HostBridge.js"
+import { MessageItemType, type WeixinMessage } from "../../../src/wire/Message.js"
+
+const ACCOUNT = "b0f5860fdecb-im-bot"
+const SCANNER = "Owner01@im.wechat"
+const STRANGER = "Bob02@im.wechat"
+const cfg = { session: { dmScope: "per-account-channel-peer" } } as unknown as OpenClawConfig
+
+// ---- a fake channelRuntime that records every call ------------------------------------------------
+
+interface FakeScript {
+  /** payloads the fake agent hands to `deliver`, in order */
+  readonly replies?: ReadonlyArray<{ readonly text?: string; readonly mediaUrl?: string }>
+  /** item events the fake agent emits before replying */
+  readonly itemEvents?: ReadonlyArray<Record<string, unknown>>
+  /** what `inbound.dispatch` resolves to (default: dispatched) */
+  readonly result?: unknown
+  /** `inbound.dispatch` rejects with this message */
+  readonly reject?: string
+  /** read when the agent runs: is "typing…" shown right now? */
+  readonly typingProbe?: () => boolean
+}
+
+const makeFakeRuntime = (script: FakeScript = {}) => {
+  const calls = {
+    readAllowFromStore: [] as Array<Record<string, unknown>>,
+    upsertPairingRequest: [] as Array<Record<string, unknown>>,
+    buildPairingReply: [] as Array<Record<string, unknown>>,
+    resolveAgentRoute: [] as Array<Record<string, any>>,
+    buildContext: [] as Array<Record<string, any>>,
+    dispatch: [] as Array<Record<string, any>>,
+    deliverRejections: [] as Array<string>,
+    typingDuringDispatch: [] as Array<boolean>
+  }
+  const pending = new Map<string, string>()
+  const approved: Array<string> = []
+  let nextCode = 1
+  const runtime = {
+    pairing: {
+      readAllowFromStore: async (params: Record<string, unknown>) => {
+        calls.readAllowFromStore.push(params)
+        return [...approved]
+      },
+      upsertPairingRequest: async (params: Record<string, unknown>) => {
+        calls.upsertPairingRequest.push(params)
+        const id = String(params["id"]).toLowerCase()
+        const existing = pending.get(id)
+        if (existing !== undefined) return { code: existing, created: false }
+        const code = `CODE${nextCode++}AB`
+        pending.set(id, code)
+        return { code, created: true }
+      },
+      buildPairingReply: (params: Record<string, unknown>) => {
+        calls.buildPairingReply.push(params)
+        return `pairing code: ${String(params["code"])} (${String(params["idLine"])})`
+      }
+    },
+    routing: {
+      resolveAgentRoute: (params: Record<string, any>) => {
+        calls.resolveAgentRoute.push(params)
+        return {
+          agentId: "main",
+          channel: params["channel"],
+          accountId: params["accountId"],
+          sessionKey: `agent:main:openclaw-weixin:${params["accountId"]}:direct:${params["peer"]?.id}`,
+          mainSessionKey: "agent:main:main",
+          lastRoutePolicy: "session",
+          matchedBy: "default"
+        }
+      }
+    },
+    inbound: {
+      buildContext: (params: Record<string, any>) => {
+        calls.buildContext.push(params)
+        return { MessageSid: params["messageId"], SessionKey: params["route"]?.routeSessionKey, built: true }
+      },
+      dispatch: async (plan: Record<string, any>) => {
+        calls.dispatch.push(plan)
+        calls.typingDuringDispatch.push(script.typingProbe?.() ?? false)
+        if (script.reject !== undefined) throw new Error(script.reject)
+        for (const event of script.itemEvents ?? []) plan["replyOptions"]?.onItemEvent?.(event)
+        for (const payload of script.replies ?? []) {
+          try {
+            await plan["delivery"].deliver(payload, { kind: "final" })
+          } catch (error) {
+            calls.deliverRejections.push(String((error as Error).message))
+            plan["delivery"].onError?.(error, { kind: "final" })
+          }
+        }
+        return script.result ?? { dispatched: true, admission: { kind: "dispatch" }, ctxPayload: {} }
+      }
+    }
+  }
+  /** what `openclaw pairing approve openclaw-weixin <CODE>` does to the store */
+  const approve = (code: string) => {
+    for (const [id, pendingCode] of pending) {
+      if (pendingCode === code) {
+        pending.delete(id)
+        approved.push(id)
+      }
+    }
+  }
+  return { runtime, calls, approve }
+}
+
+// ---- a recording reply channel ------------------------------------------------------------------
+
+const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
+  const texts: Array<string> = []
+  const progress: Array<ProgressItem> = []
+  /** how many effects ran inside withTyping, and whether one is running now */
+  const typing = { runs: 0, active: false }
+  let n = 0
+  const receipt = (to: string) =>
+    Receipt.fromChunks(to, [new ChunkDelivered({ clientId: `c${++n}`, messageId: `m${n}` })])
+  const channel: ReplyChannel = {
+    sendText: (text) =>
+      Effect.suspend(() => {
+        if (failWith !== undefined) return Effect.fail(failWith(text))
+        texts.push(text)
+        return Effect.succeed(receipt("peer"))
+      }),
+    sendProgress: (item) => Effect.sync(() => {
+      progress.push(item)
+      return receipt("peer")
+    }),
+    withTyping: (effect) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          typing.runs++
+          typing.active = true
+        }),
+        () => effect,
+        () => Effect.sync(() => (typing.active = false))
+      )
+  }
+  return { channel, texts, progress, typing }
+}
+
+/** A claimed message from `sender`; an override set to undefined removes the field. */
+const turnOf = (sender: string, overrides: Record<string, unknown> = {}, key = "mid:1001"): InboundTurn => {
+  const fields: Record<string, unknown> = {
+    message_id: "1001",
+    from_user_id: sender,
+    create_time_ms: 1_700_000_000_000,
+    context_token: "ctx-1",
+    item_list: [{ type: MessageItemType.TEXT, text_item: { text: "  hello agent  " } }],
+    ...overrides
+  }
+  for (const name of Object.keys(fields)) if (fields[name] === undefined) delete fields[name]
+  const msg = fields as unknown as WeixinMessage
+  const claimed: ClaimedMessage = { key, peer: sender, message: msg, claimedAt: 1 }
+  return {
+    accountId: ACCOUNT,
+    claimed,
+    peer: { id: sender, key: sender.toLowerCase() },
+    contextToken: msg.context_token,
+    runId: "run-1"
+  }
+}
+
+const settings = (overrides: Partial<HostBridgeSettings> = {}): HostBridgeSettings => ({
+  dmPolicy: "pairing",
+  replyProgressMessages: true,
+  ...overrides
+})
+
+const hostWith = (fake: ReturnType<typeof makeFakeRuntime>, overrides: Partial<HostBridgeSettings> = {}) =>
+  channelRuntimeHost({
+    channelRuntime: fake.runtime,
+    cfg,
+    accountId: ACCOUNT,
+    settings: settings(overrides),
+    scannerUserId: SCANNER
+  })
+
+describe("HostBridge inbound context", () => {
+  it.effect("builds a direct-chat context keyed on the server message id, sender as reply target", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "hi" }] })
+      const reply = makeReplyChannel()
+      yield* hostWith(fake).handleInbound(turnOf(SCANNER), reply.channel)
+      const params = fake.calls.buildContext[0]!
+      expect(params["channel"]).toBe("openclaw-weixin")
+      expect(params["provider"]).toBe("openclaw-weixin")
+      expect(params["accountId"]).toBe(ACCOUNT)
+      expect(params["from"]).toBe(SCANNER)
+      expect(params["reply"]).toMatchObject({ to: SCANNER, originatingTo: SCANNER })
+      expect(params["conversation"]).toEqual({ kind: "direct", id: SCANNER })
+      expect(params["messageId"]).toBe("1001")
+      expect(params["messageIdFull"]).toBe("1001")
+      expect(params["timestamp"]).toBe(1_700_000_000_000)
+      expect(params["message"]).toEqual({ rawBody: "  hello agent  ", body: "  hello agent  ", commandBody: "hello agent" })
+      expect(params["route"]).toMatchObject({ agentId: "main", accountId: ACCOUNT })
+      expect(params["extra"]).toMatchObject({ context_token: "ctx-1" })
+      // the plan carries exactly the context the host built, and the same stable id
+      const plan = fake.calls.dispatch[0]!
+      expect(plan["ctxPayload"]).toEqual({ MessageSid: "1001", SessionKey: params["route"].routeSessionKey, built: true })
+      expect(plan["messageId"]).toBe("1001")
+      expect(plan["channel"]).toBe("openclaw-weixin")
+      expect(plan["cfg"]).toBe(cfg)
+    }))
+
+  it.effect("uses the voice transcript or a media label as the body and passes the inline quote", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const host = hostWith(fake)
+      const reply = makeReplyChannel()
+      yield* host.handleInbound(
+        turnOf(SCANNER, {
+          item_list: [{ type: MessageItemType.VOICE, voice_item: { text: "spoken words" } }]
+        }),
+        reply.channel
+      )
+      yield* host.handleInbound(
+        turnOf(SCANNER, {
+          message_id: "1002",
+          item_list: [{
+            type: MessageItemType.IMAGE,
+            image_item: {},
+            ref_msg: { svr_id: "777", title: "earlier", message_item: { type: MessageItemType.TEXT, text_item: { text: "old text" } } }
+          }]
+        }, "mid:1002"),
+        reply.channel
+      )
+      expect(fake.calls.buildContext[0]!["message"].rawBody).toBe("spoken words")
+      const quoted = fake.calls.buildContext[1]!
+      expect(quoted["message"].rawBody).toBe("[图片]")
+      expect(quoted["reply"].replyToId).toBe("777")
+      expect(quoted["extra"]).toMatchObject({ ReplyToIsQuote: true, ReplyToBody: "earlier | old text" })
+    }))
+
+  it.effect("falls back to the Inbox key as the provider id when the message has no server id", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const turn = turnOf(SCANNER, { message_id: undefined, client_id: "cl-9" }, "cid:cl-9")
+      yield* hostWith(fake).handleInbound(turn, makeReplyChannel().channel)
+      expect(fake.calls.buildContext[0]!["messageId"]).toBe("cid:cl-9")
+      expect(fake.calls.dispatch[0]!["messageId"]).toBe("cid:cl-9")
+    }))
+
+  it.effect("resolves the route with the config, the account and the sender as a direct peer", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      yield* hostWith(fake).handleInbound(turnOf(SCANNER), makeReplyChannel().channel)
+      const args = fake.calls.resolveAgentRoute[0]!
+      expect(args["cfg"]).toBe(cfg)
+      expect(args["channel"]).toBe("openclaw-weixin")
+      expect(args["accountId"]).toBe(ACCOUNT)
+      expect(args["peer"]).toEqual({ kind: "direct", id: SCANNER })
+      const plan = fake.calls.dispatch[0]!
+      expect(plan["route"]).toEqual({ agentId: "main", sessionKey: `agent:main:openclaw-weixin:${ACCOUNT}:direct:${SCANNER}` })
+      // lastRoutePolicy "session": the last route is recorded on the peer's own session
+      expect(plan["record"].updateLastRoute).toEqual({
+        sessionKey: `agent:main:openclaw-weixin:${ACCOUNT}:direct:${SCANNER}`,
+        channel: "openclaw-weixin",
+        to: SCANNER,
+        accountId: ACCOUNT
+      })
+    }))
+})
+
+describe("HostBridge pairing and dmPolicy", () => {
+  it.effect("sends an unknown sender one pairing code, none for the next message, and runs the agent once approved", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "welcome" }] })
+      const host = hostWith(fake)
+      const reply = makeReplyChannel()
+
+      const first = yield* host.handleInbound(turnOf(STRANGER), reply.channel)
+      expect(first).toMatchObject({ _tag: "Skipped", reason: "pairing code sent" })
+      expect(reply.texts).toEqual([`pairing code: CODE1AB (Your WeChat user id: ${STRANGER})`])
+      expect(fake.calls.upsertPairingRequest[0]).toMatchObject({ channel: "openclaw-weixin", id: STRANGER, accountId: ACCOUNT })
+      expect(fake.calls.dispatch).toHaveLength(0)
+
+      const second = yield* host.handleInbound(turnOf(STRANGER, { message_id: "1002" }, "mid:1002"), reply.channel)
+      expect(second._tag).toBe("Skipped")
+      expect(reply.texts).toHaveLength(1)
+      expect(fake.calls.dispatch).toHaveLength(0)
+
+      fake.approve("CODE1AB")
+      const third = yield* host.handleInbound(turnOf(STRANGER, { message_id: "1003" }, "mid:1003"), reply.channel)
+      expect(third).toEqual({ _tag: "Completed", replies: 1 })
+      expect(fake.calls.dispatch).toHaveLength(1)
+      expect(reply.texts.at(-1)).toBe("welcome")
+      expect(fake.calls.readAllowFromStore[0]).toEqual({ channel: "openclaw-weixin", accountId: ACCOUNT })
+    }))
+
+  it.effect("shows typing around the agent run only, never to a sender who gets a pairing code", () =>
+    Effect.gen(function*() {
+      const reply = makeReplyChannel()
+      const fake = makeFakeRuntime({ replies: [{ text: "hi" }], typingProbe: () => reply.typing.active })
+      const host = hostWith(fake)
+      yield* host.handleInbound(turnOf(STRANGER), reply.channel)
+      expect(reply.typing.runs).toBe(0)
+      yield* host.handleInbound(turnOf(SCANNER, { message_id: "1010" }, "mid:1010"), reply.channel)
+      expect(reply.typing.runs).toBe(1)
+      expect(fake.calls.typingDuringDispatch).toEqual([true])
+      expect(reply.typing.active).toBe(false)
+    }))
+
+  it.effect("always lets the QR scanner through under pairing and allowlist, in any case", () =>
+    Effect.gen(function*() {
+      for (const dmPolicy of ["pairing", "allowlist"] as const) {
+        const fake = makeFakeRuntime()
+        const outcome = yield* hostWith(fake, { dmPolicy }).handleInbound(
+          turnOf(SCANNER.toLowerCase()),
+          makeReplyChannel().channel
+        )
+        expect(outcome._tag).toBe("Completed")
+        expect(fake.calls.upsertPairingRequest).toHaveLength(0)
+        expect(fake.calls.buildContext[0]!["access"]).toEqual({ commands: { authorized: true } })
+      }
+    }))
+
+  it.effect("allowlist drops an unknown sender silently and admits allowFrom and approved senders", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const host = hostWith(fake, { dmPolicy: "allowlist", allowFrom: ["user:carol03@IM.WECHAT"] })
+      const reply = makeReplyChannel()
+      const dropped = yield* host.handleInbound(turnOf(STRANGER), reply.channel)
+      expect(dropped._tag).toBe("Skipped")
+      expect(reply.texts).toEqual([])
+      expect(fake.calls.upsertPairingRequest).toHaveLength(0)
+      expect(fake.calls.dispatch).toHaveLength(0)
+
+      const listed = yield* host.handleInbound(turnOf("Carol03@im.wechat"), reply.channel)
+      expect(listed._tag).toBe("Completed")
+
+      yield* Effect.promise(() => fake.runtime.pairing.upsertPairingRequest({ id: STRANGER }))
+      fake.approve("CODE1AB")
+      const approved = yield* host.handleInbound(turnOf(STRANGER, { message_id: "1005" }, "mid:1005"), reply.channel)
+      expect(approved._tag).toBe("Completed")
+    }))
+
+  it.effect("open lets everyone through without reading the pairing store", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const outcome = yield* hostWith(fake, { dmPolicy: "open" }).handleInbound(turnOf(STRANGER), makeReplyChannel().channel)
+      expect(outcome._tag).toBe("Completed")
+      expect(fake.calls.readAllowFromStore).toHaveLength(0)
+      // an unlisted sender may talk but is not a command owner
+      expect(fake.calls.buildContext[0]!["access"]).toEqual({ commands: { authorized: false } })
+    }))
+
+  it.effect("disabled turns away everyone, the scanner included, without a reply", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const reply = makeReplyChannel()
+      const outcome = yield* hostWith(fake, { dmPolicy: "disabled" }).handleInbound(turnOf(SCANNER), reply.channel)
+      expect(outcome._tag).toBe("Skipped")
+      expect(reply.texts).toEqual([])
+      expect(fake.calls.dispatch).toHaveLength(0)
+      expect(fake.calls.resolveAgentRoute).toHaveLength(0)
+    }))
+
+  it.effect("a pairing code that cannot be sent is logged and the turn still ends as skipped", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const reply = makeReplyChannel((text) => new NoContextToken({ peer: text }))
+      const outcome = yield* hostWith(fake).handleInbound(turnOf(STRANGER), reply.channel)
+      expect(outcome._tag).toBe("Skipped")
+      expect(fake.calls.buildPairingReply).toHaveLength(1)
+    }))
+})
+
+describe("HostBridge reply delivery", () => {
+  it.effect("delivers each reply payload markdown-filtered through the reply channel and counts them", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({
+        replies: [{ text: "English *中文* ![logo](x.png)" }, { text: "" }, { text: "second" }]
+      })
+      const reply = makeReplyChannel()
+      const outcome = yield* hostWith(fake).handleInbound(turnOf(SCANNER), reply.channel)
+      expect(reply.texts).toEqual(["English 中文", "second"])
+      expect(outcome).toEqual({ _tag: "Completed", replies: 2 })
+      expect(fake.calls.dispatch[0]!["replyOptions"].disableBlockStreaming).toBe(true)
+    }))
+
+  it.effect("sends tool progress items in order when replyProgressMessages is on, none when off", () =>
+    Effect.gen(function*() {
+      const itemEvents = [
+        { kind: "tool", phase: "start", name: " search ", itemId: "t1" },
+        { kind: "tool", phase: "update", name: "search", itemId: "t1" },
+        { kind: "tool", phase: "end", title: "search", itemId: "t1", status: "completed" },
+        { kind: "tool", phase: "end", itemId: "t2", status: "weird" },
+        { kind: "thinking", phase: "start" }
+      ]
+      const on = makeFakeRuntime({ itemEvents, replies: [{ text: "done" }] })
+      const reply = makeReplyChannel()
+      yield* hostWith(on).handleInbound(turnOf(SCANNER), reply.channel)
+      expect(reply.progress.map((item) => item.type)).toEqual([
+        MessageItemType.TOOL_CALL_START,
+        MessageItemType.TOOL_CALL_RESULT,
+        MessageItemType.TOOL_CALL_RESULT
+      ])
+      expect(reply.progress[0]).toMatchObject({ is_completed: false, tool_call_start_item: { tool_name: "search", tool_call_id: "t1" } })
+      expect(reply.progress[1]).toMatchObject({ is_completed: true, tool_call_result_item: { tool_name: "search", status: "completed" } })
+      expect(reply.progress[2]).toMatchObject({ tool_call_result_item: { tool_name: "tool", tool_call_id: "t2", status: "unknown" } })
+
+      const off = makeFakeRuntime({ itemEvents, replies: [{ text: "done" }] })
+      const quiet = makeReplyChannel()
+      yield* hostWith(off, { replyProgressMessages: false }).handleInbound(turnOf(SCANNER), quiet.channel)
+      expect(quiet.progress).toEqual([])
+      expect(off.calls.dispatch[0]!["replyOptions"].onItemEvent).toBeUndefined()
+    }))
+
+  it.effect("reports a failed delivery to the host and ends the turn with a deliver-stage error", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "lost" }] })
+      const reply = makeReplyChannel(() => new NoContextToken({ peer: SCANNER }))
+      const result = yield* Effect.either(hostWith(fake).handleInbound(turnOf(SCANNER), reply.channel))
+      expect(fake.calls.deliverRejections).toHaveLength(1)
+      expect(fake.calls.deliverRejections[0]).toContain("has not written to this bot")
+      expect(Either.isLeft(result) && result.left.stage).toBe("deliver")
+    }))
+
+  it.effect("maps a rejected agent turn to an agent-stage error and a host skip to Skipped", () =>
+    Effect.gen(function*() {
+      const failing = makeFakeRuntime({ reject: "model exploded" })
+      const failed = yield* Effect.either(hostWith(failing).handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
+      expect(Either.isLeft(failed) && failed.left.stage).toBe("agent")
+      expect(Either.isLeft(failed) && failed.left.detail).toContain("model exploded")
+
+      const skipping = makeFakeRuntime({ result: { dispatched: false, admission: { kind: "drop", reason: "duplicate" } } })
+      const skipped = yield* hostWith(skipping).handleInbound(turnOf(SCANNER), makeReplyChannel().channel)
+      expect(skipped).toEqual({ _tag: "Skipped", reason: "duplicate" })
+    }))
+})
+
+describe("HostBridge on an incomplete host", () => {
+  it("lists every missing channelRuntime piece", () => {
+    expect(missingRuntimePieces(undefined)).toEqual(REQUIRED_RUNTIME_PIECES)
+    expect(missingRuntimePieces(makeFakeRuntime().runtime)).toEqual([])
+    const { inbound: _inbound, ...withoutInbound } = makeFakeRuntime().runtime
+    expect(missingRuntimePieces(withoutInbound)).toEqual(["inbound.buildContext", "inbound.dispatch"])
+  })
+
+  it.effect("ends the turn with a typed error naming the missing piece instead of a TypeError", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const withoutDispatch = {
+        ...fake.runtime,
+        inbound: { buildContext: fake.runtime.inbound.buildContext, dispatch: "not a function" }
+      }
+      const host = channelRuntimeHost({
+        channelRuntime: withoutDispatch,
+        cfg,
+        accountId: ACCOUNT,
+        settings: settings(),
+        scannerUserId: SCANNER
+      })
+      const result = yield* Effect.either(host.handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
+      expect(Either.isLeft(result)).toBe(true)
+      if (Either.isLeft(result)) {
+        expect(result.left._tag).toBe("HostTurnError")
+        expect(result.left.stage).toBe("agent")
+        expect(result.left.detail).toContain("inbound.dispatch")
+      }
+
+      const bare = channelRuntimeHost({ channelRuntime: {}, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER })
+      const bareResult = yield* Effect.either(bare.handleInbound(turnOf(STRANGER), makeReplyChannel().channel))
+      expect(Either.isLeft(bareResult) && bareResult.left.detail).toContain("pairing.readAllowFromStore")
+    }))
+
+  it.effect("turns a throwing route resolver into a route-stage error", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const throwing = {
+        ...fake.runtime,
+        routing: { resolveAgentRoute: () => { throw new Error("no agents configured") } }
+      }
+      const host = channelRuntimeHost({ channelRuntime: throwing, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER })
+      const result = yield* Effect.either(host.handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
+      expect(Either.isLeft(result) && result.left.stage).toBe("route")
+      expect(Either.isLeft(result) && result.left.detail).toContain("no agents configured")
+    }))
+})
+
+describe("HostBridge as the plugin's InboundBridge", () => {
+  it.effect("builds each account's Host from its channelRuntime, config and stored QR scanner", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "hi" }] })
+      const input = {
+        accountId: ACCOUNT,
+        account: { accountId: ACCOUNT, userId: SCANNER } as InboundBridgeInput["account"],
+        cfg,
+        config: { dispatchConcurrency: 4, textChunkLimit: 2000, replyProgressMessages: true, dmPolicy: "allowlist" },
+        channelRuntime: fake.runtime as unknown as InboundBridgeInput["channelRuntime"],
+        log: undefined
+      } satisfies InboundBridgeInput
+      const host = yield* Effect.flatMap(InboundBridge, (bridge) => bridge.make(input)).pipe(
+        Effect.provide(channelRuntimeInboundBridge)
+      )
+      const reply = makeReplyChannel()
+      expect((yield* host.handleInbound(turnOf(SCANNER), reply.channel))._tag).toBe("Completed")
+      // allowlist from the config: a stranger is dropped without a code
+      expect((yield* host.handleInbound(turnOf(STRANGER, { message_id: "2001" }, "mid:2001"), reply.channel))._tag).toBe("Skipped")
+      expect(fake.calls.upsertPairingRequest).toHaveLength(0)
+      expect(reply.texts).toEqual(["hi"])
+    }))
+})

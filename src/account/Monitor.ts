@@ -79,7 +79,7 @@ export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError
     const cursor = yield* inbox.cursor
     const response = yield* getUpdates({ get_updates_buf: cursor, timeoutMs }).pipe(
       Effect.mapError((e) =>
-        e._tag === "ILinkSessionExpiredError"
+        e._tag === "AuthExpired"
           ? new MonitorSessionExpired({ reason: e.message })
           : new MonitorPollFailed({ reason: e.message })
       )

@@ -151,7 +151,7 @@ export const classifySendFailure = (error: ILinkError, clientId: string, at: Chu
         : new SendFailed({ ...base, errmsg: error.message })
     case "ILinkConfigError":
       return new ServerUnreachable({ ...base, reason: error.message })
-    case "ILinkSessionExpiredError":
+    case "AuthExpired":
       return new SendFailed({ ...base, errmsg: error.message })
   }
 }

@@ -10,14 +10,23 @@
  * normalizePeerId(" user:o9cq8Abc@im.wechat ") // Either.right({ id: "o9cq8Abc@im.wechat", key: "o9cq8abc@im.wechat" })
  * ```
  */
-import { Either, Schema } from "effect"
+import { type Brand, Either, Schema } from "effect"
 
-export interface NormalizedPeerId {
+/** The lowercase form of a peer id, for map keys and comparisons only; never sent. Made only here. */
+export type PeerKey = string & Brand.Brand<"PeerKey">
+
+/**
+ * One WeChat user as the channel knows it: made once where an id enters (the Inbox for inbound messages,
+ * the outbound adapter for a host's target) and passed along as is, never normalised again.
+ */
+export interface Peer {
   /** the id exactly as the server knows it (original case, no prefixes) */
   readonly id: string
-  /** lowercase form, for map keys and comparisons only; never sent */
-  readonly key: string
+  readonly key: PeerKey
 }
+
+/** @deprecated the old name of {@link Peer} */
+export type NormalizedPeerId = Peer
 
 export class EmptyPeerIdError extends Schema.TaggedError<EmptyPeerIdError>()("EmptyPeerIdError", {
   /** the target as received, for the log line */
@@ -32,13 +41,13 @@ export class EmptyPeerIdError extends Schema.TaggedError<EmptyPeerIdError>()("Em
 /** Prefixes the host or a user may put in front of the id; each may appear once, in any case and order. */
 const TARGET_PREFIX = /^(?:openclaw-weixin|user):/i
 
-export const normalizePeerId = (raw: string): Either.Either<NormalizedPeerId, EmptyPeerIdError> => {
+export const normalizePeerId = (raw: string): Either.Either<Peer, EmptyPeerIdError> => {
   let id = raw.trim()
   for (let match = TARGET_PREFIX.exec(id); match !== null; match = TARGET_PREFIX.exec(id)) {
     id = id.slice(match[0].length).trim()
   }
   if (id.length === 0) return Either.left(new EmptyPeerIdError({ raw }))
-  return Either.right({ id, key: id.toLowerCase() })
+  return Either.right({ id, key: id.toLowerCase() as PeerKey })
 }
 
 const WEIXIN_USER_SUFFIX = "@im.wechat"

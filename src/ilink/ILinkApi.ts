@@ -49,7 +49,7 @@ import {
   type ILinkConfigError,
   ILinkDecodeError,
   ILinkHttpStatusError,
-  ILinkSessionExpiredError,
+  AuthExpired,
   ILinkTimeoutError,
   ILinkTransportError,
   maskSecretValues,
@@ -426,7 +426,7 @@ export class ILinkApi extends Effect.Service<ILinkApi>()("openclaw-weixin/ILinkA
         ...(response.errmsg === undefined ? {} : { errmsg: response.errmsg })
       }
       return yield* (response.ret === -14 || response.errcode === -14
-        ? Effect.fail(new ILinkSessionExpiredError(details))
+        ? Effect.fail(new AuthExpired(details))
         : Effect.fail(new ILinkApiError(details)))
     }, (effect, conn) => annotate(conn, Endpoint.getUpdates)(effect))
 
@@ -579,7 +579,7 @@ export type ILinkCallError =
   | ILinkTimeoutError
   | ILinkHttpStatusError
   | ILinkApiError
-  | ILinkSessionExpiredError
+  | AuthExpired
   | ILinkDecodeError
 
 /** QR endpoints take a raw base URL, so they can also fail with a configuration error. */

@@ -138,10 +138,13 @@ export class ILinkApiError extends Schema.TaggedError<ILinkApiError>("openclaw-w
   }
 }
 
-/** getupdates reported −14: the bot token is stale and only a new QR login recovers. */
-export class ILinkSessionExpiredError
-  extends Schema.TaggedError<ILinkSessionExpiredError>("openclaw-weixin/ILinkSessionExpiredError")(
-    "ILinkSessionExpiredError",
+/**
+ * The session expired (−14, PROTOCOL §1.6): the bot token is stale and only a new QR login recovers. The one
+ * name of this fact everywhere: the error, the account phase, the refusal of a send while parked.
+ */
+export class AuthExpired
+  extends Schema.TaggedError<AuthExpired>("openclaw-weixin/AuthExpired")(
+    "AuthExpired",
     {
       ...commonFields,
       ret: Schema.optionalWith(Schema.Number, { exact: true }),
@@ -196,7 +199,7 @@ export const ILinkError = Schema.Union(
   ILinkTimeoutError,
   ILinkHttpStatusError,
   ILinkApiError,
-  ILinkSessionExpiredError,
+  AuthExpired,
   ILinkDecodeError,
   ILinkConfigError
 )

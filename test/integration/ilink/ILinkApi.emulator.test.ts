@@ -95,7 +95,7 @@ describe("ILinkApi against the emulator (real HTTP on 127.0.0.1)", () => {
       Effect.gen(function*() {
         for (const via of ["ret", "errcode"] as const) {
           const error = expectLeft(yield* failureWith(w, "getupdates", { kind: "session_expired", via }))
-          expect(error._tag).toBe("ILinkSessionExpiredError")
+          expect(error._tag).toBe("AuthExpired")
         }
         expect(expectLeft(yield* failureWith(w, "getupdates", { kind: "ret", ret: -1, errmsg: "busy" }))).toMatchObject({
           _tag: "ILinkApiError",
@@ -145,7 +145,7 @@ describe("ILinkApi against the emulator (real HTTP on 127.0.0.1)", () => {
       Effect.gen(function*() {
         yield* w.emulator.expireSession(w.botId, "errcode")
         const error = expectLeft(yield* Effect.either(callOf(w, "getupdates")))
-        expect(error._tag).toBe("ILinkSessionExpiredError")
+        expect(error._tag).toBe("AuthExpired")
         expect(error.message).toContain("openclaw channels login --channel openclaw-weixin")
       })
     ))

@@ -43,7 +43,7 @@ const describeOutcome = (result: Either.Either<unknown, ILinkError>): string => 
     case "ILinkHttpStatusError":
       return `${e._tag} ${e.status} ${where}`
     case "ILinkApiError":
-    case "ILinkSessionExpiredError":
+    case "AuthExpired":
       return `${e._tag} ret=${e.ret} errcode=${e.errcode} ${where}`
     default:
       return `${e._tag} ${where}`
@@ -79,7 +79,7 @@ const expected = (endpoint: EndpointName, fault: Fault): string => {
       return endpoint === "sendtyping" ? "ok" : isQr(endpoint) ? decodeError : apiError(-1)
     case "session_expired":
       return endpoint === "getupdates"
-        ? `ILinkSessionExpiredError ret=-14 errcode=undefined ${at("yes")}`
+        ? `AuthExpired ret=-14 errcode=undefined ${at("yes")}`
         : endpoint === "sendtyping" ? "ok" : isQr(endpoint) ? decodeError : apiError(-14)
     case "rate_limited":
       return endpoint === "sendmessage" ? apiError(-2) : "ok"

@@ -8,7 +8,7 @@ import { defaultDispatchConcurrency } from "../../../src/account/Dispatcher.js"
 import { sendStopGrace } from "../../../src/account/Outbox.js"
 import type { Host } from "../../../src/account/AgentTurns.js"
 import { StateStore } from "../../../src/state/StateStore.js"
-import { ILinkSessionExpiredError } from "../../../src/wire/ILinkError.js"
+import { AuthExpired } from "../../../src/wire/ILinkError.js"
 import {
   makeFileStore,
   makeRecordingHost,
@@ -160,7 +160,7 @@ describe("AccountActor", () => {
       const actor = yield* t.start
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, {
-        fail: new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", ret: -14 })
+        fail: new AuthExpired({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", ret: -14 })
       })
       yield* actor.awaitParked
       expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("AuthExpired")
@@ -182,7 +182,7 @@ describe("AccountActor", () => {
       )
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, {
-        fail: new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", errcode: -14 })
+        fail: new AuthExpired({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", errcode: -14 })
       })
       yield* Fiber.join(running)
       expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("AuthExpired")

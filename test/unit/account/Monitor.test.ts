@@ -6,7 +6,7 @@ import { type ClaimedMessage, makeInbox } from "../../../src/account/Inbox.js"
 import { runMonitor } from "../../../src/account/Monitor.js"
 import {
   ILinkDecodeError,
-  ILinkSessionExpiredError,
+  AuthExpired,
   ILinkTransportError
 } from "../../../src/wire/ILinkError.js"
 import { makeMemoryStore, makeScriptedPoll, textMessage } from "../../support/actorHarness.js"
@@ -113,7 +113,7 @@ describe("Monitor", () => {
       yield* t.awaitRequests(1)
       yield* TestClock.adjust(Duration.seconds(5))
       yield* Queue.offer(t.poll.script, {
-        fail: new ILinkSessionExpiredError({ endpoint, reachedServer: "yes", errcode: -14 })
+        fail: new AuthExpired({ endpoint, reachedServer: "yes", errcode: -14 })
       })
       yield* Fiber.join(t.fiber)
       const phase = yield* t.phase

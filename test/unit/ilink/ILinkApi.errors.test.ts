@@ -122,12 +122,12 @@ describe("ILinkApi maps HTTP and API failures", () => {
       expect(yield* failureOf(getUpdates, `{"ret":0,"errcode":5}`)).toMatchObject({ _tag: "ILinkApiError", errcode: 5 })
     }))
 
-  it.effect("getupdates: −14 in ret or in errcode is ILinkSessionExpiredError telling the user to log in again", () =>
+  it.effect("getupdates: −14 in ret or in errcode is AuthExpired telling the user to log in again", () =>
     Effect.gen(function*() {
       const getUpdates = parsedCalls[0]![1]
       for (const body of [`{"ret":-14}`, `{"errcode":-14,"errmsg":"session timeout"}`, `{"ret":-1,"errcode":-14}`]) {
         const error = yield* failureOf(getUpdates, body)
-        expect(error._tag).toBe("ILinkSessionExpiredError")
+        expect(error._tag).toBe("AuthExpired")
         expect(error.message).toContain("openclaw channels login --channel openclaw-weixin")
       }
     }))

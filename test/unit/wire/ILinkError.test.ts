@@ -6,7 +6,7 @@ import {
   ILinkDecodeError,
   ILinkError,
   ILinkHttpStatusError,
-  ILinkSessionExpiredError,
+  AuthExpired,
   ILinkTimeoutError,
   ILinkTransportError,
   isNeverReached
@@ -17,7 +17,7 @@ const samples = [
   new ILinkTimeoutError({ endpoint: "ilink/bot/sendmessage", accountId: "a-im-bot", reachedServer: "maybe", timeoutMs: 15000 }),
   new ILinkHttpStatusError({ endpoint: "ilink/bot/getconfig", reachedServer: "yes", status: 503, bodySnippet: "busy" }),
   new ILinkApiError({ endpoint: "ilink/bot/sendmessage", reachedServer: "yes", ret: -2, errmsg: "" }),
-  new ILinkSessionExpiredError({ endpoint: "ilink/bot/getupdates", accountId: "a-im-bot", reachedServer: "yes", errcode: -14 }),
+  new AuthExpired({ endpoint: "ilink/bot/getupdates", accountId: "a-im-bot", reachedServer: "yes", errcode: -14 }),
   new ILinkDecodeError({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", problem: "the body is not valid JSON", bodySnippet: "<html>" }),
   new ILinkConfigError({ endpoint: "(connection)", reachedServer: "no", setting: "baseUrl", value: "ilinkai", problem: "is not an absolute URL" })
 ] as const

@@ -103,11 +103,18 @@ const resumeInGateway = (rpc: GatewayRpc, cfg: unknown, accountId: string) =>
 const startInGateway = (rpc: GatewayRpc, cfg: unknown, accountId: string) =>
   callRunningGateway(rpc, { cfg, method: "channels.start", params: { channel: WEIXIN_CHANNEL_ID, accountId } }, StartChannelAnswer)
 
-const PREVIOUSLY: Record<string, string> = {
-  AuthExpired: " (its login had expired)",
-  Running: " (it was running with the previous login)",
-  Backoff: " (it was retrying after failed polls)",
-  Starting: " (it was starting)"
+/** What the login prints when the gateway restarted the account with the new login. */
+export const describeResumed = (accountId: string, was: string): string => {
+  switch (was) {
+    case "AuthExpired":
+      return `The running gateway picked up the new login: account ${accountId} runs again in place (its login had expired).`
+    case "Running":
+    case "Backoff":
+      return `The running gateway restarted account ${accountId} in place with the new login.`
+    default:
+      // the host had just started it (e.g. its own start of a new account raced the login)
+      return `The running gateway is starting account ${accountId} now.`
+  }
 }
 
 /** What the login prints about a `channels.start` answer. */
@@ -181,9 +188,7 @@ export const announceToGateway = Effect.fn("Auth.announceToGateway")(
       onRight: (answer) => {
         switch (answer._tag) {
           case "Resumed":
-            return say(
-              `The running gateway picked up the new login: account ${accountId} runs again in place${PREVIOUSLY[answer.was] ?? ""}.`
-            )
+            return say(describeResumed(accountId, answer.was))
           case "NotRunningHere":
             return start(false)
           case "NoStoredLogin":

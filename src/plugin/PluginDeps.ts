@@ -6,6 +6,7 @@
 import type { StatePaths } from "../state/StateStore.js"
 import { PluginRuntime } from "./PluginRuntime.js"
 import { currentStatePaths } from "../state/AccountFilesSync.js"
+import { HostTaskContexts } from "./HostTaskContext.js"
 
 /** One request to the running gateway. */
 export interface GatewayRpcRequest {
@@ -76,6 +77,8 @@ export interface PluginDeps {
    * running gateway about the login it just saved. Unset in tests.
    */
   readonly gatewayRpc: { value: GatewayRpc | undefined }
+  /** the async context the host started each account in (the resume method restarts accounts in it) */
+  readonly hostTaskContexts: HostTaskContexts
 }
 
 export const makePluginDeps = (overrides: Partial<PluginDeps> = {}): PluginDeps => ({
@@ -83,5 +86,6 @@ export const makePluginDeps = (overrides: Partial<PluginDeps> = {}): PluginDeps 
   statePaths: overrides.statePaths ?? currentStatePaths,
   latestConfig: overrides.latestConfig ?? { value: undefined },
   terminal: overrides.terminal ?? { input: process.stdin, output: process.stdout },
-  gatewayRpc: overrides.gatewayRpc ?? { value: undefined }
+  gatewayRpc: overrides.gatewayRpc ?? { value: undefined },
+  hostTaskContexts: overrides.hostTaskContexts ?? new HostTaskContexts()
 })

@@ -22,6 +22,7 @@
 import type { OpenClawPluginApi, OpenClawPluginConfigSchema } from "openclaw/plugin-sdk/core"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { makeWeixinChannelPlugin } from "./ChannelPlugin.js"
+import { rememberingHostTaskContexts } from "./HostTaskContext.js"
 import { describeHostVersion, HostTooOldError, judgeHostVersion, MIN_HOST_VERSION } from "./HostVersion.js"
 import { PLUGIN_DESCRIPTION, PLUGIN_NAME } from "./Meta.js"
 import { hostGatewayRpc, type PluginDeps } from "./PluginDeps.js"
@@ -93,7 +94,7 @@ export const onHostUnload = (api: OpenClawPluginApi, dispose: () => Promise<void
 }
 
 export const makePluginEntry = (deps: PluginDeps) => {
-  const plugin = makeWeixinChannelPlugin(deps)
+  const plugin = rememberingHostTaskContexts(makeWeixinChannelPlugin(deps), deps.hostTaskContexts)
   let sawFull = false
   return {
     id: WEIXIN_CHANNEL_ID,

@@ -1,7 +1,8 @@
 /**
  * The gateway side of ResumeProtocol: the `openclaw-weixin.resumeAccount` method the gateway process
  * registers (PluginEntry, registration mode `full`). It decodes the params, runs `resumeAfterLogin` on
- * the plugin runtime and answers with its outcome. Every outcome, an unknown account included, is an
+ * the plugin runtime, in the async context the host started the account in (HostTaskContext.ts), and
+ * answers with its outcome. Every outcome, an unknown account included, is an
  * answer; only bad params (INVALID_REQUEST) and a defect (UNAVAILABLE) answer with an error.
  */
 import { Effect, Option, Redacted, Schema } from "effect"
@@ -35,7 +36,11 @@ export const makeResumeMethod = (deps: PluginDeps) => async ({ params, respond }
   }
   const { accountId } = decoded.right
   try {
-    const answer = await deps.runtime.run(Effect.zipRight(rememberStoredToken(deps, accountId), resumeAfterLogin(accountId)))
+    // outside this request's async context: the restarted account outlives the request
+    const answer = await deps.hostTaskContexts.run(
+      accountId,
+      () => deps.runtime.run(Effect.zipRight(rememberStoredToken(deps, accountId), resumeAfterLogin(accountId)))
+    )
     respond(true, answer)
   } catch (error) {
     // e.g. the state dir is unreadable: the caller says so and the login stays saved

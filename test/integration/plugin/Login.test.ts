@@ -234,9 +234,16 @@ describe("telling the running gateway about the saved account", () => {
       const { rpc } = gatewayAnswering({ _tag: "Resumed", accountId: "bot-2", was: "Running" })
       const { announce, printed } = announceSetup(rpc, "default")
       yield* announce("bot-2")
-      expect(printed).toEqual([
-        "The running gateway picked up the new login: account bot-2 runs again in place (it was running with the previous login)."
-      ])
+      expect(printed).toEqual(["The running gateway restarted account bot-2 in place with the new login."])
+    }))
+
+  it.effect("says the gateway is starting an account it had only just started itself (the host's own start raced the login)", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = gatewayAnswering({ _tag: "Resumed", accountId: "bot-2", was: "Starting" })
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
+      expect(printed).toEqual(["The running gateway is starting account bot-2 now."])
     }))
 
   it.effect("leaves the start of an account the gateway does not run to the CLI when the CLI chose it", () =>

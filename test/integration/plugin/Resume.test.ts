@@ -8,7 +8,8 @@
  * every wait polls a condition with a deadline.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { AsyncLocalStorage } from "node:async_hooks"
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import { PassThrough } from "node:stream"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
@@ -20,7 +21,9 @@ import { PluginRuntime } from "../../../src/plugin/PluginRuntime.js"
 import type { ResumeRequest } from "../../../src/plugin/ResumeMethod.js"
 import { RESUME_ACCOUNT_METHOD, RESUME_ACCOUNT_SCOPE } from "../../../src/plugin/ResumeProtocol.js"
 import { emulatorPerTest, startAccountUntilRunning } from "../../support/pluginEmulator.js"
-import { hostConfig, seedAccount, waitFor } from "../../support/plugin.js"
+import { hostConfig, seedAccount, tempDir, testDeps, turnText, waitFor } from "../../support/plugin.js"
+import type { HostService } from "../../../src/account/AgentTurns.js"
+import { InboundBridge } from "../../../src/host/InboundBridge.js"
 
 const perTest = emulatorPerTest()
 
@@ -58,28 +61,62 @@ const callMethod = async (handler: Handler, params: Record<string, unknown>): Pr
   return answers[0]!
 }
 
+/**
+ * Stands for the host's per-request async context (its "root work"): the host runs a method's handler
+ * inside it, and refuses agent turns started from it once the request is over (docs/HOST-NOTES.md).
+ */
+const hostRequest = new AsyncLocalStorage<string>()
+
 /** The host's RPC as the CLI sees it, carried to the gateway's registered handler in this process. */
 const rpcTo = (handler: Handler, calls: Array<GatewayRpcRequest>): GatewayRpc => ({
   call: async (request) => {
     calls.push(request)
     if (request.method !== RESUME_ACCOUNT_METHOD) return { outcome: { status: "retry", reason: "task-owned" } }
-    const answer = await callMethod(handler, { ...request.params })
+    const answer = await hostRequest.run(`request ${request.method}`, () => callMethod(handler, { ...request.params }))
     if (answer.ok) return answer.payload
     throw Object.assign(new Error(answer.error?.message), { name: "GatewayClientRequestError", gatewayCode: answer.error?.code })
   }
 })
 
+interface Turn {
+  readonly accountId: string
+  readonly text: string
+  /** the host request whose async context the turn ran in, if any */
+  readonly inRequest: string | undefined
+}
+
+/** An inbound bridge that records each turn (and the async context it runs in) and replies `pong: <text>`. */
+const recordingBridge = (turns: Array<Turn>) =>
+  Layer.succeed(InboundBridge, {
+    make: (input) =>
+      Effect.succeed<HostService>({
+        handleInbound: (turn, reply) =>
+          Effect.gen(function*() {
+            turns.push({ accountId: input.accountId, text: turnText(turn), inRequest: hostRequest.getStore() })
+            yield* reply.sendText(`pong: ${turnText(turn)}`).pipe(Effect.orDie)
+            return { _tag: "Completed", replies: 1 } as const
+          })
+      })
+  })
+
 /** A gateway running two logged-in accounts (a, b) the way the host starts them, with the method registered. */
 const gatewayWithTwoAccounts = async () => {
-  const t = await perTest.startPluginWithBot({ dirPrefix: "ocw-resume-", emulator: { autoConfirmQr: true } })
-  const other = await t.run(t.emulator.addBot())
-  await seedAccount(t.dir, { id: other.botId, token: other.token, baseUrl: t.emulator.baseUrl })
+  const { emulator, run } = await perTest.start({ autoConfirmQr: true })
+  const bot = await run(emulator.addBot())
+  const other = await run(emulator.addBot())
+  const dir = tempDir("ocw-resume-")
+  for (const b of [bot, other]) await seedAccount(dir, { id: b.botId, token: b.token, baseUrl: emulator.baseUrl })
+  const turns: Array<Turn> = []
+  const deps = perTest.keep(testDeps(dir, { bridge: recordingBridge(turns) }))
   const { api, methods } = gatewayApi()
-  makePluginEntry(t.deps).register(api)
-  const cfg = hostConfig({ baseUrl: t.emulator.baseUrl })
-  const a = await startAccountUntilRunning(t.plugin, t.accountId, cfg, "account a running")
-  const b = await startAccountUntilRunning(t.plugin, normalizeAccountId(other.botId), cfg, "account b running")
-  return { ...t, cfg, methods, a, b, other, handler: methods.get(RESUME_ACCOUNT_METHOD)!.handler }
+  const entry = makePluginEntry(deps)
+  entry.register(api)
+  const cfg = hostConfig({ baseUrl: emulator.baseUrl })
+  const accountId = normalizeAccountId(bot.botId)
+  const a = await startAccountUntilRunning(entry.plugin, accountId, cfg, "account a running")
+  const b = await startAccountUntilRunning(entry.plugin, normalizeAccountId(other.botId), cfg, "account b running")
+  const handler = methods.get(RESUME_ACCOUNT_METHOD)!.handler
+  return { emulator, run, dir, deps, cfg, bot, other, accountId, a, b, turns, handler }
 }
 
 /** `openclaw channels login` in a separate "CLI" plugin over the same state dir, talking to `handler`. */
@@ -104,7 +141,7 @@ const pollsWith = async (t: Awaited<ReturnType<typeof gatewayWithTwoAccounts>>, 
 describe("the resumeAccount gateway method", () => {
   it.live("is registered in full mode only (the gateway), with the scope of channels.start", () =>
     Effect.promise(async () => {
-      const t = await perTest.startPluginWithBot({ dirPrefix: "ocw-resume-" })
+      const t = await gatewayWithTwoAccounts()
       for (const mode of ["discovery", "setup-runtime", "tool-discovery"]) {
         const other = gatewayApi(mode)
         makePluginEntry(t.deps).register(other.api)
@@ -142,7 +179,9 @@ describe("the resumeAccount gateway method", () => {
       // in place: the host's startAccount for a never ended, so the host saw no restart
       expect(t.a.started.state.settled).toBe("pending")
       await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "back again" }))
-      await waitFor(() => t.bridge.turns.some((turn) => turn.text === "back again"), "the turn after the re-login")
+      await waitFor(() => t.turns.some((turn) => turn.text === "back again"), "the turn after the re-login")
+      // the restarted account runs in the context the host started it in, not in the finished request's
+      expect(t.turns.find((turn) => turn.text === "back again")?.inRequest).toBeUndefined()
       let sent = await t.run(t.emulator.sent(t.bot.botId))
       await waitFor(() => sent.some((s) => s.text === "pong: back again" && s.outcome === "delivered"), "the reply", 10_000, async () => {
         sent = await t.run(t.emulator.sent(t.bot.botId))
@@ -154,7 +193,7 @@ describe("the resumeAccount gateway method", () => {
       expect(bEvents.map((n) => n.kind)).not.toContain("stop")
       expect(t.b.started.state.settled).toBe("pending")
       await t.run(t.emulator.injectInbound({ botId: t.other.botId, kind: "text", text: "b still here" }))
-      await waitFor(() => t.bridge.turns.some((turn) => turn.text === "b still here"), "b's turn")
+      await waitFor(() => t.turns.some((turn) => turn.text === "b still here"), "b's turn")
       expect(await t.run(t.emulator.violations())).toEqual([])
     }), 60_000)
 
@@ -178,7 +217,7 @@ describe("the resumeAccount gateway method", () => {
       // the server retires the old token as soon as the same bot logs in again, so the old run may have
       // met −14 and parked before the gateway hears of the login: either way it runs again in place
       expect(login.printed).toMatch(
-        new RegExp(`account ${t.accountId} runs again in place \\((it was running with the previous login|its login had expired)\\)`)
+        new RegExp(`account ${t.accountId} (in place with the new login|runs again in place \\(its login had expired\\))`)
       )
       const newToken = (await t.run(t.emulator.bots)).find((bot) => bot.botId === t.bot.botId)!.token
       let polling = false
@@ -186,7 +225,8 @@ describe("the resumeAccount gateway method", () => {
         polling = await pollsWith(t, newToken)
       })
       await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "new token" }))
-      await waitFor(() => t.bridge.turns.some((turn) => turn.text === "new token"), "the turn on the new token")
+      await waitFor(() => t.turns.some((turn) => turn.text === "new token"), "the turn on the new token")
+      expect(t.turns.find((turn) => turn.text === "new token")?.inRequest).toBeUndefined()
       expect((await t.run(t.emulator.notifications(t.other.botId))).map((n) => n.kind)).toEqual(["start"])
       expect(await t.run(t.emulator.violations())).toEqual([])
     }), 60_000)

@@ -9,7 +9,7 @@
  * per-account base URLs need no extra wiring.
  *
  * Layers: `ILinkApi.Default` runs on undici; `ILinkApi.DefaultWithoutDependencies` takes the `HttpClient`
- * from context (tests hand it a recording or failing client).
+ * from context (tests hand it a recording or failing client); `ILinkApi.layerTest` answers from handlers.
  *
  * @example
  * ```ts
@@ -20,7 +20,7 @@
  */
 import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import {
   GetConfigBody,
   type GetConfigRequest,
@@ -228,9 +228,36 @@ export const make = Effect.gen(function*() {
   } as const
 })
 
+/** The methods of the client, one per endpoint. */
+export type ILinkApiShape = Effect.Effect.Success<typeof make>
+
+const unhandled = (method: keyof ILinkApiShape) => () =>
+  Effect.dieMessage(`ILinkApi.layerTest: no handler for ${method}; the test did not expect this call`)
+
 export class ILinkApi extends Effect.Service<ILinkApi>()("openclaw-weixin/ILinkApi", {
   effect: make,
   dependencies: [NodeHttpClient.layerUndici]
-}) {}
+}) {
+  /**
+   * A client whose endpoints are `handlers`, for tests of the code that calls iLink. An endpoint without
+   * a handler dies naming itself, so a test sees at once which call it did not expect.
+   */
+  static readonly layerTest = (handlers: Partial<ILinkApiShape>): Layer.Layer<ILinkApi> =>
+    Layer.succeed(
+      ILinkApi,
+      ILinkApi.make({
+        getUpdates: unhandled("getUpdates"),
+        sendMessage: unhandled("sendMessage"),
+        sendTyping: unhandled("sendTyping"),
+        getConfig: unhandled("getConfig"),
+        getUploadUrl: unhandled("getUploadUrl"),
+        notifyStart: unhandled("notifyStart"),
+        notifyStop: unhandled("notifyStop"),
+        getBotQrCode: unhandled("getBotQrCode"),
+        getQrCodeStatus: unhandled("getQrCodeStatus"),
+        ...handlers
+      })
+    )
+}
 
 export type { ILinkCallError, ILinkQrCallError } from "../wire/ILinkError.js"

@@ -19,12 +19,20 @@ export const maskSecretValues = (text: string): string =>
 /** The start of a body, for diagnosis, with token-like values masked; masked before it is cut, so no secret leaks half. */
 export const redactSnippet = (body: string): string => maskSecretValues(body.slice(0, SNIPPET_CHARS * 4)).slice(0, SNIPPET_CHARS)
 
-/** A short, secret-free account of a decode failure: `path: problem` per issue, each cut to a readable length. */
+const SECRET_KEY = /token|ticket|aes_?key/i
+
+/**
+ * A short, secret-free account of a decode failure: `path: problem` per issue, each cut to a readable
+ * length. The value a problem quotes is masked where it sits under a secret key, whatever its type.
+ */
 export const describeParseError = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .map((issue) => {
       const path = issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
-      const message = maskSecretValues(issue.message)
+      const underSecret = issue.path.some((segment) => typeof segment === "string" && SECRET_KEY.test(segment))
+      const message = underSecret
+        ? issue.message.replace(/\bactual\b[\s\S]*$/, "actual <redacted>")
+        : maskSecretValues(issue.message)
       return `${path}: ${message.length > 160 ? `${message.slice(0, 160)}…` : message}`
     })
     .slice(0, 5)

@@ -44,6 +44,14 @@ describe("describeParseError", () => {
     expect(text).not.toContain("SECRET")
   })
 
+  it("masks a value of the wrong type that sits under a secret key", () => {
+    const Shape = Schema.Struct({ item: Schema.Struct({ aes_key: Schema.String, bot_token: Schema.Number }) })
+    expect(problemOf(Shape, { item: { aes_key: 12345678, bot_token: 1 } })).toBe("item.aes_key: Expected string, actual <redacted>")
+    expect(problemOf(Shape, { item: { aes_key: "k", bot_token: "SECRET-BOT" } })).toBe(
+      "item.bot_token: Expected number, actual <redacted>"
+    )
+  })
+
   it("keeps a missing secret field readable", () => {
     expect(problemOf(Schema.Struct({ bot_token: Schema.String }), {})).toBe("bot_token: is missing")
   })

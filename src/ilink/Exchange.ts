@@ -165,7 +165,7 @@ export const makeExchange = (httpClient: HttpClient.HttpClient) => {
     )
 
   /** A POST to a bot endpoint with the PROTOCOL §1.3 headers and the encoded JSON body. */
-  const post = (target: CallTarget, token: Redacted.Redacted<string> | undefined, body: unknown, bodyNeeded: boolean) =>
+  const post = <J>(target: CallTarget, token: Redacted.Redacted<string> | undefined, body: J, bodyNeeded: boolean) =>
     Effect.gen(function*() {
       const inputs = yield* headerInputs
       const uin = wechatUinHeader(yield* Random.nextIntBetween(0, 0x1_0000_0000))

@@ -68,7 +68,7 @@ const provablyUnsent = (error: unknown): boolean => {
   return socket !== undefined && socket.bytesWritten === 0
 }
 
-export const describeCause = (cause: unknown): string =>
+const describeCause = (cause: unknown): string =>
   cause instanceof Error ? cause.message : typeof cause === "string" ? cause : "unknown network failure"
 
 /** Classifies a failed request from the undici/system error codes in its cause chain. */

@@ -48,9 +48,6 @@ export const normalizeBaseUrl = (
   return problem === undefined ? Either.right(withTrailingSlash(baseUrl)) : fail(problem)
 }
 
-/** Resolves an endpoint path (no leading slash, may carry a query) against a normalised base URL (§1.2). */
-export const endpointUrl = (normalizedBaseUrl: string, path: string): URL => new URL(path, normalizedBaseUrl)
-
 export const ILinkConnection = {
   /** Validates the base URL; fails with `ILinkConfigError` naming the bad value. */
   make: (input: ILinkConnectionInput): Either.Either<ILinkConnection, ILinkConfigError> =>

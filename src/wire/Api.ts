@@ -14,7 +14,7 @@ import {
   WeixinMessage,
   WireNumber
 } from "./Message.js"
-import { describeParseError } from "./ILinkError.js"
+import { describeParseError } from "./Redaction.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // base_info (ILINK §1.4)

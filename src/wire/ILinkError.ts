@@ -16,31 +16,22 @@
  * )
  * ```
  */
-import { ParseResult, Schema } from "effect"
-
-/**
- * Masks the values of token-like JSON keys (`context_token`, `bot_token`, `typing_ticket`, `aes_key`, …)
- * in text that quotes a server body or a decoded value, so error details never carry secrets. A value
- * cut off mid-string is masked too. Over-masking is fine: the text is only for humans.
- */
-export const maskSecretValues = (text: string): string =>
-  text.replace(/"([A-Za-z_]*(?:token|ticket|aes_?key)[A-Za-z_]*)"\s*:\s*"(?:[^"\\]|\\.)*("|$)/gi, "\"$1\":\"<redacted>\"")
-
-/** A short, secret-free account of a decode failure: `path: problem` per issue, each cut to a readable length. */
-export const describeParseError = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((issue) => {
-      const path = issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".")
-      const message = maskSecretValues(issue.message)
-      return `${path}: ${message.length > 160 ? `${message.slice(0, 160)}…` : message}`
-    })
-    .slice(0, 5)
-    .join("; ")
+import { Schema } from "effect"
 
 export const ReachedServer = Schema.Literal("no", "maybe", "yes")
 export type ReachedServer = typeof ReachedServer.Type
 
 const LOGIN_AGAIN = "openclaw channels login --channel openclaw-weixin"
+
+/** Who an error is about: the endpoint path and, when known, the account. */
+export interface ILinkErrorScope {
+  readonly endpoint: string
+  readonly accountId?: string | undefined
+}
+
+/** The `endpoint` / `accountId` fields every error carries, from a call's scope (no `accountId` key when unknown). */
+export const scopeFields = (scope: ILinkErrorScope): { readonly endpoint: string; readonly accountId?: string } =>
+  scope.accountId === undefined ? { endpoint: scope.endpoint } : { endpoint: scope.endpoint, accountId: scope.accountId }
 
 const commonFields = {
   /** the endpoint path, e.g. `ilink/bot/sendmessage` */
@@ -111,7 +102,7 @@ export class ILinkHttpStatusError
   }
 }
 
-/** The server answered 2xx but signalled failure in `ret` / `errcode` (ILINK §1.6, App. C). */
+/** The server answered 2xx but signalled failure in `ret` / `errcode` (PROTOCOL §1.6, App. C). */
 export class ILinkApiError extends Schema.TaggedError<ILinkApiError>("openclaw-weixin/ILinkApiError")(
   "ILinkApiError",
   {
@@ -207,3 +198,15 @@ export type ILinkError = typeof ILinkError.Type
 
 /** True when the request provably never reached the server, so resending cannot duplicate anything. */
 export const isNeverReached = (error: ILinkError): boolean => error.reachedServer === "no"
+
+/** Errors a call on a validated connection can fail with (everything but configuration). */
+export type ILinkCallError =
+  | ILinkTransportError
+  | ILinkTimeoutError
+  | ILinkHttpStatusError
+  | ILinkApiError
+  | AuthExpired
+  | ILinkDecodeError
+
+/** QR endpoints take a raw base URL, so they can also fail with a configuration error. */
+export type ILinkQrCallError = ILinkConfigError | ILinkTransportError | ILinkTimeoutError | ILinkHttpStatusError | ILinkDecodeError

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Redacted } from "effect"
-import { classifyTransportFailure, ILinkApi, MAX_RESPONSE_BYTES, redactSnippet } from "../../../src/ilink/ILinkApi.js"
+import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
+import { MAX_RESPONSE_BYTES } from "../../../src/ilink/Transport.js"
 import type { ILinkError } from "../../../src/wire/ILinkError.js"
 import { answering, recordingClient, uploadRequest } from "../../support/ILinkApiTestkit.js"
 
@@ -192,44 +193,4 @@ describe("ILinkApi maps HTTP and API failures", () => {
       expect(JSON.stringify(error)).not.toContain("SECRET")
       expect(error.message).not.toContain("SECRET")
     }))
-})
-
-describe("redactSnippet", () => {
-  it("masks token-like values, even when the body is cut off inside one", () => {
-    expect(redactSnippet(`{"context_token":"abc\\"def","typing_ticket":"t","text":"hello"}`)).toBe(
-      `{"context_token":"<redacted>","typing_ticket":"<redacted>","text":"hello"}`
-    )
-    expect(redactSnippet(`{"bot_token":"abcdef`)).toBe(`{"bot_token":"<redacted>"`)
-  })
-})
-
-describe("classifyTransportFailure", () => {
-  const target = { endpoint: "ilink/bot/sendmessage" as const, accountId: "acc-1" }
-  const withCode = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(code), { code }, extra)
-
-  it("classifies undici and system codes, and says whether the request reached the server", () => {
-    const cases: Array<[unknown, string, string]> = [
-      [withCode("ENOTFOUND"), "dns", "no"],
-      [withCode("EAI_AGAIN"), "dns", "no"],
-      [withCode("ECONNREFUSED"), "refused", "no"],
-      [Object.assign(new AggregateError([withCode("ECONNREFUSED")]), { code: "ECONNREFUSED" }), "refused", "no"],
-      [withCode("ECONNRESET"), "reset", "maybe"],
-      [withCode("UND_ERR_SOCKET", { socket: { bytesWritten: 812 } }), "reset", "maybe"],
-      [withCode("UND_ERR_SOCKET", { socket: { bytesWritten: 0 } }), "reset", "no"],
-      [withCode("ERR_TLS_CERT_ALTNAME_INVALID"), "tls", "no"],
-      [withCode("UNABLE_TO_VERIFY_LEAF_SIGNATURE"), "tls", "no"],
-      [withCode("ENETUNREACH"), "unreachable", "no"],
-      [withCode("EHOSTUNREACH"), "unreachable", "no"],
-      [withCode("UND_ERR_CONNECT_TIMEOUT"), "unreachable", "no"],
-      [withCode("ETIMEDOUT", { syscall: "connect" }), "unreachable", "no"],
-      [withCode("ETIMEDOUT", { syscall: "read" }), "unknown", "maybe"],
-      [new TypeError("fetch failed", { cause: withCode("ECONNREFUSED") }), "refused", "no"],
-      [new Error("something odd"), "unknown", "maybe"]
-    ]
-    for (const [cause, kind, reached] of cases) {
-      const error = classifyTransportFailure(target, cause)
-      expect([error.kind, error.reachedServer]).toEqual([kind, reached])
-      expect(error.endpoint).toBe("ilink/bot/sendmessage")
-    }
-  })
 })

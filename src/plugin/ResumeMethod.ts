@@ -2,8 +2,8 @@
  * The gateway side of ResumeProtocol: the `openclaw-weixin.resumeAccount` method the gateway process
  * registers (PluginEntry, registration mode `full`). It decodes the params, runs `resumeAfterLogin` on
  * the plugin runtime, in the async context the host started the account in (HostTaskContext.ts), and
- * answers with its outcome. Every outcome, an unknown account included, is an
- * answer; only bad params (INVALID_REQUEST) and a defect (UNAVAILABLE) answer with an error.
+ * answers with its outcome. Every outcome, an unknown account included, is an answer; only bad params
+ * (INVALID_REQUEST) and a failure to run (UNAVAILABLE) answer with an error.
  */
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { GatewayRequestHandlerOptions, OpenClawPluginApi } from "openclaw/plugin-sdk/core"

@@ -4,10 +4,10 @@
  * must not turn the gateway into a proxy into its own network.
  *
  * The rule: a URL on the host of the configured CDN base URL is always allowed (the operator named it,
- * which is how tests reach the emulator on 127.0.0.1); any other URL must be http(s) without
- * credentials, must not downgrade an https CDN to http, and may connect only to public addresses. Names
- * are checked where the socket connects ({@link guardedLookup}), so the address checked is the address
- * used and DNS cannot answer differently in between.
+ * which is how tests reach the emulator on 127.0.0.1); any other URL may connect only to public
+ * addresses. Every URL must be http(s) without credentials, and never plain http when the CDN is https.
+ * Names are checked where the socket connects ({@link guardedLookup}), so the address checked is the
+ * address used and DNS cannot answer differently in between.
  *
  * The host's own guard (`fetchWithSsrFGuard` of openclaw/plugin-sdk/ssrf-runtime) was the first choice: it
  * loads under Node 20, but its fetch runs on the host's bundled undici 8, which needs Node ≥ 22.19
@@ -106,10 +106,11 @@ export const resolveTarget = (
   } catch {
     base = undefined
   }
+  // an https CDN is never left for plain http, on its own host or another: the query is a credential
+  if (base?.protocol === "https:" && parsed.protocol === "http:") return refuse("plain http where the CDN is https")
   if (base !== undefined && bare(base.hostname) === bare(parsed.hostname)) {
     return Either.right({ url: parsed, route: "configured", host })
   }
-  if (base?.protocol === "https:" && parsed.protocol === "http:") return refuse("plain http to a host other than the https CDN")
   const hostname = bare(parsed.hostname)
   if (isIP(hostname) !== 0 && !isPublicAddress(hostname)) {
     return refuse("the address is private, loopback or reserved, and the configured CDN is elsewhere")

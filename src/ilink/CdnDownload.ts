@@ -111,7 +111,8 @@ export class CdnDownload extends Effect.Service<CdnDownload>()("openclaw-weixin/
       const target = yield* resolveTarget("download", url, request.cdnBaseUrl)
       const host = target.host
       const timeouts = yield* CdnTimeouts
-      yield* Effect.logDebug(`CDN download from ${host}${target.url.pathname}`)
+      // the origin only: a server-made URL may carry its signature in the path as well as the query
+      yield* Effect.logDebug(`CDN download from ${host}`)
 
       const response = yield* HttpClient.withScope(transport.client(target.route)).execute(HttpClientRequest.get(target.url.href)).pipe(
         Effect.mapError((error): CdnTransportError | CdnUrlRefused => requestFailure("download", host, error)),

@@ -150,7 +150,7 @@ export class CdnUpload extends Effect.Service<CdnUpload>()("openclaw-weixin/CdnU
 
       const attempt = Effect.gen(function*() {
         const attemptNo = yield* Ref.updateAndGet(attempts, (n) => n + 1)
-        yield* Effect.logDebug(`CDN upload to ${host}${target.url.pathname}: ${source.size} bytes, attempt ${attemptNo}`)
+        yield* Effect.logDebug(`CDN upload to ${host}: ${source.size} bytes, attempt ${attemptNo}`)
         const lastProgress = yield* Ref.make(yield* Clock.currentTimeMillis)
         const sourceFailure = yield* Ref.make(Option.none<CdnSourceError>())
         const body = read.pipe(

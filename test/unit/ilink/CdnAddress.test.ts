@@ -47,6 +47,7 @@ describe("resolveTarget", () => {
       "ftp://novac2c.cdn.weixin.qq.com/x",
       "https://u:p@novac2c.cdn.weixin.qq.com/x",
       "http://other.example.com/x?encrypted_query_param=SECRET",
+      "http://novac2c.cdn.weixin.qq.com/c2c/download?encrypted_query_param=SECRET",
       "::not a url::"
     ].map((url) => resolveTarget("download", url, base))
     expect(reasons.every(Either.isLeft)).toBe(true)

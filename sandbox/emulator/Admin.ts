@@ -117,6 +117,8 @@ export const makeAdmin = (controls: Controls): AdminHandler => (request) => {
             uploads: uploads.map((u) => ({ ...u, ciphertext: bytesAsBase64(u.ciphertext), plaintext: bytesAsBase64(u.plaintext) }))
           })
         )
+      case "GET /cdn/downloads":
+        return Effect.map(controls.cdn.downloads(), (downloads) => ok({ downloads }))
       default:
         return Effect.succeed(json({ error: "NotFound", message: `no admin route ${route}; GET ${"/admin/help"}` }, 404))
     }

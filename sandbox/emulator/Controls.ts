@@ -4,7 +4,7 @@
  */
 import { Effect, Fiber, Runtime } from "effect"
 import { confirmQr, type ConfirmOptions } from "./QrHttp.js"
-import type { InboundMedia, InboundMediaOptions } from "./Cdn.js"
+import type { DownloadRecord, InboundMedia, InboundMediaOptions } from "./Cdn.js"
 import { EmulatorControlError } from "./ControlError.js"
 import type { FaultPlan } from "./Faults.js"
 import { buildInbound, type InboundSpec, specProblem } from "./InboundMessages.js"
@@ -58,6 +58,8 @@ export interface UploadedObject {
   readonly ciphertext: Uint8Array
   /** Undefined when the upload did not decrypt (a violation was recorded). */
   readonly plaintext: Uint8Array | undefined
+  /** Whether the client was given the download param (false: answered without x-encrypted-param). */
+  readonly confirmed: boolean
 }
 
 const fail = (verb: string, message: string) => new EmulatorControlError({ verb, message })
@@ -267,9 +269,12 @@ export const makeControls = (state: EmulatorState, background: Set<Fiber.Runtime
             downloadParam: o.downloadParam,
             keyHex: o.keyHex,
             ciphertext: o.ciphertext,
-            plaintext: o.plaintext
+            plaintext: o.plaintext,
+            confirmed: o.confirmed
           }))
         ),
+      /** Every download the CDN answered, in order: which object, which URL form, which fault. */
+      downloads: (): Effect.Effect<ReadonlyArray<DownloadRecord>> => Effect.sync(() => state.cdn.downloads.slice()),
       downloadUrl: (downloadParam: string): string => state.cdn.downloadUrl(downloadParam)
     }
   }

@@ -26,7 +26,7 @@
  *   requests violations expectNoViolations clearViolations setFault clearFaults faults expireSession
  *   invalidateContextTokens conversation advanceClock now
  *   qr.{info, scan, confirm, autoConfirmNextAs, requireVerifyCode, expire, redirect, alreadyBound}
- *   cdn.{putMedia, uploads, downloadUrl}
+ *   cdn.{putMedia, uploads, downloads, downloadUrl}
  *
  * Admin API (JSON bodies; plain string fields such as botId may also be query parameters; errors answer
  * 400 {error, message}, unknown routes 404):
@@ -40,7 +40,8 @@
  *          | video {media} | quote {text, svrId?, title?, quotedText?, quotedItem?, partialText?}
  *          | tool_call {toolName, toolCallId, status?} | unknown_item {itemType?} | empty | no_ids {text?}
  *          | raw {message} | raw_text {text}
- *        media = {base64 | data(text), keyEncoding?: "raw"|"hex", location?: "full_url"|"param"|"both", wrongKey?}
+ *        media = {base64 | data(text), keyEncoding?: "raw"|"hex", location?: "full_url"|"param"|"both", wrongKey?,
+ *                 plain? (no key, stored unencrypted)}
  *   POST /admin/redeliver   {botId, messageId, delayMs?}      same message_id delivered again
  *   POST /admin/ignore-cursor-once {botId}   next getupdates returns everything again
  *   GET  /admin/sent?botId=                  → {sent: SentRecord[]}  (body, client_id, context_token, run_id, outcome)
@@ -54,6 +55,7 @@
  *        fault.kind: http {status, body?, errorMessageHeader?} | ret {ret?, errcode?, errmsg?} | delay {ms}
  *          | hang | reset | malformed_json | truncated_json | html_error | huge_body {bytes?} | wrong_shape
  *          | session_expired {via?} | no_message_id | rate_limited | missing_encrypted_param
+ *          | cdn_body {defect: truncated|stall|unaligned|bad_padding|wrong_key|wrong_content} | oversize {bytes, chunked?}
  *        endpoint: getupdates sendmessage sendtyping getconfig getuploadurl notifystart notifystop
  *          get_bot_qrcode get_qrcode_status cdn_upload cdn_download
  *   POST /admin/expire-session {botId, via?: "ret"|"errcode"}   −14 until the bot logs in again by QR
@@ -65,7 +67,8 @@
  *   POST /admin/qr/auto-confirm-next {botId}  auto mode: the next QR logs in again as this bot (new token)
  *   POST /admin/qr/verify-code {qrcode?, code, maxWrong?} | /admin/qr/expire {qrcode?}
  *   POST /admin/qr/redirect {qrcode?, host} | /admin/qr/already-bound {qrcode?}
- *   GET  /admin/cdn/uploads?botId=           → {uploads: [{filekey, downloadParam, keyHex, ciphertext, plaintext (base64)}]}
+ *   GET  /admin/cdn/uploads?botId=           → {uploads: [{filekey, downloadParam, keyHex, ciphertext, plaintext (base64), confirmed}]}
+ *   GET  /admin/cdn/downloads                → {downloads: [{at, downloadParam, form: full_url|param, status, bytes, fault}]}
  */
 import { Effect, Fiber, type Scope } from "effect"
 import { makeAdmin } from "./Admin.js"

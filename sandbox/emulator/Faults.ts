@@ -41,7 +41,17 @@ export const Fault = Schema.Union(
   /** sendmessage only: `ret: -2, errmsg: "rate limited"`. */
   kind("rate_limited", {}),
   /** cdn_upload only: 200 without the `x-encrypted-param` header. */
-  kind("missing_encrypted_param", {})
+  kind("missing_encrypted_param", {}),
+  /**
+   * cdn_download only: the stored media, served wrong. `truncated`: the full length declared, half sent, the
+   * connection closed; `stall`: half sent, then silence; `unaligned`: 5 bytes short of whole blocks (honest
+   * length); `bad_padding`: whole blocks whose last one is not PKCS#7 padding under the item's key;
+   * `wrong_key`: the plaintext under another key (the padding check fails); `wrong_content`: other bytes of
+   * the same length under the item's key (decrypts cleanly, fails the item's MD5).
+   */
+  kind("cdn_body", { defect: Schema.Literal("truncated", "stall", "unaligned", "bad_padding", "wrong_key", "wrong_content") }),
+  /** cdn_download only: a body of `bytes` random bytes instead of the media, its length declared unless `chunked`. */
+  kind("oversize", { bytes: Schema.Int.pipe(Schema.positive()), chunked: Schema.optional(Schema.Boolean) })
 )
 export type Fault = typeof Fault.Type
 

@@ -113,7 +113,8 @@ const mediaBytes = (input: MediaInput): Uint8Array => {
 const mediaOptions = (input: MediaInput): InboundMediaOptions => ({
   ...(input.keyEncoding !== undefined ? { keyEncoding: input.keyEncoding } : {}),
   ...(input.location !== undefined ? { location: input.location } : {}),
-  ...(input.wrongKey !== undefined ? { wrongKey: input.wrongKey } : {})
+  ...(input.wrongKey !== undefined ? { wrongKey: input.wrongKey } : {}),
+  ...(input.plain !== undefined ? { plain: input.plain } : {})
 })
 
 export const buildInbound = (

@@ -8,9 +8,19 @@ export type Reply =
       readonly status: number
       readonly contentType: string
       readonly headers?: Readonly<Record<string, string>>
+      /** CDN body faults: how the bytes go on the wire when not simply all of them with their length */
+      readonly framing?: Framing
     }
   /** Destroy the socket without answering. */
   | { readonly _tag: "Reset" }
+
+/** A body sent other than whole: a declared length that lies, no length at all, or a cut. */
+export interface Framing {
+  /** the content-length to declare; "none" sends the body chunked */
+  readonly declare?: number | "none"
+  /** send only the first `after` bytes, then close the connection or keep it open in silence */
+  readonly cut?: { readonly after: number; readonly then: "close" | "hang" }
+}
 
 export const json = (body: unknown, status?: number, headers?: Readonly<Record<string, string>>): Reply => ({
   _tag: "Json",

@@ -40,7 +40,7 @@ export interface AdminRequest {
 export type AdminHandler = (request: AdminRequest) => Effect.Effect<Reply>
 
 /** Faults the endpoint handlers apply themselves, so the normal bookkeeping still happens. */
-const handlerFaults: ReadonlySet<Fault["kind"]> = new Set(["no_message_id", "rate_limited", "missing_encrypted_param"])
+const handlerFaults: ReadonlySet<Fault["kind"]> = new Set(["no_message_id", "rate_limited", "missing_encrypted_param", "cdn_body", "oversize"])
 
 const readBody = (req: Http.IncomingMessage): Effect.Effect<Buffer> =>
   Effect.async<Buffer>((resume) => {
@@ -58,16 +58,31 @@ const flatHeaders = (req: Http.IncomingMessage): Record<string, string> => {
   return headers
 }
 
-const write = (req: Http.IncomingMessage, res: Http.ServerResponse, reply: Reply, cut = false): void => {
+/** Writes the reply; "hang" when a framed reply leaves the connection open on purpose. */
+const write = (req: Http.IncomingMessage, res: Http.ServerResponse, reply: Reply, cut = false): "done" | "hang" => {
   if (reply._tag === "Reset") {
     req.socket.destroy()
-    return
+    return "done"
   }
   const body = reply._tag === "Json" ? Buffer.from(writeJson(reply.body), "utf8") : Buffer.from(reply.body)
   const payload = cut ? body.subarray(0, Math.max(1, Math.floor(body.length / 2))) : body
   const contentType = reply._tag === "Json" ? "application/json" : reply.contentType
-  res.writeHead(reply.status ?? 200, { "content-type": contentType, "content-length": payload.length, ...reply.headers })
-  res.end(payload)
+  const framing = reply._tag === "Bytes" ? reply.framing : undefined
+  const declared = framing?.declare ?? payload.length
+  res.writeHead(reply.status ?? 200, {
+    "content-type": contentType,
+    ...(declared === "none" ? {} : { "content-length": declared }),
+    ...reply.headers
+  })
+  if (framing?.cut === undefined) {
+    res.end(payload)
+    return "done"
+  }
+  const { after, then } = framing.cut
+  res.write(payload.subarray(0, after), () => {
+    if (then === "close") req.socket.destroy()
+  })
+  return then === "hang" ? "hang" : "done"
 }
 
 /** Replies for faults that replace the answer entirely. */
@@ -157,7 +172,7 @@ const handleEndpoint = (
       return
     }
     const reply = endpoint === "cdn_upload" || endpoint === "cdn_download" ? yield* handleCdn(state, call) : yield* handleApi(state, call)
-    write(req, res, reply, fault?.kind === "truncated_json")
+    if (write(req, res, reply, fault?.kind === "truncated_json") === "hang") return yield* Effect.never
   })
 
 const handleRequest = (state: EmulatorState, admin: AdminHandler, req: Http.IncomingMessage, res: Http.ServerResponse) =>

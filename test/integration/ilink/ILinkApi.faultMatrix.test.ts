@@ -25,7 +25,9 @@ const faults: ReadonlyArray<Fault> = [
   { kind: "session_expired" },
   { kind: "no_message_id" },
   { kind: "rate_limited" },
-  { kind: "missing_encrypted_param" }
+  { kind: "missing_encrypted_param" },
+  { kind: "cdn_body", defect: "truncated" },
+  { kind: "oversize", bytes: 1024 }
 ]
 
 const isQr = (endpoint: EndpointName) => endpoint === "get_bot_qrcode" || endpoint === "get_qrcode_status"
@@ -86,6 +88,8 @@ const expected = (endpoint: EndpointName, fault: Fault): string => {
     // faults of another endpoint (sendmessage, CDN): the emulator answers normally
     case "no_message_id":
     case "missing_encrypted_param":
+    case "cdn_body":
+    case "oversize":
       return "ok"
   }
 }

@@ -98,6 +98,8 @@ export const makeAdmin = (controls: Controls): AdminHandler => (request) => {
         return Effect.map(controls.qr.scan(s("qrcode"), s("userId") !== undefined ? { userId: s("userId") as string } : {}), () => ok())
       case "POST /qr/confirm":
         return Effect.map(controls.qr.confirm(s("qrcode"), body as ConfirmOptions), ok)
+      case "POST /qr/auto-confirm-next":
+        return Effect.map(controls.qr.autoConfirmNextAs(s("botId") ?? ""), () => ok())
       case "POST /qr/verify-code":
         return Effect.map(
           controls.qr.requireVerifyCode(s("qrcode"), s("code") ?? "", typeof body["maxWrong"] === "number" ? body["maxWrong"] : 3),

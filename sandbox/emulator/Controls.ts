@@ -224,6 +224,11 @@ export const makeControls = (state: EmulatorState, background: Set<Fiber.Runtime
         const s = yield* qrSession("qr.confirm", qrcode)
         return info(confirmQr(state, s, options))
       }),
+      /** Auto mode: the next QR code confirms as this known bot (a re-login: new token) and its owner. */
+      autoConfirmNextAs: Effect.fn("Emulator.qr.autoConfirmNextAs")(function*(botId: string) {
+        const target = yield* bot("qr.autoConfirmNextAs", botId)
+        state.qr.nextAutoConfirm = { botId: target.botId, userId: target.ownerUserId }
+      }),
       /** need_verifycode until the right code arrives (then scaned); blocked after `maxWrong` wrong codes. */
       requireVerifyCode: Effect.fn("Emulator.qr.requireVerifyCode")(function*(qrcode: string | undefined, code: string, maxWrong = 3) {
         const s = yield* qrSession("qr.requireVerifyCode", qrcode)

@@ -25,7 +25,7 @@
  *   addBot addUser bots injectInbound redeliver ignoreCursorOnce sent typingEvents notifications
  *   requests violations expectNoViolations clearViolations setFault clearFaults faults expireSession
  *   invalidateContextTokens conversation advanceClock now
- *   qr.{info, scan, confirm, requireVerifyCode, expire, redirect, alreadyBound}
+ *   qr.{info, scan, confirm, autoConfirmNextAs, requireVerifyCode, expire, redirect, alreadyBound}
  *   cdn.{putMedia, uploads, downloads, downloadUrl}
  *
  * Admin API (JSON bodies; plain string fields such as botId may also be query parameters; errors answer
@@ -64,6 +64,7 @@
  *   POST /admin/clock/advance {ms}  |  GET /admin/clock → {now}
  *   GET  /admin/qr?qrcode=                   → {qrcode, status, polls, localTokens} (default: latest QR)
  *   POST /admin/qr/scan {qrcode?, userId?} | /admin/qr/confirm {qrcode?, userId?, botId?, omit?: "ilink_bot_id"|"bot_token"}
+ *   POST /admin/qr/auto-confirm-next {botId}  auto mode: the next QR logs in again as this bot (new token)
  *   POST /admin/qr/verify-code {qrcode?, code, maxWrong?} | /admin/qr/expire {qrcode?}
  *   POST /admin/qr/redirect {qrcode?, host} | /admin/qr/already-bound {qrcode?}
  *   GET  /admin/cdn/uploads?botId=           → {uploads: [{filekey, downloadParam, keyHex, ciphertext, plaintext (base64), confirmed}]}

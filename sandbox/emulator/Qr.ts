@@ -41,6 +41,8 @@ export interface QrSession {
 
 export class QrBook {
   readonly sessions = new Map<string, QrSession>()
+  /** Auto mode: the next confirmation logs in as this bot / user (a re-login) instead of a fresh one. */
+  nextAutoConfirm: { readonly botId?: string; readonly userId?: string } | undefined = undefined
 
   create(localTokens: ReadonlyArray<string>, auto: boolean, imageBase: string): QrSession {
     const qrcode = randomBytes(16).toString("hex")

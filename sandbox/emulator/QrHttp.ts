@@ -17,11 +17,18 @@ export const getBotQrCode = (state: EmulatorState, call: IncomingCall) =>
     return json({ qrcode: session.qrcode, qrcode_img_content: session.imageUrl })
   })
 
-/** Auto mode: the first poll scans, the next confirms as a fresh bot owned by a fresh user. */
+/**
+ * Auto mode: the first poll scans, the next confirms as a fresh bot owned by a fresh user, or as the
+ * bot and user set by `qr.autoConfirmNextAs` (once).
+ */
 const advanceAuto = (state: EmulatorState, session: QrSession) => {
   if (!session.auto) return
   if (session.status === "wait") session.status = "scaned"
-  else if (session.status === "scaned") confirmQr(state, session, {})
+  else if (session.status === "scaned") {
+    const options = state.qr.nextAutoConfirm ?? {}
+    state.qr.nextAutoConfirm = undefined
+    confirmQr(state, session, options)
+  }
 }
 
 export interface ConfirmOptions {

@@ -6,24 +6,36 @@
 import type { StatePaths } from "../state/StateStore.js"
 import { PluginRuntime } from "./PluginRuntime.js"
 import { currentStatePaths } from "../state/AccountFilesSync.js"
+import { HostTaskContexts } from "./HostTaskContext.js"
 
-/** One `channels.start` request to the running gateway. */
-export interface StartChannelAccountRequest {
+/** One request to the running gateway. */
+export interface GatewayRpcRequest {
   /** the host config the CLI resolved (gateway URL and auth come from it) */
   readonly cfg: unknown
-  readonly channel: string
-  readonly accountId: string
+  readonly method: string
+  readonly params: Readonly<Record<string, unknown>>
+  /**
+   * Operator scopes to connect with. Unset: the host picks the least its own method table allows, which
+   * knows only core methods; a plugin method needs them named.
+   */
+  readonly scopes?: ReadonlyArray<string> | undefined
   readonly signal: AbortSignal
 }
 
 /** The running gateway, seen from a CLI process over the host's RPC. */
 export interface GatewayRpc {
-  /** resolves to the gateway's answer (undecoded); rejects when no gateway answers */
-  readonly startChannelAccount: (request: StartChannelAccountRequest) => Promise<unknown>
+  /**
+   * Resolves to the gateway's answer (undecoded). Rejects with the host's `GatewayClientRequestError`
+   * (`gatewayCode`, `message`) when the gateway answered with an error, with another error when none
+   * answered.
+   */
+  readonly call: (request: GatewayRpcRequest) => Promise<unknown>
 }
 
 /** How long one RPC to the gateway may take before the login gives up on it (it stays saved). */
 export const GATEWAY_RPC_TIMEOUT_MS = 15_000
+
+type CliCallExtra = NonNullable<Parameters<typeof import("openclaw/plugin-sdk/gateway-runtime").callGatewayFromCli>[3]>
 
 /**
  * The host's own CLI RPC client (`callGatewayFromCli`), called the way `openclaw channels login` calls
@@ -31,16 +43,17 @@ export const GATEWAY_RPC_TIMEOUT_MS = 15_000
  * on first use, so nothing of the host is imported unless a CLI login actually needs it.
  */
 export const hostGatewayRpc: GatewayRpc = {
-  startChannelAccount: async ({ accountId, cfg, channel, signal }) => {
+  call: async ({ cfg, method, params, scopes, signal }) => {
     const { callGatewayFromCli } = await import("openclaw/plugin-sdk/gateway-runtime")
     // `config` is not in GatewayRpcOpts' type but the host reads it (as its own login does)
     const opts = { config: cfg, json: true, timeout: String(GATEWAY_RPC_TIMEOUT_MS) }
-    return await callGatewayFromCli("channels.start", opts, { channel, accountId }, {
+    return await callGatewayFromCli(method, opts, params, {
       clientName: "gateway-client",
       mode: "backend",
       deviceIdentity: null,
       progress: false,
-      signal
+      signal,
+      ...(scopes === undefined ? {} : { scopes: [...scopes] as NonNullable<CliCallExtra["scopes"]> })
     })
   }
 }
@@ -60,10 +73,12 @@ export interface PluginDeps {
     readonly output: NodeJS.WritableStream
   }
   /**
-   * Set when the plugin was registered by a CLI process (PluginEntry): `auth.login` uses it to start the
-   * account it just saved in the running gateway. Unset in the gateway itself and in tests.
+   * Set when the host's runtime can reach a gateway (PluginEntry): `auth.login` uses it to tell the
+   * running gateway about the login it just saved. Unset in tests.
    */
   readonly gatewayRpc: { value: GatewayRpc | undefined }
+  /** the async context the host started each account in (the resume method restarts accounts in it) */
+  readonly hostTaskContexts: HostTaskContexts
 }
 
 export const makePluginDeps = (overrides: Partial<PluginDeps> = {}): PluginDeps => ({
@@ -71,5 +86,6 @@ export const makePluginDeps = (overrides: Partial<PluginDeps> = {}): PluginDeps 
   statePaths: overrides.statePaths ?? currentStatePaths,
   latestConfig: overrides.latestConfig ?? { value: undefined },
   terminal: overrides.terminal ?? { input: process.stdin, output: process.stdout },
-  gatewayRpc: overrides.gatewayRpc ?? { value: undefined }
+  gatewayRpc: overrides.gatewayRpc ?? { value: undefined },
+  hostTaskContexts: overrides.hostTaskContexts ?? new HostTaskContexts()
 })

@@ -6,12 +6,14 @@
  * - `discovery` (also the CLI process of `channels login` / `message send`), `tool-discovery`,
  *   `setup-runtime`: check the host version, register the channel, route logs to `api.logger`. The
  *   adapters work in these processes: the runtime is built lazily by the first adapter call.
- * - `full` (the gateway): the same, plus the unload hook that disposes the runtime. Without a `full`
- *   registration (a CLI process) the runtime is released after each adapter call instead.
+ * - `full` (the gateway): the same, plus the unload hook that disposes the runtime, and the gateway
+ *   method `openclaw-weixin.resumeAccount` through which a CLI login resumes an account this gateway
+ *   runs (ResumeMethod.ts). Without a `full` registration (a CLI process) the runtime is released
+ *   after each adapter call instead.
  * - Every mode with a runtime: when the host's runtime has a `gateway` surface (a real host, not a test
- *   double), `auth.login` gets the host's RPC client to start the account it saved in the running
- *   gateway. Not tied to a mode: the `channels login` CLI process registers `full` in 2026.9.6, and
- *   only that process ever runs `auth.login`.
+ *   double), `auth.login` gets the host's RPC client to tell the running gateway about the account it
+ *   saved. Not tied to a mode: the `channels login` CLI process registers `full` in 2026.9.6, and only
+ *   that process ever runs `auth.login` (its own registration of the gateway method is never served).
  *
  * Unload hook (found in the 2026.9.6 .d.ts): `api.lifecycle.onDispose(fn)` (PluginInstanceLifecycle),
  * else `api.lifecycle.registerRuntimeLifecycle({ id, dispose })`, else the deprecated top-level
@@ -20,9 +22,11 @@
 import type { OpenClawPluginApi, OpenClawPluginConfigSchema } from "openclaw/plugin-sdk/core"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { makeWeixinChannelPlugin } from "./ChannelPlugin.js"
+import { rememberingHostTaskContexts } from "./HostTaskContext.js"
 import { describeHostVersion, HostTooOldError, judgeHostVersion, MIN_HOST_VERSION } from "./HostVersion.js"
 import { PLUGIN_DESCRIPTION, PLUGIN_NAME } from "./Meta.js"
 import { hostGatewayRpc, type PluginDeps } from "./PluginDeps.js"
+import { registerResumeMethod } from "./ResumeMethod.js"
 
 /** Plugin-level config (`plugins.entries.openclaw-weixin.config`) takes no options. */
 export const PLUGIN_CONFIG_JSON_SCHEMA = { type: "object", additionalProperties: false, properties: {} } as const
@@ -90,7 +94,7 @@ export const onHostUnload = (api: OpenClawPluginApi, dispose: () => Promise<void
 }
 
 export const makePluginEntry = (deps: PluginDeps) => {
-  const plugin = makeWeixinChannelPlugin(deps)
+  const plugin = rememberingHostTaskContexts(makeWeixinChannelPlugin(deps), deps.hostTaskContexts)
   let sawFull = false
   return {
     id: WEIXIN_CHANNEL_ID,
@@ -113,6 +117,7 @@ export const makePluginEntry = (deps: PluginDeps) => {
         sawFull = true
         deps.runtime.setTransient(false)
         onHostUnload(api, () => deps.runtime.dispose())
+        registerResumeMethod(api, deps)
       } else if (!sawFull) {
         // a CLI process: release the runtime after each adapter call so the command can exit
         deps.runtime.setTransient(true)

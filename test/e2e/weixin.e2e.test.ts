@@ -2,8 +2,8 @@
  * The product end to end: a real OpenClaw 2026.9.6 gateway (Node 24, offline, in a loopback-only netns
  * when possible) with openclaw-weixin installed from its packed tarball, the iLink emulator and the fake
  * model (sandbox/sandbox.ts). One gateway serves the whole file; the tests run in order, share the two
- * logged-in accounts; the last two stop the gateway, log in a third account while it is down, and start
- * it again. Every test ends with zero emulator violations.
+ * logged-in accounts (the first one logs in again once, after the server expired its session); the last
+ * two stop the gateway, log in a third account while it is down, and start it again. Every test ends with zero emulator violations.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
@@ -222,6 +222,53 @@ describe("openclaw-weixin in a real gateway", () => {
       expect(sharedKeys.some((key) => key.includes(second.accountId)), listed.stdout).toBe(true)
       yield* noViolations
     }), 240_000)
+
+  it.live("resumes an account whose session the server expired after a plain `channels login`, without a gateway restart", () =>
+    Effect.gen(function*() {
+      const pidBefore = yield* sandbox.gateway.currentPid
+      const readyLines = (yield* sandbox.gateway.output).match(/\[gateway\] ready/g)?.length ?? 0
+      const alphaLine = (stdout: string) => stdout.split("\n").find((l) => l.includes(alpha.accountId)) ?? ""
+
+      // the server ends the session: every poll of alpha's token now answers −14
+      yield* sandbox.emulator.expireSession(alpha.bot.botId)
+      const expired = yield* waitUntil(
+        "`channels status` to show alpha's expired login",
+        sandbox.gateway.cli(["channels", "status", "--probe"]),
+        (status) => /expired/i.test(alphaLine(status.stdout)),
+        { timeoutMs: 90_000, intervalMs: 1_000 }
+      )
+      expect(alphaLine(expired.stdout)).toContain("the WeChat session has expired (-14)")
+      expect(expired.stdout).toContain(`the WeChat login of account ${alpha.accountId} has expired`)
+
+      // the user logs in again from the CLI; the phone confirms the same bot, which gets a new token
+      yield* sandbox.emulator.qr.autoConfirmNextAs(alpha.bot.botId)
+      const result = yield* sandbox.gateway.cli(["channels", "login", "--channel", CHANNEL_ID], { timeoutMs: 120_000 })
+      expect(result.code, result.stdout + result.stderr).toBe(0)
+      expect(result.stdout).toContain(
+        `The running gateway picked up the new login: account ${alpha.accountId} runs again in place (its login had expired).`
+      )
+      const relogged = (yield* sandbox.emulator.bots).find((bot) => bot.botId === alpha.bot.botId)!
+      expect(relogged.token).not.toBe(alpha.bot.token)
+      alpha = { ...alpha, bot: relogged }
+      yield* awaitPolling(sandbox, alpha)
+
+      const resumed = yield* waitUntil(
+        "`channels status` to show alpha running again",
+        sandbox.gateway.cli(["channels", "status", "--probe"]),
+        (status) => /\brunning\b.*\bworks\b/.test(alphaLine(status.stdout)),
+        { timeoutMs: 90_000, intervalMs: 1_000 }
+      )
+      expect(alphaLine(resumed.stdout)).not.toMatch(/expired/i)
+      expect(resumed.stdout).not.toContain(`the WeChat login of account ${alpha.accountId} has expired`)
+
+      // the next message is answered, by the same gateway process
+      yield* inject(alpha, "are you there after the new login")
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the answer after the re-login", (text) =>
+        text === answerTo("are you there after the new login"))
+      expect(yield* sandbox.gateway.currentPid).toBe(pidBefore)
+      expect((yield* sandbox.gateway.output).match(/\[gateway\] ready/g)?.length ?? 0).toBe(readyLines)
+      yield* noViolations
+    }), 300_000)
 
   it.live("ran everything so far in one gateway process", () =>
     Effect.gen(function*() {

@@ -1,7 +1,8 @@
 /**
  * Login and logout adapters against the emulator's QR endpoints (real HTTP on 127.0.0.1): the web pair
  * `gateway.loginWithQrStart/Wait`, the terminal `auth.login`, and `gateway.logoutAccount`. Then how a
- * CLI login starts the account it saved in the running gateway, against a fake gateway RPC.
+ * CLI login tells the running gateway about the account it saved (resume in place, or start), against a
+ * fake gateway RPC: every answer and failure the CLI must survive.
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, TestClock } from "effect"
@@ -9,16 +10,17 @@ import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import { PassThrough } from "node:stream"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
 import { StateStore, statePathsFor } from "../../../src/state/StateStore.js"
-import { announceToGateway, type LoginParams } from "../../../src/plugin/AuthAdapter.js"
+import { announceToGateway, type LoginParams } from "../../../src/plugin/LoginAnnouncement.js"
 import { makeWeixinChannelPlugin } from "../../../src/plugin/ChannelPlugin.js"
 import {
   GATEWAY_RPC_TIMEOUT_MS,
   type GatewayRpc,
+  type GatewayRpcRequest,
   hostGatewayRpc,
   makePluginDeps,
-  type PluginDeps,
-  type StartChannelAccountRequest
+  type PluginDeps
 } from "../../../src/plugin/PluginDeps.js"
+import { RESUME_ACCOUNT_METHOD } from "../../../src/plugin/ResumeProtocol.js"
 import { makePluginEntry } from "../../../src/plugin/PluginEntry.js"
 import { PluginRuntime } from "../../../src/plugin/PluginRuntime.js"
 import { type RunningEmulator, startEmulator, track } from "../../support/pluginEmulator.js"
@@ -155,10 +157,10 @@ describe("gateway.logoutAccount", () => {
 })
 
 /** A gateway RPC double that records each request and answers with `answer`. */
-const recordingRpc = (answer: (request: StartChannelAccountRequest) => Promise<unknown>) => {
-  const requests: Array<StartChannelAccountRequest> = []
+const recordingRpc = (answer: (request: GatewayRpcRequest) => Promise<unknown>) => {
+  const requests: Array<GatewayRpcRequest> = []
   const rpc: GatewayRpc = {
-    startChannelAccount: (request) => {
+    call: (request) => {
       requests.push(request)
       return answer(request)
     }
@@ -166,7 +168,26 @@ const recordingRpc = (answer: (request: StartChannelAccountRequest) => Promise<u
   return { rpc, requests }
 }
 
-const handedOff = () => Promise.resolve({ channel: "openclaw-weixin", accountId: "x", started: true, outcome: { status: "handed-off" } })
+/** An error as the host's RPC client throws it when the gateway answered with one. */
+const gatewayError = (gatewayCode: string, message: string) =>
+  Object.assign(new Error(message), { name: "GatewayClientRequestError", gatewayCode })
+
+const handedOff = { channel: "openclaw-weixin", accountId: "x", started: true, outcome: { status: "handed-off" } }
+const taskOwned = { outcome: { status: "retry", reason: "task-owned" } }
+
+/** A gateway with this build of the plugin: `resume` answers the resume method, channels.start `start`. */
+const gatewayAnswering = (resume: unknown, start: unknown = handedOff) =>
+  recordingRpc(({ method }) => Promise.resolve(method === RESUME_ACCOUNT_METHOD ? resume : start))
+
+/** A gateway whose plugin build predates the resume method. */
+const olderGateway = (start: unknown = handedOff) =>
+  recordingRpc(({ method }) =>
+    method === RESUME_ACCOUNT_METHOD
+      ? Promise.reject(gatewayError("INVALID_REQUEST", `unknown method: ${method}`))
+      : Promise.resolve(start)
+  )
+
+const methodsOf = (requests: ReadonlyArray<GatewayRpcRequest>) => requests.map(({ method }) => method)
 
 /** What announceToGateway needs: the CLI's params (the account it chose before the login) and the RPC. */
 const announceSetup = (rpc: GatewayRpc | undefined, chosenByCli: string | null, cfg: Record<string, unknown> = {}) => {
@@ -180,31 +201,113 @@ const announceSetup = (rpc: GatewayRpc | undefined, chosenByCli: string | null, 
   return { printed, announce: (accountId: string) => announceToGateway(announceDeps, params, accountId) }
 }
 
-describe("starting the saved account in the running gateway", () => {
-  it.live("after a QR login, asks the gateway over RPC to start the account it saved, with the CLI's config", () =>
+describe("telling the running gateway about the saved account", () => {
+  it.live("after a QR login, asks the gateway to resume the saved account, then to start it, with the CLI's config", () =>
     Effect.promise(async () => {
-      const { requests, rpc } = recordingRpc(handedOff)
+      const { requests, rpc } = gatewayAnswering({ _tag: "NotRunningHere", accountId: "x" })
       const t = await setup(true, rpc)
       // the CLI chose "default" before the login: its own channels.start would miss the new account
       await t.plugin.auth!.login!({ cfg: t.cfg, accountId: "default", runtime: t.runtimeEnv })
       const [bot] = await t.run(t.emulator.bots)
       const saved = normalizeAccountId(bot!.botId)
-      expect(requests.map(({ accountId, cfg, channel }) => ({ accountId, cfg, channel }))).toEqual([
-        { accountId: saved, cfg: t.cfg, channel: "openclaw-weixin" }
+      expect(requests.map(({ cfg, method, params, scopes }) => ({ cfg, method, params, scopes }))).toEqual([
+        { cfg: t.cfg, method: "openclaw-weixin.resumeAccount", params: { accountId: saved }, scopes: ["operator.admin"] },
+        { cfg: t.cfg, method: "channels.start", params: { channel: "openclaw-weixin", accountId: saved }, scopes: undefined }
       ])
       expect(t.printed.join("\n")).toContain(`The running gateway is starting account ${saved} now.`)
     }))
 
-  it.effect("leaves the start to the CLI when the account it chose is the one just saved", () =>
+  it.effect("says an account the gateway ran (here: parked by an expired session) now runs again in place, and starts nothing", () =>
     Effect.gen(function*() {
-      const { requests, rpc } = recordingRpc(handedOff)
+      const { requests, rpc } = gatewayAnswering({ _tag: "Resumed", accountId: "bot-1", was: "AuthExpired" })
+      // the CLI chose the same account: its own channels.start follows (and finds it running)
+      const { announce, printed } = announceSetup(rpc, "Bot-1")
+      yield* announce("bot-1")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
+      expect(printed).toEqual([
+        "The running gateway picked up the new login: account bot-1 runs again in place (its login had expired)."
+      ])
+    }))
+
+  it.effect("says a healthy account of the same id restarted with its new login", () =>
+    Effect.gen(function*() {
+      const { rpc } = gatewayAnswering({ _tag: "Resumed", accountId: "bot-2", was: "Running" })
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(printed).toEqual(["The running gateway restarted account bot-2 in place with the new login."])
+    }))
+
+  it.effect("says the gateway is starting an account it had only just started itself (the host's own start raced the login)", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = gatewayAnswering({ _tag: "Resumed", accountId: "bot-2", was: "Starting" })
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
+      expect(printed).toEqual(["The running gateway is starting account bot-2 now."])
+    }))
+
+  it.effect("leaves the start of an account the gateway does not run to the CLI when the CLI chose it", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = gatewayAnswering({ _tag: "NotRunningHere", accountId: "bot-1" })
       const { announce, printed } = announceSetup(rpc, " Bot-1 ")
       yield* announce(normalizeAccountId("Bot-1"))
-      expect(requests).toEqual([])
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
       expect(printed).toEqual([])
     }))
 
-  it.effect("asks nothing when no gateway RPC is wired (the gateway process itself, tests)", () =>
+  it.effect("says when the gateway finds no saved login for the account (another state directory)", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = gatewayAnswering({ _tag: "NoStoredLogin", accountId: "bot-2" })
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
+      expect(printed.join("\n")).toContain("finds no saved login for account bot-2; is it using the same state directory")
+    }))
+
+  it.effect("with an older plugin build in the gateway, starts a new account with channels.start as before", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = olderGateway()
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount", "channels.start"])
+      expect(printed).toEqual(["The running gateway is starting account bot-2 now."])
+    }))
+
+  it.effect("with an older plugin build in the gateway, says a running account needs a gateway restart for its new login", () =>
+    Effect.gen(function*() {
+      const { rpc } = olderGateway(taskOwned)
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(printed).toEqual([
+        "Account bot-2 already runs in the gateway, whose build of openclaw-weixin cannot pick up a new login in place: " +
+        "restart the gateway (e.g. `openclaw gateway restart`) to use it."
+      ])
+    }))
+
+  it.effect("with an older plugin build and the CLI starting the account itself, says a gateway restart may be needed", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = olderGateway()
+      const { announce, printed } = announceSetup(rpc, "bot-1")
+      yield* announce("bot-1")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
+      expect(printed).toEqual([
+        "The running gateway has an older build of openclaw-weixin that cannot pick up a new login in place: " +
+        "if account bot-1 was already running there, restart the gateway (e.g. `openclaw gateway restart`)."
+      ])
+    }))
+
+  it.effect("reports a gateway that refuses the request (missing scope), and the login still succeeds", () =>
+    Effect.gen(function*() {
+      const { requests, rpc } = recordingRpc(() => Promise.reject(gatewayError("INVALID_REQUEST", "missing scope: operator.admin")))
+      const { announce, printed } = announceSetup(rpc, "default")
+      yield* announce("bot-2")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
+      expect(printed.join("\n")).toContain(
+        "The gateway refused openclaw-weixin.resumeAccount for account bot-2 (missing scope: operator.admin); the login is saved"
+      )
+    }))
+
+  it.effect("asks nothing when no gateway RPC is wired (tests)", () =>
     Effect.gen(function*() {
       const { announce, printed } = announceSetup(undefined, "default")
       yield* announce("bot-2")
@@ -213,7 +316,7 @@ describe("starting the saved account in the running gateway", () => {
 
   it.effect("asks nothing of a remote gateway, which cannot see this machine's login, and says so", () =>
     Effect.gen(function*() {
-      const { requests, rpc } = recordingRpc(handedOff)
+      const { requests, rpc } = gatewayAnswering({ _tag: "Resumed", accountId: "bot-2", was: "AuthExpired" })
       const { announce, printed } = announceSetup(rpc, "default", { gateway: { mode: "remote" } })
       yield* announce("bot-2")
       expect(requests).toEqual([])
@@ -222,11 +325,12 @@ describe("starting the saved account in the running gateway", () => {
 
   it.effect("still succeeds when no gateway runs, and says the account starts with the next gateway start", () =>
     Effect.gen(function*() {
-      const { rpc } = recordingRpc(() =>
+      const { requests, rpc } = recordingRpc(() =>
         Promise.reject(new Error("Gateway not reachable at ws://127.0.0.1:18789 (ECONNREFUSED).\nStart it with …"))
       )
       const { announce, printed } = announceSetup(rpc, "default")
       yield* announce("bot-2")
+      expect(methodsOf(requests)).toEqual(["openclaw-weixin.resumeAccount"])
       expect(printed).toEqual([
         "No running gateway answered (Gateway not reachable at ws://127.0.0.1:18789 (ECONNREFUSED)); " +
         "account bot-2 starts with the next gateway start."
@@ -251,7 +355,10 @@ describe("starting the saved account in the running gateway", () => {
 
   it.effect("reports a start the gateway declined, with its reason and the command to check", () =>
     Effect.gen(function*() {
-      const { rpc } = recordingRpc(() => Promise.resolve({ started: false, outcome: { status: "skipped", reason: "disabled" } }))
+      const { rpc } = gatewayAnswering(
+        { _tag: "NotRunningHere", accountId: "bot-2" },
+        { started: false, outcome: { status: "skipped", reason: "disabled" } }
+      )
       const { announce, printed } = announceSetup(rpc, "default")
       yield* announce("bot-2")
       expect(printed).toEqual([
@@ -260,9 +367,9 @@ describe("starting the saved account in the running gateway", () => {
       ])
     }))
 
-  it.effect("says an account the gateway already runs is running (a repeated login of the same bot)", () =>
+  it.effect("says an account the host's task still owns is running (the plugin had not bound it yet)", () =>
     Effect.gen(function*() {
-      const { rpc } = recordingRpc(() => Promise.resolve({ outcome: { status: "retry", reason: "task-owned" } }))
+      const { rpc } = gatewayAnswering({ _tag: "NotRunningHere", accountId: "bot-2" }, taskOwned)
       const { announce, printed } = announceSetup(rpc, "default")
       yield* announce("bot-2")
       expect(printed).toEqual(["Account bot-2 is already running in the gateway."])
@@ -270,11 +377,12 @@ describe("starting the saved account in the running gateway", () => {
 
   it.effect("turns an answer it cannot read into a message that says how to check, not a failed login", () =>
     Effect.gen(function*() {
-      const { rpc } = recordingRpc(() => Promise.resolve({ ok: "maybe" }))
-      const { announce, printed } = announceSetup(rpc, "default")
-      yield* announce("bot-2")
-      expect(printed.join("\n")).toContain("unexpected answer when asked to start account bot-2")
-      expect(printed.join("\n")).toContain("openclaw channels status --channel openclaw-weixin --probe")
+      for (const rpc of [gatewayAnswering({ ok: "maybe" }).rpc, gatewayAnswering({ _tag: "NotRunningHere", accountId: "bot-2" }, { ok: "maybe" }).rpc]) {
+        const { announce, printed } = announceSetup(rpc, "default")
+        yield* announce("bot-2")
+        expect(printed.join("\n")).toMatch(/unexpected answer to (openclaw-weixin\.resumeAccount|channels\.start) for account bot-2/)
+        expect(printed.join("\n")).toContain("openclaw channels status --channel openclaw-weixin --probe")
+      }
     }))
 })
 

@@ -1,6 +1,6 @@
 /**
  * accounts: what an idle account costs. The real Supervisor runs real AccountActors (ILinkApi over HTTP,
- * StateStore in a temp dir) against one in-process emulator that holds idle long-polls for 35 s, as the
+ * state stores in a temp dir) against one in-process emulator that holds idle long-polls for 35 s, as the
  * iLink server does, so idle accounts really sit in a held poll. Measured in one run:
  *
  *   1 account, then 200 accounts (each has answered one message, so it is warmed: context token,
@@ -26,7 +26,9 @@ import { AccountActorRunner, Supervisor } from "../src/account/Supervisor.js"
 import { normalizeAccountId } from "../src/domain/AccountId.js"
 import { Host, type HostService, TurnOutcome } from "../src/account/AgentTurns.js"
 import { ILinkApi } from "../src/ilink/ILinkApi.js"
-import { StateStore } from "../src/state/StateStore.js"
+import { AccountStore } from "../src/state/AccountStore.js"
+import { CursorStore } from "../src/state/CursorStore.js"
+import { State } from "../src/state/State.js"
 import { type BotInfo, makeEmulator } from "../sandbox/emulator/Emulator.js"
 
 const ACCOUNTS = 200
@@ -126,13 +128,15 @@ const program = Effect.scoped(Effect.gen(function*() {
         Effect.as(TurnOutcome.Completed({ replies: 1 }))
       )
   }
-  const base = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(stateDir), Layer.succeed(Host, host))
+  const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), Layer.succeed(Host, host))
   const world = Layer.provideMerge(
     Supervisor.Default.pipe(Layer.provide(AccountActorRunner({ actor: { initialPollTimeoutMs: CLIENT_POLL_TIMEOUT_MS } }))),
     base
   )
   const context = yield* Layer.build(world)
-  const [supervisor, store, api] = yield* Effect.all([Supervisor, StateStore, ILinkApi]).pipe(Effect.provide(context))
+  const [supervisor, store, cursors, api] = yield* Effect.all([Supervisor, AccountStore, CursorStore, ILinkApi]).pipe(
+    Effect.provide(context)
+  )
 
   const requestCount = Effect.map(emulator.requests(), (r) => r.length)
   /** No request reached the emulator for a second: every account sits in a held poll. */
@@ -159,8 +163,8 @@ const program = Effect.scoped(Effect.gen(function*() {
       while (bots.length < total) {
         const bot = yield* emulator.addBot()
         const id = normalizeAccountId(bot.botId)
-        yield* store.saveAccount(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
-        yield* store.registerAccount(id)
+        yield* store.save(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+        yield* store.register(id)
         yield* supervisor.start(id)
         bots.push(bot)
         fresh.push(bot)
@@ -197,7 +201,7 @@ const program = Effect.scoped(Effect.gen(function*() {
   for (const bot of bots) {
     const id = normalizeAccountId(bot.botId)
     const connection = { baseUrl: emulator.baseUrl, token: Redacted.make(bot.token), accountId: id }
-    const position = yield* Ref.make(yield* store.loadCursor(id).pipe(Effect.orElseSucceed(() => "")))
+    const position = yield* Ref.make(yield* cursors.load(id))
     yield* Ref.get(position).pipe(
       Effect.flatMap((buf) => api.getUpdates(connection, { get_updates_buf: buf, timeoutMs: CLIENT_POLL_TIMEOUT_MS })),
       Effect.flatMap((response) => Ref.set(position, response.get_updates_buf ?? "")),

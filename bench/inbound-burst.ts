@@ -12,16 +12,17 @@
  * claim (journal + cursor fsync), markDone (group-committed fsync), Outbox.send (queue wait + delivery),
  * Outbox.deliver (token on disk + sendmessage) and the sendmessage HTTP call alone.
  */
-import { Clock, Duration, Effect, Exit, Layer, Redacted, Scope, SubscriptionRef, Tracer } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Layer, Redacted, Scope, SubscriptionRef, Tracer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { AccountActor } from "../src/account/AccountActor.js"
 import { defaultDispatchConcurrency, Dispatcher } from "../src/account/Dispatcher.js"
 import { normalizeAccountId } from "../src/domain/AccountId.js"
+import { normalizePeerId, type Peer } from "../src/domain/PeerId.js"
 import { Host, type HostService, TurnOutcome } from "../src/account/AgentTurns.js"
 import { ILinkApi } from "../src/ilink/ILinkApi.js"
-import { StateStore } from "../src/state/StateStore.js"
+import { State } from "../src/state/State.js"
 import { makeEmulator } from "../sandbox/emulator/Emulator.js"
 
 const PEERS = 10
@@ -118,7 +119,7 @@ const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string
       const accountId = normalizeAccountId(bot.botId)
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(
-        Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(stateDir), Layer.succeed(Host, host)),
+        Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), Layer.succeed(Host, host)),
         scope
       )
       const actor = yield* AccountActor.run({
@@ -155,12 +156,14 @@ const dispatcherOnly = Effect.scoped(
   Effect.gen(function* () {
     const ledger = makeLedger()
     const dispatcher = yield* Dispatcher.make({
-      handle: (m: { key: string; peer: string; seq: number }) =>
-        Effect.sleep(Duration.millis(TURN_MS)).pipe(Effect.zipRight(Effect.sync(() => ledger.record(m.peer, m.seq))))
+      handle: (m: { key: string; peer: Peer; seq: number }) =>
+        Effect.sleep(Duration.millis(TURN_MS)).pipe(Effect.zipRight(Effect.sync(() => ledger.record(m.peer.id, m.seq))))
     })
     const start = yield* Clock.currentTimeMillis
     for (let seq = 0; seq < PER_PEER; seq++) {
-      for (const peer of peerIds) yield* dispatcher.offer({ key: `${peer}#${seq}`, peer, seq })
+      for (const peer of peerIds) {
+        yield* dispatcher.offer({ key: `${peer}#${seq}`, peer: Either.getOrThrow(normalizePeerId(peer)), seq })
+      }
     }
     yield* dispatcher.awaitIdle
     const elapsed = (yield* Clock.currentTimeMillis) - start

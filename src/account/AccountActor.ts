@@ -10,8 +10,9 @@
  * Outbox: queued sends fail with `OutboxClosed`, the send in flight gets up to `sendStopGrace` (300 ms)
  * to finish and report its real receipt, after which it is interrupted and reported as `DeliveryUnknown`.
  * Then `notifystop` runs under its own bound (`notifyStopTimeoutMs`, 500 ms), so the whole stop stays
- * under a second; the state ends in `Stopped` (or stays `AuthExpired` if parked). Every durable write
- * (journal, cursor, context tokens) is complete when its call returns, so there is nothing left to flush.
+ * under a second; the state ends in `Stopped` (or stays `AuthExpired` if parked). Before `notifystop`,
+ * the Inbox writes the done marks still queued and ContextTokens flushes its files, so the reply counts
+ * noted during the Outbox's grace are on disk.
  *
  * Delivery is effectively-once: the Inbox hands each claimed message to exactly one turn per run, and a
  * turn that ends (well or badly) is marked done. Only a turn cut short by a stop or a crash runs again
@@ -22,7 +23,6 @@ import { makeClientId } from "../domain/ClientId.js"
 import { Host, type InboundTurn, type ReplyChannel } from "./AgentTurns.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import type { ILinkConnection } from "../ilink/ILinkConnection.js"
-import { StateStore } from "../state/StateStore.js"
 import { AccountId, type AccountSettings, AccountSettingsTag, defaultAccountSettings } from "./AccountSettings.js"
 import {
   type AccountStateRef,
@@ -32,9 +32,9 @@ import {
   markError,
   markOutbound
 } from "./AccountStatus.js"
-import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "./ContextTokens.js"
+import { ContextTokens } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
-import { type ClaimedMessage, journalName, makeInbox } from "./Inbox.js"
+import { type ClaimedMessage, Inbox } from "./Inbox.js"
 import { runMonitor } from "./Monitor.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
 import { Typing } from "./Typing.js"
@@ -61,7 +61,6 @@ export interface AccountActorHandle {
 
 const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) {
   const api = yield* ILinkApi
-  const stateStore = yield* StateStore
   const host = yield* Host
   const accountId = config.accountId
   const settings: AccountSettings = { ...defaultAccountSettings, ...config.settings }
@@ -99,18 +98,12 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
 
   const started = yield* inActor(
     Effect.gen(function*() {
-      const contextTokens = yield* ContextTokens.make({
-        accountId,
-        storage: contextTokenStorageFromStateStore(stateStore, accountId)
-      })
+      // in the actor's scope, before the Outbox: its writers flush after the Outbox has stopped
+      const contextTokens = yield* ContextTokens.make({ accountId }).pipe(Scope.extend(scope))
       yield* api.notifyStart(connection).pipe(
         Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))
       )
-      const inbox = yield* makeInbox({
-        accountId,
-        store: stateStore,
-        journalLocation: stateStore.journalPath(accountId, journalName)
-      })
+      const inbox = yield* Inbox.make({ accountId }).pipe(Scope.extend(scope))
       const outbox = yield* Outbox.make({
         accountId,
         connection: Effect.succeed(connection),
@@ -125,15 +118,10 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
 
       const runTurn = (claimed: ClaimedMessage) =>
         Effect.gen(function*() {
-          const peer = normalizePeer(claimed.peer)
-          if (peer === undefined) {
-            return yield* Effect.logWarning(
-              `message ${claimed.key} has no sender id; it cannot be answered and is skipped`
-            )
-          }
+          const peer = claimed.peer
           const contextToken = claimed.message.context_token
           if (contextToken !== undefined && contextToken !== "") {
-            yield* contextTokens.remember(claimed.peer, contextToken, claimed.claimedAt)
+            yield* contextTokens.remember(peer, contextToken, claimed.claimedAt)
           }
           const runId = yield* makeClientId
           const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId }

@@ -14,14 +14,14 @@
  *   account actor then marks it done. Workers never die from a turn.
  */
 import { Cause, Effect, Queue, Scope, Stream, SubscriptionRef } from "effect"
-import { normalizePeer } from "./ContextTokens.js"
+import type { Peer } from "../domain/PeerId.js"
 
 /** What the Dispatcher needs of a message: Inbox's `ClaimedMessage` satisfies it. */
 export interface Dispatchable {
   /** dedupe key; used in log lines */
   readonly key: string
-  /** raw peer id (`from_user_id`); its normalised form is the FIFO key */
-  readonly peer: string
+  /** the sender, normalised at the Inbox; its key is the FIFO key */
+  readonly peer: Peer
 }
 
 export interface DispatcherOptions<A extends Dispatchable, R> {
@@ -64,7 +64,7 @@ export const make = <A extends Dispatchable, R>(
     const lanes = new Map<string, PeerLane<A>>()
     const size = yield* SubscriptionRef.make(0)
 
-    const laneKey = (message: A): string => normalizePeer(message.peer)?.key ?? `raw:${message.peer}`
+    const laneKey = (message: A): string => message.peer.key
 
     const runTurn = (message: A): Effect.Effect<void, never, R> =>
       Effect.suspend(() => options.handle(message)).pipe(
@@ -77,7 +77,7 @@ export const make = <A extends Dispatchable, R>(
                 cause
               )
         ),
-        Effect.annotateLogs({ messageKey: message.key, peer: message.peer })
+        Effect.annotateLogs({ messageKey: message.key, peer: message.peer.id })
       )
 
     const worker: Effect.Effect<never, never, R> = Effect.forever(

@@ -20,7 +20,7 @@ import {
 } from "./AccountStatus.js"
 import type { RejectedMessage } from "../wire/Api.js"
 import type { WeixinMessage } from "../wire/Message.js"
-import type { ClaimedMessage, Inbox } from "./Inbox.js"
+import type { ClaimedMessage, InboxService } from "./Inbox.js"
 
 /** The getupdates response fields the Monitor reads (structurally a GetUpdatesResponse). */
 export interface PollResponse {
@@ -66,7 +66,7 @@ export const pollBackoff = (settings: Pick<AccountSettings, "backoffBaseMs" | "b
 
 export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError>(options: {
   readonly getUpdates: GetUpdates<E>
-  readonly inbox: Inbox
+  readonly inbox: InboxService
   readonly dispatch: (claimed: ClaimedMessage) => Effect.Effect<void>
   readonly state: AccountStateRef
   readonly settings: AccountSettings

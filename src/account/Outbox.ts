@@ -14,14 +14,15 @@
  *   finish, so a reply that is about to land reports its real receipt. Past the grace it is interrupted
  *   and its caller gets `DeliveryUnknown` (the request may have reached the server).
  */
-import { Clock, Deferred, Duration, Effect, Option, Queue, Schedule, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Option, Queue, Schedule, Scope } from "effect"
 import { chunkText, DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
 import { makeClientId } from "../domain/ClientId.js"
 import type { ReplyChannel } from "./AgentTurns.js"
 import type { ILinkError } from "../wire/ILinkError.js"
 import type { MessageItem, WeixinMessage } from "../wire/Message.js"
 import type { SendMessageResponse } from "../wire/Api.js"
-import { type ContextTokensService, normalizePeer, type PeerContext } from "./ContextTokens.js"
+import { type ContextTokensService, type PeerContext } from "./ContextTokens.js"
+import { normalizePeerId, type Peer } from "../domain/PeerId.js"
 import {
   AccountAuthExpired,
   ChunkDelivered,
@@ -116,6 +117,8 @@ export const defaultSendRetrySchedule: Schedule.Schedule<unknown, ILinkError> = 
 
 interface Job {
   readonly peer: string
+  /** the normalised target, for ContextTokens */
+  readonly target: Peer
   readonly request: SendRequest
   readonly items: readonly [MessageItem, ...Array<MessageItem>]
   readonly result: Deferred.Deferred<Receipt, OutboxError>
@@ -258,14 +261,14 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
       Effect.gen(function* () {
         const expired = authGate()
         if (expired !== undefined) return yield* Effect.fail(expired)
-        const known = Option.getOrUndefined(yield* contextTokens.lookup(job.peer))
+        const known = Option.getOrUndefined(yield* contextTokens.lookup(job.target))
         const requestToken = job.request.contextToken === "" ? undefined : job.request.contextToken
         const now = yield* Clock.currentTimeMillis
         const refusal = refusalFor(job.peer, known, requestToken, job.items.length, now, limits)
         if (refusal !== undefined) return yield* Effect.fail(refusal)
         const token = (requestToken ?? known?.token)!
         // a reply must never be on WeChat while its token is only in memory (crash after reply)
-        yield* contextTokens.tokenOnDisk(job.peer)
+        yield* contextTokens.tokenOnDisk(job.target)
         // the server's own spelling of the id: a re-cased id is rejected with ret=-3 (ILINK App. C)
         const to = known?.userId ?? job.peer
         const sent: Array<ChunkReceipt> = current?.sent ?? []
@@ -274,13 +277,13 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
           const outcome = yield* Effect.either(sendOne(to, item, token, job.request.runId, at))
           if (outcome._tag === "Right") {
             sent.push(outcome.right)
-            yield* contextTokens.noteReply(to)
+            yield* contextTokens.noteReply(job.target)
             continue
           }
           const error = outcome.left
           // count a reply that may have arrived, so the budget errs on the side of refusing
-          if (error._tag === "DeliveryUnknown") yield* contextTokens.noteReply(to)
-          if (error._tag === "ContextTokenRejected") yield* contextTokens.noteRejected(to, limits.budget)
+          if (error._tag === "DeliveryUnknown") yield* contextTokens.noteReply(job.target)
+          if (error._tag === "ContextTokenRejected") yield* contextTokens.noteRejected(job.target, limits.budget)
           return yield* Effect.fail(error)
         }
         return Receipt.fromChunks(to, sent as unknown as readonly [ChunkReceipt, ...Array<ChunkReceipt>])
@@ -356,7 +359,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
       Effect.gen(function* () {
         const expired = authGate()
         if (expired !== undefined) return yield* Effect.fail(expired)
-        const peer = normalizePeer(request.to)
+        const peer = Either.getOrUndefined(normalizePeerId(request.to))
         if (peer !== undefined && closed) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
         if (peer === undefined) return yield* Effect.fail(new InvalidRecipient({ to: request.to }))
         const items: Array<MessageItem> = chunkText(request.text ?? "", chunkLimit).map((text) => ({
@@ -368,7 +371,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
         if (first === undefined) return yield* Effect.fail(new EmptyMessage({ peer: peer.id }))
         const result = yield* Deferred.make<Receipt, OutboxError>()
         // a stop shuts the queue down, which interrupts an offer still waiting for room: that is a refusal
-        const accepted = yield* Queue.offer(queue, { peer: peer.id, request, items: [first, ...rest], result }).pipe(
+        const accepted = yield* Queue.offer(queue, { peer: peer.id, target: peer, request, items: [first, ...rest], result }).pipe(
           Effect.catchAllCause(() => Effect.succeed(false))
         )
         if (!accepted) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))

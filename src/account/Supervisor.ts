@@ -33,7 +33,8 @@ import { normalizeAccountId } from "../domain/AccountId.js"
 import type { Host } from "./AgentTurns.js"
 import type { ILinkApi } from "../ilink/ILinkApi.js"
 import { DEFAULT_ILINK_BASE_URL, ILinkConnection } from "../ilink/ILinkConnection.js"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
+import type { StateStores } from "../state/State.js"
 import { AccountActor, type AccountActorConfig } from "./AccountActor.js"
 import { AccountPhase, type AccountStateRef, type AccountStatus, makeAccountState, setPhase } from "./AccountStatus.js"
 import { LoginListener } from "./LoginListener.js"
@@ -271,11 +272,11 @@ export interface AccountConnectionSettings {
  */
 export const AccountActorRunner = (
   connectionSettings: AccountConnectionSettings = {}
-): Layer.Layer<AccountRunner, never, ILinkApi | StateStore | Host> =>
+): Layer.Layer<AccountRunner, never, ILinkApi | StateStores | Host> =>
   Layer.effect(
     AccountRunner,
     Effect.gen(function*() {
-      const context = yield* Effect.context<ILinkApi | StateStore | Host>()
+      const context = yield* Effect.context<ILinkApi | StateStores | Host>()
       const park = (state: AccountStateRef, reason: string) =>
         Effect.gen(function*() {
           yield* Effect.logWarning(reason)
@@ -283,8 +284,8 @@ export const AccountActorRunner = (
         })
       const run = (accountId: string, state: AccountStateRef) =>
         Effect.gen(function*() {
-          const store = yield* StateStore
-          const stored = yield* store.loadAccount(accountId)
+          const accounts = yield* AccountStore
+          const stored = yield* accounts.load(accountId)
           const token = Option.flatMap(stored, (account) => Option.fromNullable(account.token))
           if (Option.isNone(token)) {
             return yield* park(

@@ -9,10 +9,10 @@
  * status 1 at once and every 5 s; when the turn ends (success, failure or interruption) the fiber stops
  * and status 2 is sent if a start was. An empty ticket means no typing calls at all.
  */
-import { Clock, Duration, Effect, Fiber, Random, Schedule, SynchronizedRef } from "effect"
+import { Clock, Duration, Effect, Either, Fiber, Random, Schedule, SynchronizedRef } from "effect"
 import type { GetConfigRequest, GetConfigResponse, SendTypingRequest } from "../wire/Api.js"
 import type { ILinkError } from "../wire/ILinkError.js"
-import { normalizePeer } from "./ContextTokens.js"
+import { normalizePeerId } from "../domain/PeerId.js"
 
 /** The iLink calls Typing makes; `ILinkApi` satisfies it (the connection type is left open). */
 export interface TypingApi<Conn> {
@@ -91,7 +91,7 @@ export const make = <Conn>(options: TypingOptions<Conn>): Effect.Effect<TypingSe
 
     const ticketFor = (peer: string, contextToken: string | undefined): Effect.Effect<string> =>
       Effect.suspend(() => {
-        const normalized = normalizePeer(peer)
+        const normalized = Either.getOrUndefined(normalizePeerId(peer))
         if (normalized === undefined) return Effect.succeed("")
         let slot = slots.get(normalized.key)
         if (slot === undefined) {
@@ -117,7 +117,7 @@ export const make = <Conn>(options: TypingOptions<Conn>): Effect.Effect<TypingSe
       effect: Effect.Effect<A, E, R>
     ): Effect.Effect<A, E, R> =>
       Effect.suspend(() => {
-        const userId = normalizePeer(peer)?.id
+        const userId = Either.getOrUndefined(normalizePeerId(peer))?.id
         if (userId === undefined) return effect
         // set once the indicator has been started, so the end knows whether to cancel it
         let startedWith: string | undefined

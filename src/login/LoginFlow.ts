@@ -40,7 +40,8 @@ import { LoginListener } from "../account/LoginListener.js"
 import { renderTerminal, toDataUrl } from "./QrRender.js"
 import { DEFAULT_ILINK_BASE_URL, normalizeBaseUrl } from "../ilink/ILinkConnection.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
+import { CursorStore } from "../state/CursorStore.js"
 import {
   isUnknownQrStatus,
   type QrCodeRequest,
@@ -73,11 +74,29 @@ export interface QrLoginApi {
   ) => Effect.Effect<QrStatusResponse, ILinkError>
 }
 
-/** The part of StateStore a login touches. */
-export type LoginStore = Pick<
-  StateStore,
-  "listAccountIds" | "loadAccount" | "saveAccount" | "registerAccount" | "saveCursor" | "removeAccount"
->
+/** What a login touches of the state: AccountStore, and CursorStore for the fresh cursor. */
+export interface LoginStore {
+  readonly listAccountIds: AccountStore["list"]
+  readonly loadAccount: AccountStore["load"]
+  readonly saveAccount: AccountStore["save"]
+  readonly registerAccount: AccountStore["register"]
+  readonly removeAccount: AccountStore["remove"]
+  readonly saveCursor: CursorStore["save"]
+}
+
+/** The LoginStore over the state stores. */
+export const loginStore: Effect.Effect<LoginStore, never, AccountStore | CursorStore> = Effect.gen(function*() {
+  const accounts = yield* AccountStore
+  const cursors = yield* CursorStore
+  return {
+    listAccountIds: accounts.list,
+    loadAccount: accounts.load,
+    saveAccount: accounts.save,
+    registerAccount: accounts.register,
+    removeAccount: accounts.remove,
+    saveCursor: cursors.save
+  }
+})
 
 export { LoginListener } from "../account/LoginListener.js"
 
@@ -817,9 +836,9 @@ export const makeLoginFlow = (
 export class LoginFlow extends Effect.Service<LoginFlow>()("openclaw-weixin/LoginFlow", {
   scoped: Effect.gen(function*() {
     const api = yield* ILinkApi
-    const store = yield* StateStore
+    const store = yield* loginStore
     const listener = yield* Effect.serviceOption(LoginListener)
     return yield* makeLoginFlow(api, store, listener)
   }),
-  dependencies: [ILinkApi.Default, StateStore.Default]
+  dependencies: [ILinkApi.Default, AccountStore.Default, CursorStore.Default]
 }) {}

@@ -16,7 +16,7 @@ import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
 import { BoundAccounts } from "./PluginLayer.js"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
 import { channelConfigFromHostConfig, defaultChannelConfig } from "../config/ChannelConfig.js"
 import { InboundBridge } from "../host/InboundBridge.js"
 import { AccountNotConfigured, ChannelRuntimeMissing } from "./PluginErrors.js"
@@ -88,8 +88,8 @@ export const runAccountForHost = Effect.fn("Gateway.runAccountForHost")(
       ctx.log?.error(new ChannelRuntimeMissing({ accountId }).message)
       return yield* new ChannelRuntimeMissing({ accountId })
     }
-    const store = yield* StateStore
-    const account = resolveWeixinAccount(config, accountId, yield* store.loadAccount(accountId))
+    const accountStore = yield* AccountStore
+    const account = resolveWeixinAccount(config, accountId, yield* accountStore.load(accountId))
     if (account.token === undefined) {
       ctx.log?.error(new AccountNotConfigured({ accountId }).message)
       yield* setHostStatus(ctx, { accountId, running: false, configured: false, lastError: "not logged in" })

@@ -12,8 +12,8 @@
  * Without `ctx.accountId` the account is inferred as ILINK §4 describes: none → log in first; one → it;
  * several → the one whose context tokens know the recipient, an error naming them when that is not one.
  */
-import { Effect, Option } from "effect"
-import { ContextTokens, contextTokenStorageFromStateStore, normalizePeer } from "../account/ContextTokens.js"
+import { Effect, Either, Option } from "effect"
+import { ContextTokens } from "../account/ContextTokens.js"
 import { Outbox } from "../account/Outbox.js"
 import { AccountAuthExpired, type Receipt, type SendFailed } from "../account/Receipt.js"
 import { Supervisor } from "../account/Supervisor.js"
@@ -23,7 +23,8 @@ import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
 import { BoundAccounts } from "./PluginLayer.js"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
+import { ContextTokenStore } from "../state/ContextTokenStore.js"
 import { type ChannelConfig, channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import {
   AccountNotConfigured,
@@ -39,15 +40,19 @@ import type { OutboundContext, OutboundResult, WeixinOutboundAdapter } from "./S
 
 /** Which account sends to `peer` when the host did not say (ILINK §4 "Outbound account inference"). */
 export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(function*(peer: NormalizedPeerId) {
-  const store = yield* StateStore
-  const ids = yield* store.listAccountIds()
+  const accounts = yield* AccountStore
+  const tokenStore = yield* ContextTokenStore
+  const ids = yield* accounts.list()
   const [only, ...others] = ids
   if (only === undefined) return yield* new NoAccountsRegistered()
   if (others.length === 0) return only
   const knowing: Array<string> = []
   for (const id of ids) {
-    const tokens = yield* store.loadContextTokens(id)
-    if (Object.keys(tokens).some((userId) => normalizePeer(userId)?.key === peer.key)) knowing.push(id)
+    const tokens = yield* tokenStore.loadTokens(id)
+    const knows = Object.keys(tokens).some((userId) =>
+      Either.getOrUndefined(normalizePeerId(userId))?.key === peer.key
+    )
+    if (knows) knowing.push(id)
   }
   const [chosen, ...rest] = knowing
   if (chosen === undefined) return yield* new NoAccountForRecipient({ to: peer.id, accountIds: ids })
@@ -58,21 +63,18 @@ export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(fun
 /** One send in a process without a running actor: stored login + stored context tokens + an Outbox. */
 export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
   function*(accountId: string, config: ChannelConfig, to: string, text: string) {
-    const store = yield* StateStore
+    const accounts = yield* AccountStore
     const api = yield* ILinkApi
-    const stored = yield* store.loadAccount(accountId)
+    const stored = yield* accounts.load(accountId)
     if (Option.isNone(stored)) {
-      const known = yield* store.listAccountIds()
+      const known = yield* accounts.list()
       if (!known.includes(accountId)) return yield* new UnknownAccount({ accountId, known })
     }
     const account = resolveWeixinAccount(config, accountId, stored)
     if (account.token === undefined) return yield* new AccountNotConfigured({ accountId })
     const connection = yield* ILinkConnection.make({ baseUrl: account.baseUrl, token: account.token, accountId })
     return yield* Effect.gen(function*() {
-      const contextTokens = yield* ContextTokens.make({
-        accountId,
-        storage: contextTokenStorageFromStateStore(store, accountId)
-      })
+      const contextTokens = yield* ContextTokens.make({ accountId })
       const outbox = yield* Outbox.make({
         accountId,
         connection: Effect.succeed(connection),

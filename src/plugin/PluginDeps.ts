@@ -3,7 +3,7 @@
  * terminal the CLI login talks to, and (in a CLI process) the way to reach the running gateway. Tests
  * build their own; index.ts builds the process-wide one.
  */
-import type { StatePaths } from "../state/StateStore.js"
+import type { StatePaths } from "../state/StatePaths.js"
 import { PluginRuntime } from "./PluginRuntime.js"
 import { currentStatePaths } from "../state/AccountFilesSync.js"
 import { HostTaskContexts } from "./HostTaskContext.js"

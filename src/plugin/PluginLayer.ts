@@ -1,5 +1,5 @@
 /**
- * PluginLayer: the single composition root. Every service and actor the plugin runs (StateStore,
+ * PluginLayer: the single composition root. Every service and actor the plugin runs (the state stores,
  * ILinkApi, the Supervisor with its AccountRunner, LoginFlow, the host-bound accounts, the inbound
  * bridge, the host logger) is built here into one `ManagedRuntime`; each host call runs an effect on it
  * (src/plugin/PluginRuntime.ts) and the host's unload disposes it.
@@ -9,7 +9,7 @@
  * binding and the stored login at every (re)start, so a new login or config applies on the next run,
  * and registers the live actor so proactive sends go through the running Outbox.
  */
-import { Effect, Layer, type LogLevel, ManagedRuntime, Option } from "effect"
+import { Context, Effect, Layer, type LogLevel, ManagedRuntime, Option } from "effect"
 import { AccountActor, type AccountActorHandle } from "../account/AccountActor.js"
 import type { AccountStateRef } from "../account/AccountStatus.js"
 import { LoginFlow, LoginListener } from "../login/LoginFlow.js"
@@ -25,7 +25,11 @@ import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
 import { hostLoggingLayer, type LogSinks, type SecretValues } from "./HostLogger.js"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
+import { ContextTokenStore } from "../state/ContextTokenStore.js"
+import { CursorStore } from "../state/CursorStore.js"
+import { InboxJournal } from "../state/InboxJournal.js"
+import { State, type StateServices, type StateStores } from "../state/State.js"
 
 /** What the host gave an account when it started it. */
 export interface AccountBinding {
@@ -83,18 +87,22 @@ const boundHost = (accounts: BoundAccounts, accountId: string): HostService => (
 })
 
 /** Runs one account for the Supervisor: stored login + binding → AccountActor, until it parks. */
-export const AccountRunnerLive: Layer.Layer<AccountRunner, never, BoundAccounts | StateStore | ILinkApi> = Layer.effect(
+export const AccountRunnerLive: Layer.Layer<AccountRunner, never, BoundAccounts | StateStores | ILinkApi> = Layer.effect(
   AccountRunner,
   Effect.gen(function*() {
     const accounts = yield* BoundAccounts
-    const store = yield* StateStore
+    // only the stores: the whole layer context would also carry the layer's Scope into the actor
+    const stores = Context.pick(AccountStore, CursorStore, ContextTokenStore, InboxJournal)(
+      yield* Effect.context<StateStores>()
+    )
+    const accountStore = Context.get(stores, AccountStore)
     const api = yield* ILinkApi
     const run = (accountId: string, state: AccountStateRef) =>
       Effect.scoped(
         Effect.gen(function*() {
           const binding = yield* accounts.binding(accountId)
           const config = Option.match(binding, { onNone: () => defaultChannelConfig, onSome: (b) => b.config })
-          const account = resolveWeixinAccount(config, accountId, yield* store.loadAccount(accountId))
+          const account = resolveWeixinAccount(config, accountId, yield* accountStore.load(accountId))
           if (account.token === undefined) return yield* new AccountNotConfigured({ accountId })
           const connection = yield* ILinkConnection.make({ baseUrl: account.baseUrl, token: account.token, accountId })
           const handle = yield* AccountActor.run({
@@ -105,7 +113,7 @@ export const AccountRunnerLive: Layer.Layer<AccountRunner, never, BoundAccounts 
           }).pipe(
             Effect.provideService(Host, boundHost(accounts, account.accountId)),
             Effect.provideService(ILinkApi, api),
-            Effect.provideService(StateStore, store),
+            Effect.provide(stores),
             Effect.provideService(ILinkSettings, {
               botAgent: config.botAgent,
               routeTag: routeTagFor(config, account)
@@ -141,7 +149,7 @@ export const BoundLoginListener: Layer.Layer<LoginListener, never, Supervisor | 
   })
 )
 
-export type PluginServices = StateStore | ILinkApi | BoundAccounts | Supervisor | LoginFlow | InboundBridge
+export type PluginServices = StateServices | ILinkApi | BoundAccounts | Supervisor | LoginFlow | InboundBridge
 
 export interface PluginLayerOptions {
   readonly sinks: LogSinks
@@ -150,15 +158,15 @@ export interface PluginLayerOptions {
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
   /** the inbound Host implementation (default: the real one over channelRuntime, src/plugin/HostBridge.ts) */
   readonly inboundBridge?: Layer.Layer<InboundBridge> | undefined
-  /** overrides for tests: a StateStore in a temp dir, an ILinkApi with a test HTTP client */
-  readonly stateStore?: Layer.Layer<StateStore> | undefined
+  /** overrides for tests: the state in a temp dir (State.layerAt), an ILinkApi with a test HTTP client */
+  readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
 }
 
 /** Every service of the plugin, built once. */
 export const makePluginLayer = (options: PluginLayerOptions): Layer.Layer<PluginServices> => {
   const platform = Layer.mergeAll(
-    options.stateStore ?? StateStore.Default,
+    options.state ?? State.layer,
     options.ilinkApi ?? ILinkApi.Default,
     BoundAccounts.Default,
     options.inboundBridge ?? channelRuntimeInboundBridge

@@ -10,12 +10,12 @@ import { Cause, type Effect, Exit, type Layer, type LogLevel } from "effect"
 import type { ILinkApi } from "../ilink/ILinkApi.js"
 import { LogSinks, SecretValues } from "./HostLogger.js"
 import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "./PluginLayer.js"
-import type { StateStore } from "../state/StateStore.js"
+import type { StateServices } from "../state/State.js"
 import type { InboundBridge } from "../host/InboundBridge.js"
 
 export interface PluginRuntimeOverrides {
   readonly inboundBridge?: Layer.Layer<InboundBridge> | undefined
-  readonly stateStore?: Layer.Layer<StateStore> | undefined
+  readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
 }

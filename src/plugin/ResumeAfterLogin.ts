@@ -10,14 +10,14 @@
 import { Effect, Option, Redacted } from "effect"
 import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
+import { CursorStore } from "../state/CursorStore.js"
 import { BoundAccounts } from "./PluginLayer.js"
 import { type ResumeAccountAnswer, Resumed, NoStoredLogin, NotRunningHere } from "./ResumeProtocol.js"
 
 export const resumeAfterLogin = Effect.fn("Plugin.resumeAfterLogin")(function*(rawId: string) {
   const accountId = normalizeAccountId(rawId)
-  const store = yield* StateStore
-  const stored = yield* store.loadAccount(accountId)
+  const stored = yield* (yield* AccountStore).load(accountId)
   const token = Option.flatMap(stored, (account) => Option.fromNullable(account.token))
   if (Option.isNone(token) || Redacted.value(token.value) === "") {
     yield* Effect.logWarning("told of a new login, but no stored login is found for this account")
@@ -32,7 +32,7 @@ export const resumeAfterLogin = Effect.fn("Plugin.resumeAfterLogin")(function*(r
   const supervisor = yield* Supervisor
   const was = Option.match(yield* supervisor.status(accountId), { onNone: () => "Unknown", onSome: (s) => s.phase._tag })
   // re-login = fresh cursor; reset again here, after the old run stopped, so it cannot write its own back
-  const resetCursor = store.saveCursor(accountId, "").pipe(
+  const resetCursor = (yield* CursorStore).save(accountId, "").pipe(
     Effect.catchAll((error) =>
       Effect.logWarning(`could not reset the message cursor after login (${error.message}); old updates may be skipped`)
     )

@@ -7,7 +7,7 @@
  */
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { GatewayRequestHandlerOptions, OpenClawPluginApi } from "openclaw/plugin-sdk/core"
-import { StateStore } from "../state/StateStore.js"
+import { AccountStore } from "../state/AccountStore.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import { resumeAfterLogin } from "./ResumeAfterLogin.js"
 import { RESUME_ACCOUNT_METHOD, RESUME_ACCOUNT_SCOPE, ResumeAccountParams } from "./ResumeProtocol.js"
@@ -16,7 +16,7 @@ export type ResumeRequest = Pick<GatewayRequestHandlerOptions, "params" | "respo
 
 /** Remembers the new token for the redacting logger, as startAccount does for the token it starts with. */
 const rememberStoredToken = (deps: PluginDeps, accountId: string) =>
-  Effect.flatMap(StateStore, (store) => store.loadAccount(accountId)).pipe(
+  Effect.flatMap(AccountStore, (store) => store.load(accountId)).pipe(
     Effect.map(Option.flatMap((account) => Option.fromNullable(account.token))),
     Effect.tap(Option.match({
       onNone: () => Effect.void,

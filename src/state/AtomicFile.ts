@@ -1,5 +1,5 @@
 /**
- * Crash-safe file primitives over @effect/platform FileSystem, and the `StateError` they fail with.
+ * Crash-safe file primitives over @effect/platform FileSystem; they fail with `StateError`.
  *
  * - `writeFileAtomic`: write a uniquely named temp file beside the target (mode 0600), fsync it, rename it
  *   over the target, then fsync the directory (best effort). A crash at any moment leaves the target either
@@ -7,70 +7,20 @@
  * - `appendLinesDurably`: one open/append/fsync/close per call, so a caller can batch many lines per fsync.
  * - `ensurePrivateDirectory`: recursive mkdir with mode 0700.
  *
- * Temp files are named `.<target name>.tmp-<pid>-<random hex>`; `isTempFileName` recognises them.
+ * Temp files are named `.<target name>.tmp-<pid>-<random hex>` (StatePaths `tempFileNameFor`, which
+ * `isTempFileName` recognises).
  */
 import { FileSystem, Path } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
-
-export const StateOperation = Schema.Literal("read", "write", "append", "remove", "list", "makeDirectory")
-export type StateOperation = typeof StateOperation.Type
-
-/** A state-dir file could not be read or written. `message` says what went wrong and what to do. */
-export class StateError extends Schema.TaggedError<StateError>("openclaw-weixin/StateError")("StateError", {
-  path: Schema.String,
-  operation: StateOperation,
-  message: Schema.String
-}) {}
+import { toStateError } from "./StateError.js"
+import { tempFileNameFor } from "./StatePaths.js"
 
 export const PRIVATE_FILE_MODE = 0o600
 export const PRIVATE_DIRECTORY_MODE = 0o700
 
-const errnoCode = (error: PlatformError): string | undefined => {
-  if (error._tag !== "SystemError") return undefined
-  const cause = error.cause as { readonly code?: unknown } | undefined
-  return typeof cause?.code === "string" ? cause.code : undefined
-}
-
-const verbFor = (operation: StateOperation): string =>
-  operation === "read"
-    ? "cannot read"
-    : operation === "list"
-    ? "cannot list"
-    : operation === "remove"
-    ? "cannot remove"
-    : operation === "makeDirectory"
-    ? "cannot create directory"
-    : "cannot write"
-
-/** Turn a platform failure into a `StateError` whose message names the path and the fix. */
-export const toStateError = (path: string, operation: StateOperation) => (error: PlatformError): StateError => {
-  const verb = `${verbFor(operation)} ${path}`
-  const code = errnoCode(error)
-  const reason = error._tag === "SystemError" ? error.reason : "BadArgument"
-  const hint = "check the permissions of the OpenClaw state dir (OPENCLAW_STATE_DIR)"
-  const message = code === "EROFS"
-    ? `${verb}: read-only file system; ${hint}`
-    : code === "ENOSPC"
-    ? `${verb}: no space left on device; free some disk space`
-    : reason === "PermissionDenied" || code === "EPERM"
-    ? `${verb}: permission denied; ${hint}`
-    : reason === "BadResource" || (reason === "AlreadyExists" && operation === "makeDirectory")
-    ? `${verb}: a file or directory is in the way (${code ?? "wrong type"}); move it aside and ${hint}`
-    : reason === "NotFound"
-    ? `${verb}: a parent directory is missing; ${hint}`
-    : `${verb}: ${error.message}; ${hint}`
-  return new StateError({ path, operation, message })
-}
-
-const TEMP_MARKER = ".tmp-"
-
-/** True for the temp files `writeFileAtomic` creates (and may leave behind after a crash). */
-export const isTempFileName = (name: string): boolean => name.startsWith(".") && name.includes(TEMP_MARKER)
-
 const tempNameFor = (targetName: string): string =>
-  `.${targetName}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString("hex")}`
+  tempFileNameFor(targetName, `${process.pid}-${randomBytes(6).toString("hex")}`)
 
 /** mkdir -p with mode 0700 (the mode applies to every directory it creates). */
 export const ensurePrivateDirectory = (directory: string) =>

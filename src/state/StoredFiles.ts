@@ -1,8 +1,10 @@
 /**
- * Shapes of the records the plugin keeps on disk (ILINK §3.8, §4), in the official plugin's formats so an
- * existing install is read as-is and a user can switch back. Unknown extra keys are ignored on read.
+ * Shapes of the records the plugin keeps on disk (PROTOCOL §3.8, §4): the official plugin's formats, so an
+ * existing install is read as-is and a user can switch back, and the one record of our own beside them.
+ * Unknown extra keys are ignored on read.
  */
 import { type Redacted, Schema } from "effect"
+import { normalizeAccountId } from "../domain/AccountId.js"
 
 /** `accounts/<id>.json`: the credentials of one bot account. Every key is optional on disk. */
 export const StoredAccountFile = Schema.Struct({
@@ -13,7 +15,7 @@ export const StoredAccountFile = Schema.Struct({
 })
 export type StoredAccount = typeof StoredAccountFile.Type
 
-/** What a successful login contributes to the account file (merged per ILINK §3.3 step 2). */
+/** What a successful login contributes to the account file (merged per PROTOCOL §3.3 step 2). */
 export interface StoredAccountUpdate {
   readonly token?: Redacted.Redacted<string>
   readonly baseUrl?: string
@@ -33,5 +35,28 @@ export const SyncFile = Schema.Struct({
 /** `accounts.json`: any JSON array; entries that are not non-blank strings are skipped by the reader. */
 export const AccountsIndexFile = Schema.Array(Schema.Unknown)
 
+/** The usable entries of accounts.json, as written: the non-blank strings. */
+export const indexEntries = (index: ReadonlyArray<unknown>): Array<string> =>
+  index.filter((value): value is string => typeof value === "string" && value.trim() !== "")
+
+/** The account ids an index names: normalized, de-duplicated, in file order. */
+export const accountIdsOf = (entries: ReadonlyArray<string>): ReadonlyArray<string> => [
+  ...new Set(entries.map(normalizeAccountId))
+]
+
 /** `accounts/<id>.context-tokens.json`: userId → context_token; non-string values are skipped by the reader. */
 export const ContextTokensFile = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** Our own per-peer fields, kept beside the official token file (`accounts/<id>.ocw-context-activity.json`). */
+export const PeerActivity = Schema.Struct({
+  lastInboundAt: Schema.optional(Schema.Number),
+  repliesSince: Schema.Number
+})
+export type PeerActivity = typeof PeerActivity.Type
+
+/** The activity file: user id exactly as the server sent it → that peer's activity. */
+export const ContextActivityFile = Schema.Struct({
+  version: Schema.Literal(1),
+  peers: Schema.Record({ key: Schema.String, value: PeerActivity })
+})
+export type ContextActivityFile = typeof ContextActivityFile.Type

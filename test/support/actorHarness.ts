@@ -1,89 +1,19 @@
 /**
- * Test support for the account actor: the real StateStore in a temp dir with failure switches, an
- * in-memory store for TestClock tests, a scripted getupdates, a scripted ILinkApi layer, a recording
- * Host, and `waitUntil` for conditions that depend on real I/O.
+ * Test support for the account actor: a temp dir, a scripted getupdates, a scripted ILinkApi layer, a
+ * recording Host, and `waitUntil` for conditions that depend on real I/O. The Inbox's stores with
+ * failure switches are in StateSupport.
  */
 import { Clock, Duration, Effect, Layer, Queue, Ref, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { InboxStore } from "../../src/account/Inbox.js"
 import type { PollError, PollResponse } from "../../src/account/Monitor.js"
 import type { Receipt } from "../../src/account/Receipt.js"
 import { Host, type HostService, HostTurnError, type InboundTurn, TurnOutcome } from "../../src/account/AgentTurns.js"
 import { type ILinkCallError, ILinkApi } from "../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../src/state/StateStore.js"
 import type { GetUpdatesResponse } from "../../src/wire/Api.js"
 import { ILinkTransportError } from "../../src/wire/ILinkError.js"
 import { WeixinMessage } from "../../src/wire/Message.js"
-
-export interface FileStoreControls {
-  readonly dir: string
-  readonly store: InboxStore
-  /** when set, the named operation fails with this message */
-  readonly failing: Map<keyof InboxStore, string>
-  readonly journalPath: (accountId: string, name: string) => string
-  readonly cursorPath: (accountId: string) => string
-}
-
-/**
- * The real StateStore rooted at `dir`, seen through the InboxStore interface with a switch per
- * operation to make it fail (a full disk, a read-only mount).
- */
-export const makeFileStore = (dir: string) =>
-  Effect.gen(function*() {
-    const stateStore = yield* Effect.provide(StateStore, StateStore.layerAt(dir))
-    const failing = new Map<keyof InboxStore, string>()
-    const guard = <A, E>(name: keyof InboxStore, effect: Effect.Effect<A, E>): Effect.Effect<A, E | Error> =>
-      Effect.suspend((): Effect.Effect<A, E | Error> => {
-        const reason = failing.get(name)
-        return reason === undefined ? effect : Effect.fail(new Error(reason))
-      })
-    const store: InboxStore = {
-      loadCursor: (id) => guard("loadCursor", stateStore.loadCursor(id)),
-      saveCursor: (id, buf) => guard("saveCursor", stateStore.saveCursor(id, buf)),
-      appendJournal: (id, name, lines) => guard("appendJournal", stateStore.appendJournal(id, name, lines)),
-      readJournal: (id, name) => guard("readJournal", stateStore.readJournal(id, name)),
-      replaceJournal: (id, name, lines) => guard("replaceJournal", stateStore.replaceJournal(id, name, lines))
-    }
-    const accountsDir = stateStore.paths.accountsDir
-    const controls: FileStoreControls = {
-      dir,
-      store,
-      failing,
-      journalPath: (id, name) => path.join(accountsDir, `${id}.ocw-${name}.jsonl`),
-      cursorPath: (id) => path.join(accountsDir, `${id}.sync.json`)
-    }
-    return controls
-  })
-
-export interface MemoryStoreControls {
-  readonly store: InboxStore
-  readonly failing: Map<keyof InboxStore, string>
-  readonly journals: Map<string, Array<string>>
-  readonly cursors: Map<string, string>
-}
-
-/** An in-memory InboxStore whose calls complete synchronously, for TestClock-driven unit tests. */
-export const makeMemoryStore = (): MemoryStoreControls => {
-  const failing = new Map<keyof InboxStore, string>()
-  const journals = new Map<string, Array<string>>()
-  const cursors = new Map<string, string>()
-  const op = <A>(name: keyof InboxStore, f: () => A): Effect.Effect<A, Error> =>
-    Effect.suspend(() => {
-      const reason = failing.get(name)
-      return reason === undefined ? Effect.sync(f) : Effect.fail(new Error(reason))
-    })
-  const store: InboxStore = {
-    loadCursor: (id) => op("loadCursor", () => cursors.get(id)),
-    saveCursor: (id, buf) => op("saveCursor", () => void cursors.set(id, buf)),
-    appendJournal: (id, name, lines) =>
-      op("appendJournal", () => void journals.set(`${id}/${name}`, [...(journals.get(`${id}/${name}`) ?? []), ...lines])),
-    readJournal: (id, name) => op("readJournal", () => [...(journals.get(`${id}/${name}`) ?? [])]),
-    replaceJournal: (id, name, lines) => op("replaceJournal", () => void journals.set(`${id}/${name}`, [...lines]))
-  }
-  return { store, failing, journals, cursors }
-}
 
 export const makeTempDir = (prefix: string) =>
   Effect.acquireRelease(

@@ -1,5 +1,5 @@
 /**
- * Runs a real AccountActor (real ILinkApi over HTTP, real StateStore) against the sandbox emulator,
+ * Runs a real AccountActor (real ILinkApi over HTTP, real state stores) against the sandbox emulator,
  * with a recording Host, for integration tests.
  */
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
@@ -9,7 +9,7 @@ import { normalizeAccountId } from "../../src/domain/AccountId.js"
 import type { HostService } from "../../src/account/AgentTurns.js"
 import { Host } from "../../src/account/AgentTurns.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../src/state/StateStore.js"
+import { State } from "../../src/state/State.js"
 import type { Emulator } from "../../sandbox/emulator/Emulator.js"
 
 export interface EmulatorActor {
@@ -31,7 +31,7 @@ export const startActorOnEmulator = (options: {
     const accountId = normalizeAccountId(options.botId)
     const layer = Layer.mergeAll(
       ILinkApi.Default,
-      StateStore.layerAt(options.stateDir),
+      State.layerAt(options.stateDir),
       Layer.succeed(Host, options.host)
     )
     const scope = yield* Scope.make()

@@ -1,5 +1,5 @@
 /**
- * Child process of the crash test: runs one real AccountActor (real ILinkApi over HTTP, real StateStore)
+ * Child process of the crash test: runs one real AccountActor (real ILinkApi over HTTP, real state stores)
  * against the emulator of the parent, until it is killed.
  *
  * Its Host records each turn by appending `dispatched <key>` to a file with fsync. That record is the
@@ -19,7 +19,7 @@ import { AccountActor } from "../../src/account/AccountActor.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
 import { Host, type HostService, TurnOutcome } from "../../src/account/AgentTurns.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../src/state/StateStore.js"
+import { State } from "../../src/state/State.js"
 
 const [baseUrl, botId, token, stateDir, dispatchFile] = process.argv.slice(2)
 if (
@@ -61,7 +61,7 @@ const host: HostService = {
 }
 
 const accountId = normalizeAccountId(botId)
-const layer = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(stateDir), Layer.succeed(Host, host))
+const layer = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), Layer.succeed(Host, host))
 
 const program = Effect.gen(function*() {
   yield* AccountActor.run({

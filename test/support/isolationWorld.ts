@@ -1,6 +1,6 @@
 /**
  * A multi-account world for isolation tests: the real Supervisor, AccountActorRunner, ILinkApi and
- * StateStore (temp dir) against one sandbox emulator on 127.0.0.1, with a Host that answers every text
+ * state stores (temp dir) against one sandbox emulator on 127.0.0.1, with a Host that answers every text
  * with `re:<text>`. It also keeps what the isolation assertions read: which bot each bearer token
  * belongs to (so the emulator's request log can be split per bot), every phase change the Supervisor
  * published per account, steady inbound traffic, and the per-bot poll gaps.
@@ -8,7 +8,7 @@
 import { Deferred, Effect, Fiber, HashMap, Layer, Option, Redacted, Ref, Stream } from "effect"
 import type { BotInfo, Emulator, RequestRecord } from "../../sandbox/emulator/Emulator.js"
 import { makeEmulator } from "../../sandbox/emulator/Emulator.js"
-import { LoginListener, type LoginOutcome, LoginPromptUnavailable, makeLoginFlow } from "../../src/login/LoginFlow.js"
+import { LoginListener, type LoginOutcome, loginStore, LoginPromptUnavailable, makeLoginFlow } from "../../src/login/LoginFlow.js"
 import {
   AccountActorRunner,
   Supervisor,
@@ -19,7 +19,7 @@ import {
 import type { AccountSettings } from "../../src/account/AccountSettings.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../src/state/StateStore.js"
+import { State } from "../../src/state/State.js"
 import { makeTempDir, waitUntil } from "./actorHarness.js"
 import { makeTestHost } from "./TestHost.js"
 
@@ -111,7 +111,7 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
     const host = yield* makeTestHost({
       replies: (turn) => [`re:${textOf(turn.claimed.message.item_list) ?? "?"}`]
     })
-    const base = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(dir), host.layer)
+    const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), host.layer)
     const supervisorLayer = Supervisor.Default.pipe(
       Layer.provide(AccountActorRunner({ actor: options.actor })),
       Layer.provide(Layer.succeed(SupervisorSettingsTag, options.supervisor))
@@ -119,7 +119,7 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
     const context = yield* Layer.build(
       Layer.provideMerge(Layer.provideMerge(SupervisorLoginListener, supervisorLayer), base)
     )
-    const [supervisor, store, api, listener] = yield* Effect.all([Supervisor, StateStore, ILinkApi, LoginListener])
+    const [supervisor, store, api, listener] = yield* Effect.all([Supervisor, loginStore, ILinkApi, LoginListener])
       .pipe(Effect.provide(context))
     const flow = yield* makeLoginFlow(api, store, Option.some(listener))
 

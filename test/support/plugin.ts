@@ -10,7 +10,10 @@ import * as path from "node:path"
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import type { HostService, InboundTurn } from "../../src/account/AgentTurns.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
-import { StateStore, statePathsFor } from "../../src/state/StateStore.js"
+import { AccountStore } from "../../src/state/AccountStore.js"
+import { ContextTokenStore } from "../../src/state/ContextTokenStore.js"
+import { State } from "../../src/state/State.js"
+import { statePathsFor } from "../../src/state/StatePaths.js"
 import { InboundBridge } from "../../src/host/InboundBridge.js"
 import { makePluginDeps, type PluginDeps } from "../../src/plugin/PluginDeps.js"
 import { PluginRuntime } from "../../src/plugin/PluginRuntime.js"
@@ -64,7 +67,7 @@ export const testDeps = (
 ): PluginDeps =>
   makePluginDeps({
     runtime: new PluginRuntime({
-      stateStore: StateStore.layerAt(stateDir),
+      state: State.layerAt(stateDir),
       inboundBridge: options.bridge,
       ilinkApi: options.ilinkApi
     }),
@@ -77,18 +80,18 @@ export const seedAccount = (
   account: { readonly id: string; readonly token?: string; readonly baseUrl?: string; readonly userId?: string }
 ) =>
   Effect.gen(function*() {
-    const store = yield* StateStore
-    yield* store.saveAccount(account.id, {
+    const store = yield* AccountStore
+    yield* store.save(account.id, {
       ...(account.token === undefined ? {} : { token: Redacted.make(account.token) }),
       ...(account.baseUrl === undefined ? {} : { baseUrl: account.baseUrl }),
       ...(account.userId === undefined ? {} : { userId: account.userId })
     })
-    yield* store.registerAccount(account.id)
-  }).pipe(Effect.provide(StateStore.layerAt(stateDir)), Effect.runPromise)
+    yield* store.register(account.id)
+  }).pipe(Effect.provide(State.layerAt(stateDir)), Effect.runPromise)
 
 export const seedContextTokens = (stateDir: string, accountId: string, tokens: Record<string, string>) =>
-  Effect.flatMap(StateStore, (store) => store.saveContextTokens(accountId, tokens)).pipe(
-    Effect.provide(StateStore.layerAt(stateDir)),
+  Effect.flatMap(ContextTokenStore, (store) => store.saveTokens(accountId, tokens)).pipe(
+    Effect.provide(State.layerAt(stateDir)),
     Effect.runPromise
   )
 

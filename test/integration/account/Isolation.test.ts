@@ -1,6 +1,6 @@
 /**
  * Multi-account isolation on the emulator (real Supervisor, AccountActors, ILinkApi over HTTP on
- * 127.0.0.1, StateStore in a temp dir). One account's trouble (5xx storm, resets, a hung poll, −14,
+ * 127.0.0.1, state stores in a temp dir). One account's trouble (5xx storm, resets, a hung poll, −14,
  * QR re-login), a new login, and a logout must not cost the other accounts a restart, a cursor, a
  * message or a poll gap. Real time; traffic is paced, every wait is a bounded wait on a condition.
  *

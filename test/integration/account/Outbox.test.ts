@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Either, Layer, Redacted, Schedule } from "effect"
-import { ContextTokens, memoryContextTokenStorage } from "../../../src/account/ContextTokens.js"
+import { ContextTokens } from "../../../src/account/ContextTokens.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { Outbox, type OutboxOptions } from "../../../src/account/Outbox.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
@@ -24,7 +26,7 @@ const setup = (options: Partial<Pick<OutboxOptions<unknown>, "chunkLimit" | "rep
       accountId: "outbox-it"
     })
     const api = yield* ILinkApi
-    const tokens = yield* ContextTokens.make({ accountId: "outbox-it", storage: memoryContextTokenStorage() })
+    const tokens = yield* ContextTokens.make({ accountId: "outbox-it" }).pipe(Effect.provide(ContextTokenStore.layerMemory))
     const outbox = yield* Outbox.make({
       accountId: "outbox-it",
       connection: Effect.succeed(connection),
@@ -36,7 +38,7 @@ const setup = (options: Partial<Pick<OutboxOptions<unknown>, "chunkLimit" | "rep
     const userWrites = (from = user) =>
       Effect.gen(function* () {
         const injected = yield* emulator.injectInbound({ botId: bot.botId, fromUserId: from, kind: "text", text: "hi" })
-        yield* tokens.remember(from, injected.contextToken!, yield* Clock.currentTimeMillis)
+        yield* tokens.remember(Either.getOrThrow(normalizePeerId(from)), injected.contextToken!, yield* Clock.currentTimeMillis)
         return injected
       })
     const sent = emulator.sent(bot.botId)
@@ -211,8 +213,8 @@ describe("Outbox against the emulator", () => {
       yield* t.userWrites()
       // a port nobody listens on: connection refused, provably never reached
       const closed = yield* ILinkConnection.make({ baseUrl: "http://127.0.0.1:9/", token: Redacted.make(t.bot.token) })
-      const tokens = yield* ContextTokens.make({ accountId: "x", storage: memoryContextTokenStorage() })
-      yield* tokens.remember(user, "ctx", yield* Clock.currentTimeMillis)
+      const tokens = yield* ContextTokens.make({ accountId: "x" }).pipe(Effect.provide(ContextTokenStore.layerMemory))
+      yield* tokens.remember(Either.getOrThrow(normalizePeerId(user)), "ctx", yield* Clock.currentTimeMillis)
       let attempts = 0
       const outbox = yield* Outbox.make({
         accountId: "x",

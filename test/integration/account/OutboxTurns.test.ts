@@ -4,8 +4,8 @@
  * and that typing starts and is cancelled around each turn.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Redacted } from "effect"
-import { ContextTokens, memoryContextTokenStorage, normalizePeer } from "../../../src/account/ContextTokens.js"
+import { Clock, Duration, Effect, Either, Redacted } from "effect"
+import { ContextTokens } from "../../../src/account/ContextTokens.js"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { Outbox } from "../../../src/account/Outbox.js"
@@ -13,6 +13,8 @@ import { Typing } from "../../../src/account/Typing.js"
 import type { InboundTurn } from "../../../src/account/AgentTurns.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
 import { makeTestHost } from "../../support/TestHost.js"
 
@@ -34,7 +36,7 @@ describe("turns against the emulator", () => {
         const bot = yield* emulator.addBot()
         const connection = yield* ILinkConnection.make({ baseUrl: emulator.baseUrl, token: Redacted.make(bot.token) })
         const api = yield* ILinkApi
-        const tokens = yield* ContextTokens.make({ accountId: "turns-it", storage: memoryContextTokenStorage() })
+        const tokens = yield* ContextTokens.make({ accountId: "turns-it" })
         const outbox = yield* Outbox.make({ accountId: "turns-it", connection: Effect.succeed(connection), api, contextTokens: tokens })
         const typing = yield* Typing.make({ accountId: "turns-it", connection: Effect.succeed(connection), api })
         const texts = new Map<string, string>()
@@ -46,9 +48,9 @@ describe("turns against the emulator", () => {
 
         const runTurn = (claimed: ClaimedMessage) =>
           Effect.gen(function* () {
-            const peer = normalizePeer(claimed.peer)!
+            const peer = claimed.peer
             const contextToken = claimed.message.context_token
-            if (contextToken !== undefined) yield* tokens.remember(claimed.peer, contextToken, claimed.claimedAt)
+            if (contextToken !== undefined) yield* tokens.remember(peer, contextToken, claimed.claimedAt)
             const turn: InboundTurn = { accountId: "turns-it", claimed, peer, contextToken, runId: `run-${claimed.key}` }
             const reply = {
               ...outbox.replyChannel({ to: peer.id, contextToken, runId: turn.runId }),
@@ -69,7 +71,7 @@ describe("turns against the emulator", () => {
             texts.set(key, text)
             yield* dispatcher.offer({
               key,
-              peer: user,
+              peer: Either.getOrThrow(normalizePeerId(user)),
               message: { from_user_id: user, message_id: injected.messageId!, context_token: injected.contextToken! },
               claimedAt: yield* Clock.currentTimeMillis
             })
@@ -95,5 +97,5 @@ describe("turns against the emulator", () => {
         }
         expect(yield* emulator.violations()).toEqual([])
       })
-    ).pipe(Effect.provide(ILinkApi.Default)), 20_000)
+    ).pipe(Effect.provide(ILinkApi.Default), Effect.provide(ContextTokenStore.layerMemory)), 20_000)
 })

@@ -1,6 +1,6 @@
 /**
  * Three real AccountActors under the Supervisor, against the sandbox emulator over HTTP on 127.0.0.1,
- * with the real StateStore on a temp dir. One account's session expires, it is parked, a new QR login
+ * with the real state stores on a temp dir. One account's session expires, it is parked, a new QR login
  * resumes it in place, then it is logged out: the other two accounts run on untouched throughout
  * (never restarted: one notifystart each; their messages keep getting turns). Real time; every wait is
  * a bounded wait on a condition.
@@ -8,7 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, HashMap, Layer, Option, Redacted, Ref } from "effect"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
-import { LoginListener, makeLoginFlow, LoginPromptUnavailable } from "../../../src/login/LoginFlow.js"
+import { LoginListener, loginStore, makeLoginFlow, LoginPromptUnavailable } from "../../../src/login/LoginFlow.js"
 import { logoutAccount } from "../../../src/login/Logout.js"
 import {
   AccountActorRunner,
@@ -18,7 +18,7 @@ import {
 } from "../../../src/account/Supervisor.js"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { State } from "../../../src/state/State.js"
 import { makeRecordingHost, makeTempDir, waitUntil } from "../../support/actorHarness.js"
 
 describe("Supervisor with real accounts on the emulator", () => {
@@ -27,7 +27,7 @@ describe("Supervisor with real accounts on the emulator", () => {
       const emulator = yield* makeEmulator({ longPollMs: 300, qrStatusHoldMs: 300 })
       const dir = yield* makeTempDir("ocw-supervisor-")
       const host = yield* makeRecordingHost()
-      const base = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(dir), host.layer)
+      const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), host.layer)
       const supervisorLayer = Supervisor.Default.pipe(
         Layer.provide(AccountActorRunner({ actor: { initialPollTimeoutMs: 2_000 } })),
         Layer.provide(
@@ -39,7 +39,7 @@ describe("Supervisor with real accounts on the emulator", () => {
         base
       )
       const context = yield* Layer.build(world)
-      const [supervisor, store, api, listener] = yield* Effect.all([Supervisor, StateStore, ILinkApi, LoginListener]).pipe(
+      const [supervisor, store, api, listener] = yield* Effect.all([Supervisor, loginStore, ILinkApi, LoginListener]).pipe(
         Effect.provide(context)
       )
 

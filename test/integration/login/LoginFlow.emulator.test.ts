@@ -1,5 +1,5 @@
 /**
- * QR login with the real iLink client (undici) and the real StateStore on a temp dir, against the sandbox
+ * QR login with the real iLink client (undici) and the real state stores on a temp dir, against the sandbox
  * emulator over HTTP on 127.0.0.1. Real time with short deadlines; the tests wait on conditions (the
  * emulator's QR state), never on fixed sleeps. Each asserts the requests the emulator saw and that it
  * recorded no protocol violation.
@@ -15,10 +15,12 @@ import {
   LoginListener,
   LoginOutcome,
   LoginPrompt,
+  loginStore,
   makeLoginFlow
 } from "../../../src/login/LoginFlow.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { CursorStore } from "../../../src/state/CursorStore.js"
+import { State } from "../../../src/state/State.js"
 
 /** One line per QR request: endpoint, qrcode and verify code, with consecutive repeats (held polls) merged. */
 const qrTrace = (requests: ReadonlyArray<RequestRecord>, qrNames: Map<string, string>, merge = true) => {
@@ -62,9 +64,10 @@ const world = (emulatorOptions: Parameters<typeof makeEmulator>[0], answers: Arr
     const told: Array<string> = []
     const asked: Array<boolean> = []
     const events: Array<LoginEvent> = []
-    const context = yield* Layer.build(Layer.merge(ILinkApi.Default, StateStore.layerAt(dir)))
+    const context = yield* Layer.build(Layer.merge(ILinkApi.Default, State.layerAt(dir)))
     const api = yield* Effect.provide(ILinkApi, context)
-    const store = yield* Effect.provide(StateStore, context)
+    const store = yield* Effect.provide(loginStore, context)
+    const cursors = yield* Effect.provide(CursorStore, context)
     const flow = yield* makeLoginFlow(
       api,
       store,
@@ -99,7 +102,7 @@ const world = (emulatorOptions: Parameters<typeof makeEmulator>[0], answers: Arr
     })
     const trace = Effect.zipWith(emulator.requests(), qrNames, (requests, names) => qrTrace(requests, names))
     const fullTrace = Effect.zipWith(emulator.requests(), qrNames, (requests, names) => qrTrace(requests, names, false))
-    return { emulator, dir, store, told, asked, events, login, trace, fullTrace }
+    return { emulator, dir, store, cursors, told, asked, events, login, trace, fullTrace }
   })
 
 describe("LoginFlow against the emulator", () => {
@@ -122,7 +125,7 @@ describe("LoginFlow against the emulator", () => {
       const stored = Option.getOrThrow(yield* w.store.loadAccount(outcome.accountId))
       expect(stored.token === undefined ? undefined : Redacted.value(stored.token)).toBe(bots[0]?.token)
       expect(stored.userId).toBe(outcome.userId)
-      expect(yield* w.store.loadCursor(outcome.accountId)).toBe("")
+      expect(yield* w.cursors.load(outcome.accountId)).toBe("")
       const file = Path.join(w.dir, "openclaw-weixin", "accounts", `${outcome.accountId}.json`)
       expect(Fs.statSync(file).mode & 0o777).toBe(0o600)
       expect(w.told).toEqual([`loginSaved ${outcome.accountId}`])

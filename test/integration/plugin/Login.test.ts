@@ -9,7 +9,8 @@ import { Deferred, Effect, Fiber, TestClock } from "effect"
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import { PassThrough } from "node:stream"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
-import { StateStore, statePathsFor } from "../../../src/state/StateStore.js"
+import { State } from "../../../src/state/State.js"
+import { statePathsFor } from "../../../src/state/StatePaths.js"
 import { announceToGateway, type LoginParams } from "../../../src/plugin/LoginAnnouncement.js"
 import { makeWeixinChannelPlugin } from "../../../src/plugin/ChannelPlugin.js"
 import {
@@ -37,7 +38,7 @@ const setup = async (autoConfirmQr: boolean, gatewayRpc?: GatewayRpc) => {
   running = await startEmulator({ autoConfirmQr })
   const dir = tempDir("ocw-login-")
   deps = makePluginDeps({
-    runtime: new PluginRuntime({ stateStore: StateStore.layerAt(dir) }),
+    runtime: new PluginRuntime({ state: State.layerAt(dir) }),
     statePaths: () => statePathsFor(dir),
     terminal: { input: new PassThrough(), output: new PassThrough() },
     gatewayRpc: { value: gatewayRpc }

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from "@effect/vitest"
 import { Effect, LogLevel } from "effect"
 import { PassThrough } from "node:stream"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
-import { StateStore, statePathsFor } from "../../../src/state/StateStore.js"
+import { State } from "../../../src/state/State.js"
+import { statePathsFor } from "../../../src/state/StatePaths.js"
 import { makePluginDeps, type PluginDeps } from "../../../src/plugin/PluginDeps.js"
 import { makePluginEntry } from "../../../src/plugin/PluginEntry.js"
 import { PluginRuntime } from "../../../src/plugin/PluginRuntime.js"
@@ -32,7 +33,7 @@ describe("redaction over a scripted run", () => {
       const bridge = recordingBridge()
       deps = makePluginDeps({
         runtime: new PluginRuntime({
-          stateStore: StateStore.layerAt(dir),
+          state: State.layerAt(dir),
           inboundBridge: bridge.layer,
           minimumLogLevel: LogLevel.Debug
         }),

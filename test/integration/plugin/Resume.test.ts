@@ -13,7 +13,8 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import { PassThrough } from "node:stream"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
-import { StateStore, statePathsFor } from "../../../src/state/StateStore.js"
+import { State } from "../../../src/state/State.js"
+import { statePathsFor } from "../../../src/state/StatePaths.js"
 import { makeWeixinChannelPlugin } from "../../../src/plugin/ChannelPlugin.js"
 import { type GatewayRpc, type GatewayRpcRequest, makePluginDeps } from "../../../src/plugin/PluginDeps.js"
 import { makePluginEntry } from "../../../src/plugin/PluginEntry.js"
@@ -123,7 +124,7 @@ const gatewayWithTwoAccounts = async () => {
 const cliLogin = async (dir: string, cfg: Record<string, unknown>, handler: Handler, chosenByCli: string) => {
   const calls: Array<GatewayRpcRequest> = []
   const deps = makePluginDeps({
-    runtime: new PluginRuntime({ stateStore: StateStore.layerAt(dir) }),
+    runtime: new PluginRuntime({ state: State.layerAt(dir) }),
     statePaths: () => statePathsFor(dir),
     terminal: { input: new PassThrough(), output: new PassThrough() },
     gatewayRpc: { value: rpcTo(handler, calls) }

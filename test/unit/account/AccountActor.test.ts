@@ -2,15 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, SubscriptionRef, TestClock } from "effect"
 import { AccountActor } from "../../../src/account/AccountActor.js"
 import { makeAccountState } from "../../../src/account/AccountStatus.js"
-import { makeInbox } from "../../../src/account/Inbox.js"
+import { Inbox } from "../../../src/account/Inbox.js"
 import { type AccountSettings, defaultAccountSettings } from "../../../src/account/AccountSettings.js"
 import { defaultDispatchConcurrency } from "../../../src/account/Dispatcher.js"
 import { sendStopGrace } from "../../../src/account/Outbox.js"
 import type { Host } from "../../../src/account/AgentTurns.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { State } from "../../../src/state/State.js"
 import { AuthExpired } from "../../../src/wire/ILinkError.js"
 import {
-  makeFileStore,
   makeRecordingHost,
   makeTempDir,
   makeTestApi,
@@ -18,6 +17,7 @@ import {
   waitUntil
 } from "../../support/actorHarness.js"
 import { makeTestHost } from "../../support/TestHost.js"
+import { fileInboxStorage } from "../../support/StateSupport.js"
 
 const accountId = "bot1-im-bot"
 const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
@@ -32,7 +32,7 @@ const setup = (
     const dir = yield* makeTempDir("actor-")
     const api = yield* makeTestApi
     const host = yield* makeRecordingHost(hostOptions)
-    const layer = Layer.mergeAll(api.layer, hostLayer ?? host.layer, StateStore.layerAt(dir))
+    const layer = Layer.mergeAll(api.layer, hostLayer ?? host.layer, State.layerAt(dir))
     const actorScope = yield* Scope.make()
     const start = Effect.gen(function*() {
       const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs, ...settings } }).pipe(
@@ -110,7 +110,7 @@ describe("AccountActor", () => {
       expect(status.lastOutboundAt).toBe(3_000)
     }))
 
-  it.scoped("skips a message without a sender, marks it done and keeps serving others", () =>
+  it.scoped("never dispatches a message without a sender: the Inbox records it as rejected; others are served", () =>
     Effect.gen(function*() {
       const t = yield* setup()
       const actor = yield* t.start
@@ -122,24 +122,28 @@ describe("AccountActor", () => {
       })
       yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "the good message's turn")
       expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["after"])
-      const files = yield* makeFileStore(t.dir)
-      const doneRecords = Effect.map(
-        files.store.readJournal(accountId, "inbox").pipe(Effect.orDie),
-        (lines) => lines.filter((l) => l.includes("\"t\":\"done\"")).length
-      )
-      yield* waitUntil(Effect.map(doneRecords, (n) => n === 2), "both messages marked done")
+      const files = yield* fileInboxStorage(t.dir)
+      const records = (kind: string) =>
+        Effect.map(files.lines(accountId), (lines) => lines.filter((l) => l.includes(`"t":"${kind}"`)))
+      yield* waitUntil(Effect.map(records("done"), (done) => done.length === 1), "the good message marked done")
+      const rejected = yield* records("rejected")
+      expect(rejected).toHaveLength(1)
+      expect(rejected[0]).toContain("no sender id")
+      expect(yield* records("claim")).toHaveLength(1)
       yield* actor.stop
-      expect((yield* makeInbox({ accountId, store: files.store })).unfinished).toEqual([])
+      expect((yield* files.provide(Inbox.make({ accountId }))).unfinished).toEqual([])
     }))
 
   it.scoped("re-dispatches claims left unfinished by the last run before polling, and only once", () =>
     Effect.gen(function*() {
       const t = yield* setup()
       // a previous run claimed two messages and finished one of them
-      const files = yield* makeFileStore(t.dir)
-      const previous = yield* makeInbox({ accountId, store: files.store })
-      yield* previous.claim([textMessage({ message_id: "7" }), textMessage({ message_id: "8", from: "bob@im.wechat" })], "c0")
-      yield* previous.markDone("mid:7")
+      const files = yield* fileInboxStorage(t.dir)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const previous = yield* files.provide(Inbox.make({ accountId }))
+        yield* previous.claim([textMessage({ message_id: "7" }), textMessage({ message_id: "8", from: "bob@im.wechat" })], "c0")
+        yield* previous.markDone("mid:7")
+      }))
       const actor = yield* t.start
       yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "replayed turn")
       expect((yield* Ref.get(t.host.turns)).map((x) => x.key)).toEqual(["mid:8"])
@@ -149,7 +153,7 @@ describe("AccountActor", () => {
       yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "8" })] })
       yield* t.awaitPolls(2)
       yield* actor.stop
-      const after = yield* makeInbox({ accountId, store: files.store })
+      const after = yield* files.provide(Inbox.make({ accountId }))
       expect(after.unfinished).toEqual([])
       expect((yield* Ref.get(t.host.turns)).length).toBe(1)
     }))
@@ -177,7 +181,7 @@ describe("AccountActor", () => {
       const dir = yield* makeTempDir("actor-parked-")
       const state = yield* makeAccountState
       const running = yield* AccountActor.runUntilParked({ accountId, connection, state }).pipe(
-        Effect.provide(Layer.mergeAll(t.api.layer, t.host.layer, StateStore.layerAt(dir))),
+        Effect.provide(Layer.mergeAll(t.api.layer, t.host.layer, State.layerAt(dir))),
         Effect.fork
       )
       yield* t.awaitPolls(1)

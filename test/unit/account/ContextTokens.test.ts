@@ -1,132 +1,144 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Option } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Option, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import {
-  type ContextTokenStateStore,
-  contextTokenStorageFromStateStore,
-  ContextTokens,
-  memoryContextTokenStorage
-} from "../../../src/account/ContextTokens.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { ContextTokens } from "../../../src/account/ContextTokens.js"
+import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
+import { State } from "../../../src/state/State.js"
+import { StateError } from "../../../src/state/StateError.js"
 
-// StateStore must keep satisfying the narrow interface ContextTokens is written against.
-const stateStoreFits = (store: StateStore): ContextTokenStateStore => store
-void stateStoreFits
+/** A peer as the Inbox makes it. */
+const peer = (raw: string): Peer => Either.getOrThrow(normalizePeerId(raw))
+
+/** The in-memory token store; what it holds is "on disk". */
+const memoryStore = Effect.provide(ContextTokenStore, ContextTokenStore.layerMemory)
+
+/** ContextTokens over `store` (default: a fresh in-memory one), with its writers in the current scope. */
+const tokensOver = (store: ContextTokenStore, accountId = "a") =>
+  ContextTokens.make({ accountId }).pipe(Effect.provideService(ContextTokenStore, store))
+
+/** A store whose `gatedWrite`-th write of `file` waits for `gate` (writes are counted per file). */
+const gatedStore = (memory: ContextTokenStore, file: "tokens" | "activity", gatedWrite: number) =>
+  Effect.gen(function*() {
+    const gate = yield* Deferred.make<void>()
+    let writes = 0
+    const wait = Effect.suspend(() => (++writes === gatedWrite ? Deferred.await(gate) : Effect.void))
+    const store = ContextTokenStore.make({
+      ...memory,
+      ...(file === "tokens"
+        ? { saveTokens: (id, next) => Effect.zipRight(wait, memory.saveTokens(id, next)) }
+        : { saveActivity: (id, next) => Effect.zipRight(wait, memory.saveActivity(id, next)) })
+    })
+    return { gate, store, writes: () => writes }
+  })
 
 /** ContextTokens over in-memory storage whose `gatedWrite`-th token write waits for `gate`. */
 const withGatedTokenWrite = (gatedWrite: number) =>
-  Effect.gen(function* () {
-    const memory = memoryContextTokenStorage()
-    const gate = yield* Deferred.make<void>()
-    let tokenWrites = 0
-    const tokens = yield* ContextTokens.make({
-      accountId: "a",
-      storage: {
-        ...memory,
-        saveTokens: (next) =>
-          Effect.suspend(() => (++tokenWrites === gatedWrite ? Deferred.await(gate) : Effect.void)).pipe(
-            Effect.zipRight(memory.saveTokens(next))
-          )
-      }
-    })
-    return { memory, gate, tokens, tokenWrites: () => tokenWrites }
+  Effect.gen(function*() {
+    const memory = yield* memoryStore
+    const gated = yield* gatedStore(memory, "tokens", gatedWrite)
+    const tokens = yield* tokensOver(gated.store)
+    return { memory, gate: gated.gate, tokens, tokenWrites: gated.writes }
   })
 
 describe("ContextTokens", () => {
   it.scoped("writes the token to the official file, keyed by the id as the server sent it", () =>
-    Effect.gen(function* () {
-      const storage = memoryContextTokenStorage()
-      const tokens = yield* ContextTokens.make({ accountId: "bot-im-bot", storage })
-      yield* tokens.remember("o9cQ8Abc@im.wechat", "ctx-1", 1_000)
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
+      const tokens = yield* tokensOver(memory, "bot-im-bot")
+      yield* tokens.remember(peer("o9cQ8Abc@im.wechat"), "ctx-1", 1_000)
       yield* tokens.flush
-      expect(storage.tokensOnDisk()).toEqual({ "o9cQ8Abc@im.wechat": "ctx-1" })
-      expect(storage.activityOnDisk()).toEqual({
+      expect(yield* memory.loadTokens("bot-im-bot")).toEqual({ "o9cQ8Abc@im.wechat": "ctx-1" })
+      expect(Option.getOrThrow(yield* memory.loadActivity("bot-im-bot"))).toEqual({
         version: 1,
         peers: { "o9cQ8Abc@im.wechat": { lastInboundAt: 1_000, repliesSince: 0 } }
       })
     }))
 
   it.scoped("looks peers up case-insensitively and without a user: prefix, returning the original id", () =>
-    Effect.gen(function* () {
-      const tokens = yield* ContextTokens.make({ accountId: "a", storage: memoryContextTokenStorage() })
-      yield* tokens.remember("o9cQ8Abc@im.wechat", "ctx-1", 5)
-      const found = yield* tokens.lookup("user:O9CQ8ABC@IM.WECHAT")
+    Effect.gen(function*() {
+      const tokens = yield* tokensOver(yield* memoryStore)
+      yield* tokens.remember(peer("o9cQ8Abc@im.wechat"), "ctx-1", 5)
+      const found = yield* tokens.lookup(peer("user:O9CQ8ABC@IM.WECHAT"))
       expect(Option.getOrThrow(found)).toEqual({
         userId: "o9cQ8Abc@im.wechat",
         token: "ctx-1",
         lastInboundAt: 5,
         repliesSince: 0
       })
-      expect(Option.isNone(yield* tokens.lookup("someone-else@im.wechat"))).toBe(true)
+      expect(Option.isNone(yield* tokens.lookup(peer("someone-else@im.wechat")))).toBe(true)
     }))
 
   it.scoped("counts replies since the last inbound and starts over when the peer writes again", () =>
-    Effect.gen(function* () {
-      const storage = memoryContextTokenStorage()
-      const tokens = yield* ContextTokens.make({ accountId: "a", storage })
-      yield* tokens.remember("u@im.wechat", "ctx-1", 5)
-      yield* tokens.noteReply("u@im.wechat")
-      yield* tokens.noteReply("u@im.wechat")
-      expect(Option.getOrThrow(yield* tokens.lookup("u@im.wechat")).repliesSince).toBe(2)
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
+      const tokens = yield* tokensOver(memory)
+      const u = peer("u@im.wechat")
+      yield* tokens.remember(u, "ctx-1", 5)
+      yield* tokens.noteReply(u)
+      yield* tokens.noteReply(u)
+      expect(Option.getOrThrow(yield* tokens.lookup(u)).repliesSince).toBe(2)
       yield* tokens.flush
-      expect(storage.activityOnDisk()?.peers["u@im.wechat"]?.repliesSince).toBe(2)
-      yield* tokens.noteRejected("u@im.wechat", 10)
-      expect(Option.getOrThrow(yield* tokens.lookup("u@im.wechat")).repliesSince).toBe(10)
-      yield* tokens.remember("u@im.wechat", "ctx-2", 9)
-      expect(Option.getOrThrow(yield* tokens.lookup("u@im.wechat"))).toMatchObject({ token: "ctx-2", repliesSince: 0 })
+      expect(Option.getOrThrow(yield* memory.loadActivity("a")).peers["u@im.wechat"]?.repliesSince).toBe(2)
+      yield* tokens.noteRejected(u, 10)
+      expect(Option.getOrThrow(yield* tokens.lookup(u)).repliesSince).toBe(10)
+      yield* tokens.remember(u, "ctx-2", 9)
+      expect(Option.getOrThrow(yield* tokens.lookup(u))).toMatchObject({ token: "ctx-2", repliesSince: 0 })
     }))
 
   it.scoped("restores tokens and activity at start, skipping unusable entries", () =>
-    Effect.gen(function* () {
-      const storage = memoryContextTokenStorage(
-        { "A@im.wechat": "ctx-a", "b@im.wechat": "ctx-b", "c@im.wechat": "", "d@im.wechat": 42 },
-        { version: 1, peers: { "A@im.wechat": { lastInboundAt: 77, repliesSince: 3 } } }
-      )
-      const tokens = yield* ContextTokens.make({ accountId: "a", storage })
-      expect(Option.getOrThrow(yield* tokens.lookup("a@im.wechat"))).toEqual({
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
+      // written as the files would hold them (the official file may hold anything)
+      yield* memory.saveTokens("a", JSON.parse(
+        "{\"A@im.wechat\":\"ctx-a\",\"b@im.wechat\":\"ctx-b\",\"c@im.wechat\":\"\",\"d@im.wechat\":42,\"  \":\"ctx-e\"}"
+      ) as Record<string, string>)
+      yield* memory.saveActivity("a", { version: 1, peers: { "A@im.wechat": { lastInboundAt: 77, repliesSince: 3 } } })
+      const tokens = yield* tokensOver(memory)
+      expect(Option.getOrThrow(yield* tokens.lookup(peer("a@im.wechat")))).toEqual({
         userId: "A@im.wechat",
         token: "ctx-a",
         lastInboundAt: 77,
         repliesSince: 3
       })
       // a token from the official plugin's file has no inbound time: the window is unknown, not closed
-      expect(Option.getOrThrow(yield* tokens.lookup("b@im.wechat")).lastInboundAt).toBeUndefined()
-      expect(Option.isNone(yield* tokens.lookup("c@im.wechat"))).toBe(true)
-      expect(Option.isNone(yield* tokens.lookup("d@im.wechat"))).toBe(true)
+      expect(Option.getOrThrow(yield* tokens.lookup(peer("b@im.wechat"))).lastInboundAt).toBeUndefined()
+      expect(Option.isNone(yield* tokens.lookup(peer("c@im.wechat")))).toBe(true)
+      expect(Option.isNone(yield* tokens.lookup(peer("d@im.wechat")))).toBe(true)
     }))
 
   it.scoped("remember never waits for the disk; tokenOnDisk waits, and concurrent remembers share writes", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { memory, gate: firstWriteGate, tokenWrites: writes, tokens } = yield* withGatedTokenWrite(1)
       // the first write hangs on the gate; remember returns anyway
-      yield* tokens.remember("p0@im.wechat", "ctx-0", 1)
+      yield* tokens.remember(peer("p0@im.wechat"), "ctx-0", 1)
       yield* Effect.repeatN(Effect.yieldNow(), 10)
-      for (let i = 1; i < 6; i++) yield* tokens.remember(`p${i}@im.wechat`, `ctx-${i}`, 1)
-      const durable = yield* Effect.fork(tokens.tokenOnDisk("p5@im.wechat"))
+      for (let i = 1; i < 6; i++) yield* tokens.remember(peer(`p${i}@im.wechat`), `ctx-${i}`, 1)
+      const durable = yield* Effect.fork(tokens.tokenOnDisk(peer("p5@im.wechat")))
       yield* Effect.repeatN(Effect.yieldNow(), 10)
       expect(durable.unsafePoll()).toBeNull()
-      expect(memory.tokensOnDisk()).toEqual({})
+      expect(yield* memory.loadTokens("a")).toEqual({})
       yield* Deferred.succeed(firstWriteGate, undefined)
       yield* Fiber.join(durable)
-      expect(Object.keys(memory.tokensOnDisk())).toHaveLength(6)
+      expect(Object.keys(yield* memory.loadTokens("a"))).toHaveLength(6)
       // one write for the first remember, one shared by the five that queued behind it
       expect(writes()).toBe(2)
     }))
 
   it.scoped("tokenOnDisk for a token already written does not wait behind another peer's write", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const { gate: secondWriteGate, tokens } = yield* withGatedTokenWrite(2)
-      yield* tokens.remember("p0@im.wechat", "ctx-0", 1)
-      yield* tokens.tokenOnDisk("p0@im.wechat")
+      yield* tokens.remember(peer("p0@im.wechat"), "ctx-0", 1)
+      yield* tokens.tokenOnDisk(peer("p0@im.wechat"))
       // p1's write hangs on the gate while holding the writer
-      yield* tokens.remember("p1@im.wechat", "ctx-1", 1)
+      yield* tokens.remember(peer("p1@im.wechat"), "ctx-1", 1)
       yield* Effect.repeatN(Effect.yieldNow(), 10)
-      const p0 = yield* Effect.fork(tokens.tokenOnDisk("p0@im.wechat"))
+      const p0 = yield* Effect.fork(tokens.tokenOnDisk(peer("p0@im.wechat")))
       yield* Effect.repeatN(Effect.yieldNow(), 10)
       expect(p0.unsafePoll()).not.toBeNull()
-      const p1 = yield* Effect.fork(tokens.tokenOnDisk("p1@im.wechat"))
+      const p1 = yield* Effect.fork(tokens.tokenOnDisk(peer("p1@im.wechat")))
       yield* Effect.repeatN(Effect.yieldNow(), 10)
       expect(p1.unsafePoll()).toBeNull()
       yield* Deferred.succeed(secondWriteGate, undefined)
@@ -134,59 +146,89 @@ describe("ContextTokens", () => {
     }))
 
   it.scoped("writes what is still pending when the account stops", () =>
-    Effect.gen(function* () {
-      const storage = memoryContextTokenStorage()
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
       yield* Effect.scoped(
-        Effect.gen(function* () {
-          const tokens = yield* ContextTokens.make({ accountId: "a", storage })
-          yield* tokens.remember("u@im.wechat", "ctx-1", 1)
-          yield* tokens.noteReply("u@im.wechat")
+        Effect.gen(function*() {
+          const tokens = yield* tokensOver(memory)
+          yield* tokens.remember(peer("u@im.wechat"), "ctx-1", 1)
+          yield* tokens.noteReply(peer("u@im.wechat"))
         })
       )
-      expect(storage.tokensOnDisk()).toEqual({ "u@im.wechat": "ctx-1" })
-      expect(storage.activityOnDisk()?.peers["u@im.wechat"]).toEqual({ lastInboundAt: 1, repliesSince: 1 })
+      expect(yield* memory.loadTokens("a")).toEqual({ "u@im.wechat": "ctx-1" })
+      expect(Option.getOrThrow(yield* memory.loadActivity("a")).peers["u@im.wechat"]).toEqual({
+        lastInboundAt: 1,
+        repliesSince: 1
+      })
+    }))
+
+  it.scoped("closing its scope waits for a running write, then writes the reply noted meanwhile, then stops the writers", () =>
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
+      // the first activity write (for the remember) hangs until the gate opens
+      const gated = yield* gatedStore(memory, "activity", 1)
+      const scope = yield* Scope.make()
+      const tokens = yield* tokensOver(gated.store).pipe(Scope.extend(scope))
+      const u = peer("u@im.wechat")
+      yield* tokens.remember(u, "ctx-1", 1)
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      // the Outbox's last send, noted during its stop grace, while the first write still runs
+      yield* tokens.noteReply(u)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect(closing.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(gated.gate, undefined)
+      yield* Fiber.join(closing)
+      expect(Option.getOrThrow(yield* memory.loadActivity("a")).peers["u@im.wechat"]).toEqual({
+        lastInboundAt: 1,
+        repliesSince: 1
+      })
+      // the running write and one more for the change made during it
+      expect(gated.writes()).toBe(2)
     }))
 
   it.scoped("keeps working in memory when the state directory cannot be written", () =>
-    Effect.gen(function* () {
-      const tokens = yield* ContextTokens.make({
-        accountId: "a",
-        storage: {
-          loadTokens: Effect.fail("EACCES"),
-          saveTokens: () => Effect.fail("EACCES"),
-          loadActivity: Effect.die(new Error("corrupt")),
-          saveActivity: () => Effect.fail("ENOSPC")
-        }
-      })
-      yield* tokens.remember("u@im.wechat", "ctx-1", 1)
-      yield* tokens.noteReply("u@im.wechat")
-      expect(Option.getOrThrow(yield* tokens.lookup("u@im.wechat"))).toMatchObject({ token: "ctx-1", repliesSince: 1 })
+    Effect.gen(function*() {
+      const refused = (operation: "read" | "write") =>
+        new StateError({ path: "/state/a.context-tokens.json", operation, message: "EACCES" })
+      const tokens = yield* tokensOver(ContextTokenStore.make({
+        loadTokens: () => Effect.die(new Error("unreadable")),
+        saveTokens: () => Effect.fail(refused("write")),
+        loadActivity: () => Effect.fail(refused("read")),
+        saveActivity: () => Effect.fail(refused("write"))
+      }))
+      const u = peer("u@im.wechat")
+      yield* tokens.remember(u, "ctx-1", 1)
+      yield* tokens.noteReply(u)
+      expect(Option.getOrThrow(yield* tokens.lookup(u))).toMatchObject({ token: "ctx-1", repliesSince: 1 })
+      // a failed write is logged, not waited on forever
+      yield* tokens.tokenOnDisk(u)
+      yield* tokens.flush
     }))
 
-  it.scoped("ignores an inbound without a usable peer or token", () =>
-    Effect.gen(function* () {
-      const storage = memoryContextTokenStorage()
-      const tokens = yield* ContextTokens.make({ accountId: "a", storage })
-      yield* tokens.remember("  ", "ctx", 1)
-      yield* tokens.remember("u@im.wechat", "", 1)
-      expect(storage.tokensOnDisk()).toEqual({})
-      expect(Option.isNone(yield* tokens.lookup("u@im.wechat"))).toBe(true)
+  it.scoped("ignores an inbound without a token", () =>
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
+      const tokens = yield* tokensOver(memory)
+      yield* tokens.remember(peer("u@im.wechat"), "", 1)
+      yield* tokens.flush
+      expect(yield* memory.loadTokens("a")).toEqual({})
+      expect(Option.isNone(yield* tokens.lookup(peer("u@im.wechat")))).toBe(true)
     }))
 
-  it.scoped("round-trips through the real StateStore in the official file format", () =>
-    Effect.gen(function* () {
+  it.scoped("round-trips through the real state files in the official file format", () =>
+    Effect.gen(function*() {
       const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ctx-tokens-"))
-      const program = Effect.gen(function* () {
-        const store = yield* StateStore
-        const storage = contextTokenStorageFromStateStore(store, "bot-im-bot")
-        const first = yield* ContextTokens.make({ accountId: "bot-im-bot", storage })
-        yield* first.remember("o9cQ8Abc@im.wechat", "ctx-1", 1_000)
-        yield* first.noteReply("o9cQ8Abc@im.wechat")
+      const program = Effect.gen(function*() {
+        const store = yield* ContextTokenStore
+        const first = yield* tokensOver(store, "bot-im-bot")
+        yield* first.remember(peer("o9cQ8Abc@im.wechat"), "ctx-1", 1_000)
+        yield* first.noteReply(peer("o9cQ8Abc@im.wechat"))
         yield* first.flush
-        const second = yield* ContextTokens.make({ accountId: "bot-im-bot", storage })
-        return Option.getOrThrow(yield* second.lookup("o9cq8abc@im.wechat"))
+        const second = yield* tokensOver(store, "bot-im-bot")
+        return Option.getOrThrow(yield* second.lookup(peer("o9cq8abc@im.wechat")))
       })
-      const restored = yield* program.pipe(Effect.scoped, Effect.provide(StateStore.layerAt(dir)))
+      const restored = yield* program.pipe(Effect.scoped, Effect.provide(State.layerAt(dir)))
       expect(restored).toEqual({ userId: "o9cQ8Abc@im.wechat", token: "ctx-1", lastInboundAt: 1_000, repliesSince: 1 })
       const official = Path.join(dir, "openclaw-weixin", "accounts", "bot-im-bot.context-tokens.json")
       expect(JSON.parse(Fs.readFileSync(official, "utf8"))).toEqual({ "o9cQ8Abc@im.wechat": "ctx-1" })

@@ -1,14 +1,20 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, FastCheck, Fiber, Logger, Option } from "effect"
+import { Deferred, Effect, Either, FastCheck, Fiber, Logger, Option } from "effect"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
+import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
 
 interface Msg {
   readonly key: string
-  readonly peer: string
+  readonly peer: Peer
   readonly seq: number
 }
 
-const msg = (peer: string, seq: number): Msg => ({ key: `mid:${peer}-${seq}`, peer, seq })
+/** A message from `peer` as spelled, normalised as the Inbox does. */
+const msg = (peer: string, seq: number): Msg => ({
+  key: `mid:${peer}-${seq}`,
+  peer: Either.getOrThrow(normalizePeerId(peer)),
+  seq
+})
 
 /** Yields until `condition` holds; fails the test after a bounded number of scheduler turns. */
 const eventually = (condition: () => boolean, what: string) =>
@@ -43,7 +49,7 @@ describe("Dispatcher", () => {
           handle: (m) =>
             Effect.gen(function* () {
               // peer ids differ in case and prefix only: the FIFO key is the normalised id
-              const lane = m.peer.replace(/^user:/, "").toLowerCase()
+              const lane = m.peer.key
               if (running.has(lane)) overlap = true
               running.add(lane)
               for (let i = 0; i < (work.get(m.key) ?? 0); i++) yield* Effect.yieldNow()
@@ -151,7 +157,7 @@ describe("Dispatcher", () => {
       const dispatcher = yield* Dispatcher.make<Msg, never>({
         concurrency: 1,
         handle: (m) =>
-          Deferred.await(gate).pipe(Effect.zipRight(Effect.sync(() => order.push(`${m.peer}${m.seq}`))))
+          Deferred.await(gate).pipe(Effect.zipRight(Effect.sync(() => order.push(`${m.peer.id}${m.seq}`))))
       })
       for (const seq of [1, 2, 3]) yield* dispatcher.offer(msg("a", seq))
       yield* dispatcher.offer(msg("b", 1))

@@ -3,16 +3,16 @@
  * not, and a held, failing or defecting turn affects only its own message.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, TestClock } from "effect"
-import { normalizePeer } from "../../../src/account/ContextTokens.js"
+import { Deferred, Duration, Effect, Either, TestClock } from "effect"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, Receipt } from "../../../src/account/Receipt.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { makeTestHost, recordingReplyChannel, type TestHost } from "../../support/TestHost.js"
 
 const claimed = (peer: string, n: number): ClaimedMessage => ({
   key: `mid:${peer}-${n}`,
-  peer,
+  peer: Either.getOrThrow(normalizePeerId(peer)),
   message: { from_user_id: peer, context_token: `ctx-${peer}` },
   claimedAt: 0
 })
@@ -29,7 +29,7 @@ const dispatcherFor = (host: TestHost) =>
         {
           accountId: "a",
           claimed: message,
-          peer: normalizePeer(message.peer)!,
+          peer: message.peer,
           contextToken: message.message.context_token,
           runId: `run-${message.key}`
         },

@@ -1,42 +1,58 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Logger, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
-import { dedupeKey, makeInbox } from "../../../src/account/Inbox.js"
-import type { InboxStore } from "../../../src/account/Inbox.js"
-import { makeFileStore, makeMemoryStore, makeTempDir, textMessage } from "../../support/actorHarness.js"
+import { dedupeKey, Inbox, type InboxLimits } from "../../../src/account/Inbox.js"
+import { CursorStore } from "../../../src/state/CursorStore.js"
+import { InboxJournal } from "../../../src/state/InboxJournal.js"
+import { makeTempDir, textMessage } from "../../support/actorHarness.js"
+import { fileInboxStorage, type InboxStorage, memoryInboxStorage } from "../../support/StateSupport.js"
 
 const accountId = "bot1-im-bot"
 
 /**
- * An in-memory store whose journal appends take 10 ms of virtual time each, recording the lines of each
- * append as it completes; "durable" means "in `journal()`".
+ * In-memory stores whose journal appends take 10 ms of virtual time each, recording the lines of each
+ * append as it completes (and of each attempt as it starts); "durable" means "in `storage.lines()`". `inbox()` runs on the slow journal,
+ * `restarted()` on the same stores without the delay.
  */
-const slowJournalStore = () => {
-  const memory = makeMemoryStore()
+const slowJournal = Effect.gen(function*() {
+  const storage = yield* memoryInboxStorage
   const appends: Array<ReadonlyArray<string>> = []
-  const store: InboxStore = {
-    ...memory.store,
-    appendJournal: (id, name, lines) =>
-      Effect.sleep(Duration.millis(10)).pipe(
-        Effect.zipRight(memory.store.appendJournal(id, name, lines)),
+  const attempts: Array<ReadonlyArray<string>> = []
+  const journal = InboxJournal.make({
+    ...storage.journal,
+    append: (id, lines) =>
+      Effect.sync(() => void attempts.push(lines)).pipe(
+        Effect.zipRight(Effect.sleep(Duration.millis(10))),
+        Effect.zipRight(storage.journal.append(id, lines)),
         Effect.tap(() => void appends.push(lines))
       )
-  }
+  })
   const doneKeys = (lines: ReadonlyArray<string>) =>
     lines.map((line) => JSON.parse(line) as { t: string; key: string }).filter((r) => r.t === "done").map((r) => r.key)
-  return { memory, store, appends, doneKeys }
-}
+  return {
+    storage,
+    appends,
+    attempts,
+    doneKeys,
+    inbox: () => storage.provide(Inbox.make({ accountId }), { journal }),
+    restarted: () => storage.provide(Inbox.make({ accountId }))
+  }
+})
 
 const setup = Effect.gen(function*() {
   const dir = yield* makeTempDir("inbox-")
-  return yield* makeFileStore(dir)
+  const files = yield* fileInboxStorage(dir)
+  return { ...files, make: (limits?: InboxLimits) => makeOn(files, limits) }
 })
+
+const makeOn = (storage: InboxStorage, limits?: InboxLimits) =>
+  storage.provide(Inbox.make(limits === undefined ? { accountId } : { accountId, limits }))
 
 describe("Inbox", () => {
   it.scoped("drops a message_id already seen, in a later batch or repeated within the batch", () =>
     Effect.gen(function*() {
-      const { store } = yield* setup
-      const inbox = yield* makeInbox({ accountId, store })
+      const files = yield* setup
+      const inbox = yield* files.make()
       const first = yield* inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "1" })], "c1")
       expect(first.map((c) => c.key)).toEqual(["mid:1"])
       const second = yield* inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "2" })], "c2")
@@ -45,8 +61,8 @@ describe("Inbox", () => {
 
   it.scoped("falls back to client_id, then seq, then a content fingerprint for the dedupe key", () =>
     Effect.gen(function*() {
-      const { store } = yield* setup
-      const inbox = yield* makeInbox({ accountId, store })
+      const files = yield* setup
+      const inbox = yield* files.make()
       const noIds = { ...textMessage({ text: "same" }) }
       const batch = [
         textMessage({ client_id: "c-9" }),
@@ -63,22 +79,22 @@ describe("Inbox", () => {
       expect(claimed[1]?.key).toBe("seq:7")
       expect(claimed[2]?.key).toBe(dedupeKey(noIds))
       expect(claimed[2]?.key).not.toBe(claimed[3]?.key)
-      expect(claimed[0]?.peer).toBe("alice@im.wechat")
+      expect(claimed[0]?.peer).toEqual({ id: "alice@im.wechat", key: "alice@im.wechat" })
     }))
 
   it.scoped("commits the cursor only after the batch is durably claimed", () =>
     Effect.gen(function*() {
       const files = yield* setup
-      const inbox = yield* makeInbox({ accountId, store: files.store })
+      const inbox = yield* files.make()
       yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
-      files.failing.set("appendJournal", "disk full")
+      files.failing.set("append", "disk full")
       const failed = yield* inbox.claim([textMessage({ message_id: "2" })], "c2").pipe(Effect.flip)
-      expect(failed._tag).toBe("InboxStorageError")
-      expect(failed.operation).toBe("appendJournal")
+      expect(failed._tag).toBe("StateError")
+      expect(failed.operation).toBe("append")
       expect(yield* inbox.cursor).toBe("c1")
       expect(JSON.parse(fs.readFileSync(files.cursorPath(accountId), "utf8"))).toEqual({ get_updates_buf: "c1" })
       // the server redelivers the same batch; once the disk recovers it is claimed, not lost as "seen"
-      files.failing.delete("appendJournal")
+      files.failing.delete("append")
       const retried = yield* inbox.claim([textMessage({ message_id: "2" })], "c2")
       expect(retried.map((c) => c.key)).toEqual(["mid:2"])
       expect(yield* inbox.cursor).toBe("c2")
@@ -86,12 +102,12 @@ describe("Inbox", () => {
 
   it.scoped("replays claims without a done record after a restart, in claim order", () =>
     Effect.gen(function*() {
-      const { store } = yield* setup
-      const inbox = yield* makeInbox({ accountId, store })
+      const files = yield* setup
+      const inbox = yield* files.make()
       yield* inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "2" })], "c1")
       yield* inbox.claim([textMessage({ message_id: "3", text: "third" })], "c2")
       yield* inbox.markDone("mid:2")
-      const restarted = yield* makeInbox({ accountId, store })
+      const restarted = yield* files.make()
       expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:1", "mid:3"])
       expect(restarted.unfinished[1]?.message.item_list).toEqual([{ type: 1, text_item: { text: "third" } }])
       expect(yield* restarted.cursor).toBe("c2")
@@ -99,15 +115,15 @@ describe("Inbox", () => {
 
   it.scoped("remembers seen keys across a restart and forgets them after 24 hours", () =>
     Effect.gen(function*() {
-      const { store } = yield* setup
-      const inbox = yield* makeInbox({ accountId, store })
+      const files = yield* setup
+      const inbox = yield* files.make()
       yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
       yield* inbox.markDone("mid:1")
       yield* TestClock.adjust(Duration.hours(23))
-      const restarted = yield* makeInbox({ accountId, store })
+      const restarted = yield* files.make()
       expect(yield* restarted.claim([textMessage({ message_id: "1" })], "c2")).toEqual([])
       yield* TestClock.adjust(Duration.hours(1))
-      const later = yield* makeInbox({ accountId, store })
+      const later = yield* files.make()
       expect((yield* later.claim([textMessage({ message_id: "1" })], "c3")).map((c) => c.key)).toEqual(["mid:1"])
     }))
 
@@ -115,17 +131,17 @@ describe("Inbox", () => {
     Effect.gen(function*() {
       const files = yield* setup
       const limits = { maxRecords: 20, maxBytes: 1024 * 1024 }
-      const inbox = yield* makeInbox({ accountId, store: files.store, limits })
+      const inbox = yield* files.make(limits)
       for (let i = 0; i < 200; i++) {
         yield* inbox.claim([textMessage({ message_id: String(i) })], `c${i}`)
         if (i !== 5) yield* inbox.markDone(`mid:${i}`)
         // keys older than 24 h may be dropped by compaction
         yield* TestClock.adjust(Duration.minutes(30))
       }
-      const lines = fs.readFileSync(files.journalPath(accountId, "inbox"), "utf8").split("\n").filter((l) => l !== "")
+      const lines = fs.readFileSync(files.journalPath(accountId), "utf8").split("\n").filter((l) => l !== "")
       // 48 half-hours of live keys, at most doubled before the next compaction
       expect(lines.length).toBeLessThanOrEqual(2 * 50 + 2)
-      const restarted = yield* makeInbox({ accountId, store: files.store, limits })
+      const restarted = yield* files.make(limits)
       expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:5"])
       expect(yield* restarted.claim([textMessage({ message_id: "199" })], "x")).toEqual([])
       expect((yield* restarted.claim([textMessage({ message_id: "10" })], "y")).length).toBe(1)
@@ -134,36 +150,107 @@ describe("Inbox", () => {
   it.scoped("skips corrupt and truncated journal lines and keeps the rest", () =>
     Effect.gen(function*() {
       const files = yield* setup
-      const inbox = yield* makeInbox({ accountId, store: files.store })
+      const inbox = yield* files.make()
       yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
-      fs.appendFileSync(files.journalPath(accountId, "inbox"), "{not json\n{\"t\":\"claim\",\"key\":5}\n")
-      const again = yield* makeInbox({ accountId, store: files.store })
+      fs.appendFileSync(files.journalPath(accountId), "{not json\n{\"t\":\"claim\",\"key\":5}\n")
+      const again = yield* files.make()
       yield* again.claim([textMessage({ message_id: "2" })], "c2")
-      fs.appendFileSync(files.journalPath(accountId, "inbox"), "{\"t\":\"done\",\"ke")
-      const restarted = yield* makeInbox({ accountId, store: files.store })
+      fs.appendFileSync(files.journalPath(accountId), "{\"t\":\"done\",\"ke")
+      const restarted = yield* files.make()
       expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:1", "mid:2"])
     }))
 
   it.scoped("claims and replays a message with a 1 MB text", () =>
     Effect.gen(function*() {
-      const { store } = yield* setup
-      const inbox = yield* makeInbox({ accountId, store })
+      const files = yield* setup
+      const inbox = yield* files.make()
       const big = "x".repeat(1024 * 1024)
       const claimed = yield* inbox.claim([textMessage({ text: big })], "c1")
       expect(claimed[0]?.key.startsWith("fp:")).toBe(true)
-      const restarted = yield* makeInbox({ accountId, store })
+      const restarted = yield* files.make()
       expect(restarted.unfinished[0]?.message.item_list).toEqual([{ type: 1, text_item: { text: big } }])
+    }))
+
+  it.scoped("normalises each sender once at the claim: the claim carries the branded peer, original case kept", () =>
+    Effect.gen(function*() {
+      const files = yield* setup
+      const inbox = yield* files.make()
+      const [claimed] = yield* inbox.claim([textMessage({ message_id: "1", from: " user:O9cQ8Abc@im.wechat " })], "c1")
+      expect(claimed?.peer).toEqual({ id: "O9cQ8Abc@im.wechat", key: "o9cq8abc@im.wechat" })
+      const restarted = yield* files.make()
+      expect(restarted.unfinished[0]?.peer).toEqual({ id: "O9cQ8Abc@im.wechat", key: "o9cq8abc@im.wechat" })
+    }))
+
+  it.scoped("records a message without a sender as rejected with its position in the batch, never claims it, warns once", () =>
+    Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+      })
+      const files = yield* setup
+      const inbox = yield* files.make()
+      const { from_user_id: _, ...anonymous } = textMessage({ message_id: "2" })
+      const blank = textMessage({ message_id: "3", from: "  " })
+      // the server's batch: [mid:1, <undecodable>, anonymous, blank]
+      const batch = [textMessage({ message_id: "1" }), anonymous, blank]
+      const undecodable = [{ index: 1, message_id: "9", problem: "item_list.0.type: Expected number, actual \"x\"" }]
+      const claimed = yield* inbox.claim(batch, "c1", undecodable).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      expect(claimed.map((c) => c.key)).toEqual(["mid:1"])
+      expect(yield* inbox.cursor).toBe("c1")
+      const rejections = yield* inbox.rejections
+      expect(rejections.map((r) => [r.key, r.index])).toEqual([["mid:2", 2], ["mid:3", 3], ["mid:9", 1]])
+      expect(rejections[0]?.problem).toContain("no sender id")
+      const senderless = warnings.filter((w) => w.includes("cannot be answered"))
+      expect(senderless).toHaveLength(2)
+      expect(senderless[0]).toContain("mid:2")
+      expect(senderless[0]).toContain("not passed to the agent")
+      expect(senderless[0]).toContain(files.journalPath(accountId))
+      // redelivered: not recorded again, not warned about again, still never claimed
+      warnings.length = 0
+      const again = yield* inbox.claim([anonymous], "c2").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      expect(again).toEqual([])
+      expect(warnings).toEqual([])
+      const restarted = yield* files.make()
+      expect(restarted.unfinished.map((c) => c.key)).toEqual(["mid:1"])
+      expect((yield* restarted.rejections).map((r) => r.key)).toEqual(["mid:2", "mid:3", "mid:9"])
+    }))
+
+  it.scoped("replays a journal of the previous version: raw peer strings become peers, a senderless claim is skipped", () =>
+    Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+      })
+      const files = yield* setup
+      const msg = (id: string, from?: string) => {
+        const { from_user_id: _, ...rest } = textMessage({ message_id: id })
+        return JSON.stringify(from === undefined ? rest : { ...rest, from_user_id: from })
+      }
+      // lines exactly as the previous version wrote them: `peer` was the raw from_user_id, "" without one
+      fs.mkdirSync(files.journalPath(accountId).replace(/\/[^/]+$/, ""), { recursive: true })
+      fs.writeFileSync(
+        files.journalPath(accountId),
+        `{"t":"claim","key":"mid:1","at":5,"peer":"Alice@im.wechat","msg":${msg("1", "Alice@im.wechat")}}\n` +
+          `{"t":"claim","key":"mid:2","at":6,"peer":"","msg":${msg("2")}}\n` +
+          `{"t":"claim","key":"mid:3","at":7,"peer":"bob@im.wechat","msg":${msg("3", "bob@im.wechat")}}\n` +
+          `{"t":"done","key":"mid:3","at":8}\n`
+      )
+      const inbox = yield* files.make().pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      expect(inbox.unfinished.map((c) => [c.key, c.peer])).toEqual([
+        ["mid:1", { id: "Alice@im.wechat", key: "alice@im.wechat" }]
+      ])
+      expect(warnings.filter((w) => w.includes("mid:2") && w.includes("no sender id"))).toHaveLength(1)
+      // it was seen: a redelivery is still deduplicated
+      expect(yield* inbox.claim([textMessage({ message_id: "2" })], "c9")).toEqual([])
     }))
 
   it.scoped("records undecodable messages durably with the cursor commit, never dispatches them, keeps them 24 h", () =>
     Effect.gen(function*() {
       const files = yield* setup
-      const inbox = yield* makeInbox({
-        accountId,
-        store: files.store,
-        journalLocation: files.journalPath(accountId, "inbox"),
-        limits: { maxRecords: 4, maxBytes: 1024 * 1024 }
-      })
+      const inbox = yield* files.make({ maxRecords: 4, maxBytes: 1024 * 1024 })
+      expect(inbox.journalLocation).toBe(files.journalPath(accountId))
       const rejected = [
         { index: 1, message_id: "9", problem: "item_list.0.type: Expected number, actual \"x\"" },
         { index: 2, problem: "from_user_id: Expected string, actual 42" }
@@ -171,7 +258,7 @@ describe("Inbox", () => {
       const claimed = yield* inbox.claim([textMessage({ message_id: "1" })], "c1", rejected)
       expect(claimed.map((c) => c.key)).toEqual(["mid:1"])
       expect(yield* inbox.cursor).toBe("c1")
-      const onDisk = fs.readFileSync(files.journalPath(accountId, "inbox"), "utf8")
+      const onDisk = fs.readFileSync(files.journalPath(accountId), "utf8")
       expect(onDisk).toContain('"t":"rejected","key":"mid:9"')
       expect(onDisk).toContain('"key":"rej:#2"')
       expect(onDisk).toContain("from_user_id: Expected string, actual 42")
@@ -184,7 +271,7 @@ describe("Inbox", () => {
         yield* inbox.markDone(`mid:${i}`)
       }
       yield* inbox.markDone("mid:1")
-      const restarted = yield* makeInbox({ accountId, store: files.store })
+      const restarted = yield* files.make()
       expect(restarted.unfinished).toEqual([])
       expect((yield* restarted.rejections).map((r) => r.key)).toEqual(["mid:9", "rej:#2"])
       yield* TestClock.adjust(Duration.hours(24))
@@ -192,10 +279,10 @@ describe("Inbox", () => {
       expect(yield* restarted.rejections).toEqual([])
     }))
 
-  it.effect("group-commits done marks: marks arriving during a journal write share the next one", () =>
+  it.scoped("group-commits done marks: marks arriving during a journal write share the next one", () =>
     Effect.gen(function*() {
-      const slow = slowJournalStore()
-      const inbox = yield* makeInbox({ accountId, store: slow.store })
+      const slow = yield* slowJournal
+      const inbox = yield* slow.inbox()
       const batch = ["1", "2", "3", "4"].map((id) => textMessage({ message_id: id }))
       const claimDone = yield* Effect.fork(inbox.claim(batch, "c1"))
       yield* TestClock.adjust(Duration.millis(10))
@@ -215,32 +302,32 @@ describe("Inbox", () => {
       yield* TestClock.adjust(Duration.millis(10))
       yield* Fiber.join(others)
       expect(slow.appends.map(slow.doneKeys)).toEqual([["mid:1"], ["mid:2", "mid:3", "mid:4"]])
-      const restarted = yield* makeInbox({ accountId, store: slow.memory.store })
+      const restarted = yield* slow.restarted()
       expect(restarted.unfinished).toEqual([])
     }))
 
-  it.effect("returns from markDone only once its mark is durable, and writes a repeated mark once", () =>
+  it.scoped("returns from markDone only once its mark is durable, and writes a repeated mark once", () =>
     Effect.gen(function*() {
-      const slow = slowJournalStore()
-      const inbox = yield* makeInbox({ accountId, store: slow.memory.store })
+      const slow = yield* slowJournal
+      const inbox = yield* slow.restarted()
       yield* inbox.claim([textMessage({ message_id: "1" })], "c1")
-      const slowInbox = yield* makeInbox({ accountId, store: slow.store })
+      const slowInbox = yield* slow.inbox()
       const twice = yield* Effect.fork(
         Effect.all([slowInbox.markDone("mid:1"), slowInbox.markDone("mid:1")], { concurrency: "unbounded" })
       )
       yield* TestClock.adjust(Duration.millis(9))
       expect(twice.unsafePoll()).toBeNull()
-      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished.map((c) => c.key)).toEqual(["mid:1"])
+      expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:1"])
       yield* TestClock.adjust(Duration.millis(1))
       yield* Fiber.join(twice)
       expect(slow.appends.map(slow.doneKeys)).toEqual([["mid:1"]])
-      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished).toEqual([])
+      expect((yield* slow.restarted()).unfinished).toEqual([])
     }))
 
-  it.effect("fails every mark of a failed group write and leaves those turns to be re-dispatched", () =>
+  it.scoped("fails every mark of a failed group write and leaves those turns to be re-dispatched", () =>
     Effect.gen(function*() {
-      const slow = slowJournalStore()
-      const inbox = yield* makeInbox({ accountId, store: slow.store })
+      const slow = yield* slowJournal
+      const inbox = yield* slow.inbox()
       const claimed = yield* Effect.fork(inbox.claim([1, 2, 3].map((i) => textMessage({ message_id: String(i) })), "c1"))
       yield* TestClock.adjust(Duration.millis(10))
       yield* Fiber.join(claimed)
@@ -252,27 +339,27 @@ describe("Inbox", () => {
       yield* TestClock.adjust(Duration.millis(9))
       yield* Fiber.join(first)
       // the disk fills up while the second write (mid:2 and mid:3 together) is running
-      slow.memory.failing.set("appendJournal", "disk full")
+      slow.storage.failing.set("append", "disk full")
       yield* TestClock.adjust(Duration.millis(10))
       const outcomes = yield* Fiber.join(others)
-      expect(outcomes.map((o) => (o._tag === "Left" ? o.left._tag : "ok"))).toEqual(["InboxStorageError", "InboxStorageError"])
+      expect(outcomes.map((o) => (o._tag === "Left" ? o.left._tag : "ok"))).toEqual(["StateError", "StateError"])
+      expect(outcomes.map((o) => (o._tag === "Left" ? o.left.message : "ok"))).toEqual(["disk full", "disk full"])
+      // one write carried both marks: its one failure failed both callers
+      expect(slow.attempts.map(slow.doneKeys)).toEqual([[], ["mid:1"], ["mid:2", "mid:3"]])
       // a crash now re-dispatches the two whose marks failed; nothing is lost
-      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished.map((c) => c.key)).toEqual([
-        "mid:2",
-        "mid:3"
-      ])
+      expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:2", "mid:3"])
       // once the disk recovers, marking again works
-      slow.memory.failing.delete("appendJournal")
+      slow.storage.failing.delete("append")
       const retry = yield* Effect.fork(inbox.markDone("mid:2"))
       yield* TestClock.adjust(Duration.millis(10))
       yield* Fiber.join(retry)
-      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished.map((c) => c.key)).toEqual(["mid:3"])
+      expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:3"])
     }))
 
-  it.effect("writes a queued mark even when the fiber that queued it is interrupted", () =>
+  it.scoped("writes a queued mark even when the fiber that queued it is interrupted", () =>
     Effect.gen(function*() {
-      const slow = slowJournalStore()
-      const inbox = yield* makeInbox({ accountId, store: slow.store })
+      const slow = yield* slowJournal
+      const inbox = yield* slow.inbox()
       const claimed = yield* Effect.fork(inbox.claim([textMessage({ message_id: "1" }), textMessage({ message_id: "2" })], "c1"))
       yield* TestClock.adjust(Duration.millis(10))
       yield* Fiber.join(claimed)
@@ -285,25 +372,53 @@ describe("Inbox", () => {
       yield* Fiber.join(first)
       yield* Fiber.join(interrupted)
       expect(slow.appends.slice(1).map(slow.doneKeys)).toEqual([["mid:1"], ["mid:2"]])
-      expect((yield* makeInbox({ accountId, store: slow.memory.store })).unfinished).toEqual([])
+      expect((yield* slow.restarted()).unfinished).toEqual([])
     }))
 
-  it.effect("does not hold a done mark behind a claim's cursor commit, and commits that cursor after its claims", () =>
+  it.scoped("closing the Inbox's scope writes the marks still queued, then refuses new ones", () =>
     Effect.gen(function*() {
-      const memory = makeMemoryStore()
+      const slow = yield* slowJournal
+      const scope = yield* Scope.make()
+      const inbox = yield* slow.inbox().pipe(Scope.extend(scope))
+      const claimed = yield* Effect.fork(inbox.claim([1, 2, 3].map((i) => textMessage({ message_id: String(i) })), "c1"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(claimed)
+      const first = yield* Effect.fork(inbox.markDone("mid:1"))
+      yield* TestClock.adjust(Duration.millis(1)) // mid:1 is being written
+      const second = yield* Effect.fork(inbox.markDone("mid:2")) // queued behind it
+      yield* TestClock.adjust(Duration.millis(1))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust(Duration.millis(8))
+      yield* Fiber.join(first)
+      expect(closing.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(closing)
+      yield* Fiber.join(second)
+      expect(slow.appends.slice(1).map(slow.doneKeys)).toEqual([["mid:1"], ["mid:2"]])
+      // after the stop, a mark is refused (its turn runs again after a restart) and never hangs
+      const late = yield* Effect.exit(inbox.markDone("mid:3"))
+      expect(Exit.isInterrupted(late)).toBe(true)
+      expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:3"])
+    }))
+
+  it.scoped("does not hold a done mark behind a claim's cursor commit, and commits that cursor after its claims", () =>
+    Effect.gen(function*() {
+      const storage = yield* memoryInboxStorage
       const order: Array<string> = []
-      const store: InboxStore = {
-        ...memory.store,
-        appendJournal: (id, name, lines) =>
-          Effect.tap(memory.store.appendJournal(id, name, lines), () => void order.push(`append ${lines.length}`)),
-        // the cursor's atomic rename takes 50 ms of virtual time
-        saveCursor: (id, buf) =>
+      const journal = InboxJournal.make({
+        ...storage.journal,
+        append: (id, lines) => Effect.tap(storage.journal.append(id, lines), () => void order.push(`append ${lines.length}`))
+      })
+      // the cursor's atomic rename takes 50 ms of virtual time
+      const cursors = CursorStore.make({
+        ...storage.cursors,
+        save: (id, buf) =>
           Effect.sleep(Duration.millis(50)).pipe(
-            Effect.zipRight(memory.store.saveCursor(id, buf)),
+            Effect.zipRight(storage.cursors.save(id, buf)),
             Effect.tap(() => void order.push(`cursor ${buf}`))
           )
-      }
-      const inbox = yield* makeInbox({ accountId, store })
+      })
+      const inbox = yield* storage.provide(Inbox.make({ accountId }), { journal, cursors })
       const first = yield* Effect.fork(inbox.claim([textMessage({ message_id: "1" })], "c1"))
       yield* TestClock.adjust(Duration.millis(50))
       yield* Fiber.join(first)
@@ -316,10 +431,10 @@ describe("Inbox", () => {
       expect(marked.unsafePoll()).not.toBeNull()
       expect(order).toEqual(["append 1", "cursor c1", "append 1", "append 1"])
       expect(second.unsafePoll()).toBeNull()
-      expect(memory.cursors.get(accountId)).toBe("c1")
+      expect(yield* storage.cursor(accountId)).toBe("c1")
       yield* TestClock.adjust(Duration.millis(48))
       yield* Fiber.join(second)
-      expect(memory.cursors.get(accountId)).toBe("c2")
-      expect((yield* makeInbox({ accountId, store: memory.store })).unfinished.map((c) => c.key)).toEqual(["mid:2"])
+      expect(yield* storage.cursor(accountId)).toBe("c2")
+      expect((yield* makeOn(storage)).unfinished.map((c) => c.key)).toEqual(["mid:2"])
     }))
 })

@@ -2,14 +2,15 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Logger, LogLevel, Queue, Ref, SubscriptionRef, TestClock } from "effect"
 import { defaultAccountSettings } from "../../../src/account/AccountSettings.js"
 import { makeAccountState } from "../../../src/account/AccountStatus.js"
-import { type ClaimedMessage, makeInbox } from "../../../src/account/Inbox.js"
+import { type ClaimedMessage, Inbox } from "../../../src/account/Inbox.js"
 import { runMonitor } from "../../../src/account/Monitor.js"
 import {
   ILinkDecodeError,
   AuthExpired,
   ILinkTransportError
 } from "../../../src/wire/ILinkError.js"
-import { makeMemoryStore, makeScriptedPoll, textMessage } from "../../support/actorHarness.js"
+import { makeScriptedPoll, textMessage } from "../../support/actorHarness.js"
+import { memoryInboxStorage } from "../../support/StateSupport.js"
 
 const accountId = "bot1-im-bot"
 const endpoint = "ilink/bot/getupdates"
@@ -31,8 +32,8 @@ const waitUntil = (done: Effect.Effect<boolean>, what: string) =>
   })
 
 const setup = Effect.gen(function*() {
-  const files = makeMemoryStore()
-  const inbox = yield* makeInbox({ accountId, store: files.store })
+  const files = yield* memoryInboxStorage
+  const inbox = yield* files.provide(Inbox.make({ accountId }))
   const poll = yield* makeScriptedPoll
   const state = yield* makeAccountState
   const dispatched = yield* Ref.make<ReadonlyArray<ClaimedMessage>>([])
@@ -197,11 +198,11 @@ describe("Monitor", () => {
     Effect.gen(function*() {
       const t = yield* setup
       yield* t.awaitRequests(1)
-      t.files.failing.set("appendJournal", "disk full")
+      t.files.failing.set("append", "disk full")
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
       yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Backoff"), "backoff")
       expect((yield* SubscriptionRef.get(t.state)).lastError?.message).toContain("disk full")
-      t.files.failing.delete("appendJournal")
+      t.files.failing.delete("append")
       yield* TestClock.adjust(Duration.seconds(2))
       yield* t.awaitRequests(2)
       expect((yield* Ref.get(t.poll.requests))[1]?.get_updates_buf).toBe("")
@@ -218,8 +219,8 @@ describe("Monitor", () => {
           warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
         }
       })
-      const files = makeMemoryStore()
-      const inbox = yield* makeInbox({ accountId, store: files.store, journalLocation: "/state/bot1-im-bot.ocw-inbox.jsonl" })
+      const files = yield* memoryInboxStorage
+      const inbox = yield* files.provide(Inbox.make({ accountId }))
       const poll = yield* makeScriptedPoll
       const state = yield* makeAccountState
       const dispatched = yield* Ref.make<ReadonlyArray<ClaimedMessage>>([])
@@ -240,12 +241,12 @@ describe("Monitor", () => {
       yield* polls(2)
       expect((yield* Ref.get(poll.requests))[1]?.get_updates_buf).toBe("c1")
       expect((yield* Ref.get(dispatched)).map((c) => c.key)).toEqual(["mid:1"])
-      const journal = files.journals.get(`${accountId}/inbox`) ?? []
+      const journal = yield* files.lines(accountId)
       expect(journal.filter((l) => l.includes('"t":"rejected"') && l.includes('"key":"mid:2"'))).toHaveLength(1)
       expect(warnings).toHaveLength(1)
       expect(warnings[0]).toContain("mid:2")
       expect(warnings[0]).toContain("not passed to the agent")
-      expect(warnings[0]).toContain("/state/bot1-im-bot.ocw-inbox.jsonl")
+      expect(warnings[0]).toContain(files.journalPath(accountId))
       expect(warnings[0]).toContain("report")
       expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("Running")
     }))

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
-import { ContextTokens, memoryContextTokenStorage } from "../../../src/account/ContextTokens.js"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Scope, TestClock } from "effect"
+import { ContextTokens } from "../../../src/account/ContextTokens.js"
 import { Outbox, type OutboxApi, sendStopGrace } from "../../../src/account/Outbox.js"
 import type { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import type { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import type { SendMessageResponse } from "../../../src/wire/Api.js"
 import {
   ILinkApiError,
@@ -45,7 +47,7 @@ const fakeApi = (answers: Array<Answer> = []) => {
 const setup = (answers: Array<Answer> = [], options: { chunkLimit?: number; replyBudget?: number } = {}) =>
   Effect.gen(function* () {
     const fake = fakeApi(answers)
-    const tokens = yield* ContextTokens.make({ accountId: "bot", storage: memoryContextTokenStorage() })
+    const tokens = yield* memoryTokens
     const outbox = yield* Outbox.make({
       accountId: "bot",
       connection: Effect.succeed("conn"),
@@ -57,6 +59,11 @@ const setup = (answers: Array<Answer> = [], options: { chunkLimit?: number; repl
   })
 
 const peer = "o9cQ8Abc@im.wechat"
+/** the peer as the Inbox hands it to ContextTokens */
+const sender = Either.getOrThrow(normalizePeerId(peer))
+
+/** ContextTokens over the in-memory token store */
+const memoryTokens = ContextTokens.make({ accountId: "bot" }).pipe(Effect.provide(ContextTokenStore.layerMemory))
 
 describe("Outbox", () => {
   it.scoped("refuses to send to a peer who never wrote, without calling the server", () =>
@@ -71,7 +78,7 @@ describe("Outbox", () => {
   it.scoped("sends with the remembered token to the id as the server spelled it and returns a delivered receipt", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const receipt = yield* outbox.send({ to: "user:O9CQ8ABC@im.wechat", text: "hello", runId: "run-1" })
       expect(receipt.status).toBe("delivered")
       expect(receipt.chunks).toHaveLength(1)
@@ -92,27 +99,28 @@ describe("Outbox", () => {
   it.scoped("does not send a reply until the peer's token is on disk", () =>
     Effect.gen(function* () {
       const fake = fakeApi()
-      const memory = memoryContextTokenStorage()
+      const memory = yield* Effect.provide(ContextTokenStore, ContextTokenStore.layerMemory)
       const diskGate = yield* Deferred.make<void>()
-      const tokens = yield* ContextTokens.make({
-        accountId: "bot",
-        storage: { ...memory, saveTokens: (next) => Effect.zipRight(Deferred.await(diskGate), memory.saveTokens(next)) }
+      const gated = ContextTokenStore.make({
+        ...memory,
+        saveTokens: (id, next) => Effect.zipRight(Deferred.await(diskGate), memory.saveTokens(id, next))
       })
+      const tokens = yield* ContextTokens.make({ accountId: "bot" }).pipe(Effect.provideService(ContextTokenStore, gated))
       const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api: fake.api, contextTokens: tokens })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const sending = yield* Effect.fork(outbox.send({ to: peer, text: "hello" }))
       yield* Effect.repeatN(Effect.yieldNow(), 20)
       expect(fake.calls).toHaveLength(0)
       yield* Deferred.succeed(diskGate, undefined)
       yield* Fiber.join(sending)
-      expect(memory.tokensOnDisk()).toEqual({ [peer]: "ctx-1" })
+      expect(yield* memory.loadTokens("bot")).toEqual({ [peer]: "ctx-1" })
       expect(fake.calls).toHaveLength(1)
     }))
 
   it.scoped("reports ret=0 without message_id as unconfirmed, not delivered", () =>
     Effect.gen(function* () {
       const { outbox, tokens } = yield* setup([{ ret: 0 }])
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const receipt = yield* outbox.send({ to: peer, text: "hi" })
       expect(receipt.status).toBe("unconfirmed")
       expect(receipt.chunks[0]?._tag).toBe("Unconfirmed")
@@ -140,7 +148,7 @@ describe("Outbox", () => {
     it.scoped(`maps ${what} to ${tag} after exactly one request`, () =>
       Effect.gen(function* () {
         const { calls, outbox, tokens } = yield* setup([answer])
-        yield* tokens.remember(peer, "ctx-1", 0)
+        yield* tokens.remember(sender, "ctx-1", 0)
         const error = yield* Effect.flip(outbox.send({ to: peer, text: "hi" }))
         expect(error._tag).toBe(tag)
         expect(calls).toHaveLength(1)
@@ -151,12 +159,12 @@ describe("Outbox", () => {
   it.scoped("after a stale-token refusal, refuses further sends until the peer writes again", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([apiError(-2)])
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const first = yield* Effect.flip(outbox.send({ to: peer, text: "one" }))
       expect(first.message).toContain("the user has to write to the bot again")
       expect((yield* Effect.flip(outbox.send({ to: peer, text: "two" })))._tag).toBe("ReplyBudgetSpent")
       expect(calls).toHaveLength(1)
-      yield* tokens.remember(peer, "ctx-2", 1)
+      yield* tokens.remember(sender, "ctx-2", 1)
       yield* outbox.send({ to: peer, text: "three" })
       expect(calls).toHaveLength(2)
     }))
@@ -164,7 +172,7 @@ describe("Outbox", () => {
   it.scoped("retries a never-reached failure with the same client_id, backing off in virtual time", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([never(), never()])
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const fiber = yield* Effect.fork(outbox.send({ to: peer, text: "hi" }))
       yield* TestClock.adjust(Duration.millis(100))
       // the first retry waits ~200 ms (jittered 160–240 ms): not yet
@@ -180,20 +188,20 @@ describe("Outbox", () => {
   it.scoped("gives up after four retries of an unreachable server and says nothing was delivered", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup(Array.from({ length: 10 }, () => never()))
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const fiber = yield* Effect.fork(Effect.flip(outbox.send({ to: peer, text: "hi" })))
       yield* TestClock.adjust(Duration.seconds(30))
       const error = yield* Fiber.join(fiber)
       expect(error._tag).toBe("ServerUnreachable")
       expect(calls).toHaveLength(5)
       // the reply was never sent, so it does not count against the budget
-      expect((yield* tokens.lookup(peer)).pipe((o) => o._tag === "Some" && o.value.repliesSince)).toBe(0)
+      expect((yield* tokens.lookup(sender)).pipe((o) => o._tag === "Some" && o.value.repliesSince)).toBe(0)
     }))
 
   it.scoped("refuses replies once 24 h have passed since the peer's last message", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       yield* TestClock.adjust(Duration.hours(24).pipe(Duration.subtract(Duration.seconds(1))))
       yield* outbox.send({ to: peer, text: "just in time" })
       yield* TestClock.adjust(Duration.seconds(1))
@@ -205,7 +213,7 @@ describe("Outbox", () => {
   it.scoped("spends at most the reply budget per inbound message and refuses a send that would overrun it", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([], { replyBudget: 3, chunkLimit: 10 })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       yield* outbox.send({ to: peer, text: "one" })
       yield* outbox.send({ to: peer, text: "two" })
       // two chunks would make four replies: refused whole, before any chunk goes out
@@ -214,7 +222,7 @@ describe("Outbox", () => {
       expect(calls).toHaveLength(2)
       yield* outbox.send({ to: peer, text: "three" })
       expect((yield* Effect.flip(outbox.send({ to: peer, text: "four" })))._tag).toBe("ReplyBudgetSpent")
-      yield* tokens.remember(peer, "ctx-2", 1)
+      yield* tokens.remember(sender, "ctx-2", 1)
       yield* outbox.send({ to: peer, text: "four" })
       expect(calls).toHaveLength(4)
     }))
@@ -224,7 +232,7 @@ describe("Outbox", () => {
       const { calls, outbox, tokens } = yield* setup([{ ret: 0, message_id: "m1" }, { ret: 0 }, { ret: 0, message_id: "m3" }], {
         chunkLimit: 2000
       })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const paragraph = "x".repeat(1500)
       const receipt = yield* outbox.send({ to: peer, text: [paragraph, paragraph, paragraph].join("\n\n"), runId: "r" })
       expect(calls).toHaveLength(3)
@@ -241,7 +249,7 @@ describe("Outbox", () => {
       const { calls, outbox, tokens } = yield* setup([{ ret: 0, message_id: "m1" }, apiError(-2, "rate limited")], {
         chunkLimit: 10
       })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const error = yield* Effect.flip(outbox.send({ to: peer, text: "aaaaaaaa bbbbbbbb cccccccc" }))
       expect(error).toMatchObject({ _tag: "RateLimited", chunkIndex: 2, chunkCount: 3 })
       expect(error._tag === "RateLimited" && error.sentBefore.map((c) => c.clientId)).toEqual([calls[0]?.client_id])
@@ -251,7 +259,7 @@ describe("Outbox", () => {
   it.scoped("fails fast with the login command while the account is logged out, and sends again after", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       yield* outbox.setAuthExpired("iLink answered -14")
       const error = yield* Effect.flip(outbox.send({ to: peer, text: "hi" }))
       expect(error._tag).toBe("AccountAuthExpired")
@@ -265,7 +273,7 @@ describe("Outbox", () => {
   it.scoped("rejects an empty recipient and an empty message before queueing", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       expect((yield* Effect.flip(outbox.send({ to: "user: ", text: "hi" })))._tag).toBe("InvalidRecipient")
       expect((yield* Effect.flip(outbox.send({ to: peer, text: "   " })))._tag).toBe("EmptyMessage")
       expect(calls).toHaveLength(0)
@@ -274,7 +282,7 @@ describe("Outbox", () => {
   it.scoped("keeps the order of sends to one peer", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([], { replyBudget: 100 })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      yield* tokens.remember(sender, "ctx-1", 0)
       const fibers = []
       for (let i = 0; i < 20; i++) fibers.push(yield* Effect.fork(outbox.send({ to: peer, text: `m${i}` })))
       for (const fiber of fibers) yield* Fiber.join(fiber)
@@ -288,7 +296,7 @@ describe("Outbox", () => {
   it.scoped("the reply channel sends text and progress with the turn's token and run id", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(peer, "ctx-new", 0)
+      yield* tokens.remember(sender, "ctx-new", 0)
       const reply = outbox.replyChannel({ to: peer, contextToken: "ctx-turn", runId: "run-9" })
       yield* reply.sendProgress({ type: 11, is_completed: false, tool_call_start_item: { tool_name: "search" } })
       yield* reply.sendText("done")
@@ -304,8 +312,8 @@ describe("Outbox", () => {
       const calls: Array<WeixinMessage> = []
       const api: OutboxApi<string> = { sendMessage: (_conn, { msg }) => Effect.suspend(() => (calls.push(msg), respond)) }
       const scope = yield* Scope.make()
-      const tokens = yield* ContextTokens.make({ accountId: "bot", storage: memoryContextTokenStorage() })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      const tokens = yield* memoryTokens
+      yield* tokens.remember(sender, "ctx-1", 0)
       const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api, contextTokens: tokens }).pipe(
         Scope.extend(scope)
       )
@@ -354,8 +362,8 @@ describe("Outbox", () => {
   it.scoped("on stop, also answers sends that were waiting for room in a full queue", () =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const tokens = yield* ContextTokens.make({ accountId: "bot", storage: memoryContextTokenStorage() })
-      yield* tokens.remember(peer, "ctx-1", 0)
+      const tokens = yield* memoryTokens
+      yield* tokens.remember(sender, "ctx-1", 0)
       const hang: OutboxApi<string> = { sendMessage: () => Effect.never }
       const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api: hang, contextTokens: tokens, capacity: 1 }).pipe(
         Scope.extend(scope)

@@ -18,7 +18,9 @@ import {
   type SupervisorSettings,
   SupervisorSettingsTag
 } from "../../../src/account/Supervisor.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { CursorStore } from "../../../src/state/CursorStore.js"
+import { State } from "../../../src/state/State.js"
 
 type Behaviour =
   | { readonly kind: "run" }
@@ -308,22 +310,23 @@ describe("Logout", () => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ocw-logout-"))
     return Effect.gen(function*() {
       yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
-      const store = yield* StateStore
+      const store = yield* AccountStore
+      const cursors = yield* CursorStore
       const supervisor = yield* Supervisor
       for (const id of ["a", "b", "c"]) {
-        yield* store.saveAccount(id, { token: Redacted.make(`tok-${id}`), userId: `user-${id}` })
-        yield* store.registerAccount(id)
-        yield* store.saveCursor(id, `cursor-${id}`)
+        yield* store.save(id, { token: Redacted.make(`tok-${id}`), userId: `user-${id}` })
+        yield* store.register(id)
+        yield* cursors.save(id, `cursor-${id}`)
         yield* supervisor.start(id)
       }
       yield* TestClock.adjust(Duration.seconds(2))
 
       expect(yield* logoutAccount("b")).toEqual({ cleared: true, loggedOut: true, accountId: "b" })
       yield* TestClock.adjust(Duration.seconds(2))
-      expect(yield* store.listAccountIds()).toEqual(["a", "c"])
-      expect(Option.isNone(yield* store.loadAccount("b"))).toBe(true)
-      expect(yield* store.loadCursor("b")).toBe("")
-      expect(yield* store.loadCursor("a")).toBe("cursor-a")
+      expect(yield* store.list()).toEqual(["a", "c"])
+      expect(Option.isNone(yield* store.load("b"))).toBe(true)
+      expect(yield* cursors.load("b")).toBe("")
+      expect(yield* cursors.load("a")).toBe("cursor-a")
       expect(Fs.readdirSync(Path.join(dir, "openclaw-weixin", "accounts")).sort()).toEqual([
         "a.json",
         "a.sync.json",
@@ -337,6 +340,6 @@ describe("Logout", () => {
       expect(fake.starts).toEqual(["0s a", "0s b", "0s c"])
 
       expect(yield* logoutAccount("b")).toEqual({ cleared: false, loggedOut: true, accountId: "b" })
-    }).pipe(Effect.provide(Layer.merge(supervisorLayer(fake), StateStore.layerAt(dir))))
+    }).pipe(Effect.provide(Layer.merge(supervisorLayer(fake), State.layerAt(dir))))
   })
 })

@@ -1,19 +1,20 @@
 /**
  * AccountActorRunner: accounts that can never run (no stored token, a base URL that can never work) are
- * parked as AuthExpired with the reason, instead of crash-looping. Real StateStore on a temp dir; no
+ * parked as AuthExpired with the reason, instead of crash-looping. Real state stores on a temp dir; no
  * request is ever made, so no server is needed.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, HashMap, Layer, Option, Redacted } from "effect"
 import { AccountActorRunner, Supervisor, SupervisorSettingsTag } from "../../../src/account/Supervisor.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { State } from "../../../src/state/State.js"
 import { makeRecordingHost, makeTempDir, waitUntil } from "../../support/actorHarness.js"
 
 const world = Effect.gen(function*() {
   const dir = yield* makeTempDir("ocw-runner-")
   const host = yield* makeRecordingHost()
-  const base = Layer.mergeAll(ILinkApi.Default, StateStore.layerAt(dir), host.layer)
+  const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), host.layer)
   const supervisorLayer = Supervisor.Default.pipe(
     Layer.provide(AccountActorRunner()),
     Layer.provide(
@@ -21,7 +22,7 @@ const world = Effect.gen(function*() {
     )
   )
   const context = yield* Layer.build(Layer.provideMerge(supervisorLayer, base))
-  return yield* Effect.all([Supervisor, StateStore]).pipe(Effect.provide(context))
+  return yield* Effect.all([Supervisor, AccountStore]).pipe(Effect.provide(context))
 })
 
 const parkedReason = (supervisor: Supervisor, id: string) =>
@@ -44,7 +45,7 @@ describe("AccountActorRunner", () => {
   it.live("parks an account whose stored base URL can never work, naming the value", () =>
     Effect.scoped(Effect.gen(function*() {
       const [supervisor, store] = yield* world
-      yield* store.saveAccount("bad-im-bot", { token: Redacted.make("t"), baseUrl: "ftp://nowhere.example" })
+      yield* store.save("bad-im-bot", { token: Redacted.make("t"), baseUrl: "ftp://nowhere.example" })
       yield* supervisor.start("bad-im-bot")
       yield* waitUntil(Effect.map(parkedReason(supervisor, "bad-im-bot"), Option.isSome), "bad parked")
       expect(Option.getOrThrow(yield* parkedReason(supervisor, "bad-im-bot"))).toMatch(/ftp:\/\/nowhere\.example/)

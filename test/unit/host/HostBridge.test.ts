@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
+import type { PeerKey } from "../../../src/domain/PeerId.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
 import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
 import { InboundBridge, type InboundBridgeInput } from "../../../src/host/InboundBridge.js"
@@ -162,11 +163,12 @@ const turnOf = (sender: string, overrides: Record<string, unknown> = {}, key = "
   }
   for (const name of Object.keys(fields)) if (fields[name] === undefined) delete fields[name]
   const msg = fields as unknown as WeixinMessage
-  const claimed: ClaimedMessage = { key, peer: sender, message: msg, claimedAt: 1 }
+  const peer = { id: sender, key: sender.toLowerCase() as PeerKey }
+  const claimed: ClaimedMessage = { key, peer, message: msg, claimedAt: 1 }
   return {
     accountId: ACCOUNT,
     claimed,
-    peer: { id: sender, key: sender.toLowerCase() },
+    peer,
     contextToken: msg.context_token,
     runId: "run-1"
   }

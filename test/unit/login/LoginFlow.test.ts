@@ -33,8 +33,8 @@ import {
   untilEvent,
   verifyCodeQuestion
 } from "../../../src/login/LoginFlow.js"
-import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StateStore.js"
-import { StateError } from "../../../src/state/StateStore.js"
+import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StoredFiles.js"
+import { StateError } from "../../../src/state/StateError.js"
 import type { QrCodeResponse, QrStatusResponse } from "../../../src/wire/Api.js"
 import {
   ILinkDecodeError,

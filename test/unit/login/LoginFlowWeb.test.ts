@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Option, Redacted, TestClock } from "effect"
 import { LoginFlowSettings, type LoginStore, makeLoginFlow, type QrLoginApi } from "../../../src/login/LoginFlow.js"
-import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StateStore.js"
+import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StoredFiles.js"
 import type { QrCodeResponse, QrStatusResponse } from "../../../src/wire/Api.js"
 import { type ILinkError, ILinkHttpStatusError } from "../../../src/wire/ILinkError.js"
 

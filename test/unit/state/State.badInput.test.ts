@@ -1,16 +1,20 @@
 import { FileSystem } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import { statSync } from "node:fs"
 import { join, relative } from "node:path"
-import { StateStore } from "../../../src/state/StateStore.js"
-import { inStateDirWithWarnings } from "../../support/StateStoreSupport.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
+import { CursorStore } from "../../../src/state/CursorStore.js"
+import { InboxJournal } from "../../../src/state/InboxJournal.js"
+import { State, type StateServices } from "../../../src/state/State.js"
+import { inStateDirWithWarnings } from "../../support/StateSupport.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 
 const inStateDir = <A, E>(
-  body: (stateDir: string, warnings: ReadonlyArray<string>) => Effect.Effect<A, E, StateStore | FileSystem.FileSystem>
+  body: (stateDir: string, warnings: ReadonlyArray<string>) => Effect.Effect<A, E, StateServices | FileSystem.FileSystem>
 ) => inStateDirWithWarnings("ocw-bad-", body)
 
 const put = (file: string, text: string) =>
@@ -32,98 +36,99 @@ const listFiles = (dir: string): Effect.Effect<Array<string>, unknown, FileSyste
     return files.sort()
   })
 
-describe("StateStore with bad stored files", () => {
+describe("the state stores with bad stored files", () => {
   it.scoped("reads an accounts.json that is not an array as no accounts, warning once with the file name", () =>
     inStateDir((stateDir, warnings) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* AccountStore
         const index = join(stateDir, "openclaw-weixin", "accounts.json")
         yield* put(index, "{\"accounts\":[\"a\"]}")
-        expect(yield* store.listAccountIds()).toEqual([])
-        expect(yield* store.listAccountIds()).toEqual([])
+        expect(yield* store.list()).toEqual([])
+        expect(yield* store.list()).toEqual([])
         expect(warnings.filter((line) => line.includes(index))).toHaveLength(1)
         yield* put(index, "[\"a\",")
-        expect(yield* store.listAccountIds()).toEqual([])
+        expect(yield* store.list()).toEqual([])
       })))
 
   it.scoped("recovers from a corrupt accounts.json on the next registration", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* AccountStore
         yield* put(join(stateDir, "openclaw-weixin", "accounts.json"), "not json")
-        yield* store.registerAccount(ACCOUNT)
-        expect(yield* store.listAccountIds()).toEqual([ACCOUNT])
+        yield* store.register(ACCOUNT)
+        expect(yield* store.list()).toEqual([ACCOUNT])
       })))
 
   it.scoped("treats an account file of unknown shape as missing, naming the file in a warning", () =>
     inStateDir((stateDir, warnings) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* AccountStore
         const file = join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.json`)
         yield* put(file, "{\"token\":12345,\"baseUrl\":[]}")
-        expect(yield* store.loadAccount(ACCOUNT)).toEqual(Option.none())
+        expect(yield* store.load(ACCOUNT)).toEqual(Option.none())
         expect(warnings.some((line) => line.includes(file))).toBe(true)
         // a login overwrites the broken file with a good one
-        yield* store.saveAccount(ACCOUNT, { token: Redacted.make("fresh") })
-        const saved = Option.getOrThrow(yield* store.loadAccount(ACCOUNT))
+        yield* store.save(ACCOUNT, { token: Redacted.make("fresh") })
+        const saved = Option.getOrThrow(yield* store.load(ACCOUNT))
         expect(saved.token && Redacted.value(saved.token)).toBe("fresh")
       })))
 
   it.scoped("starts from an empty cursor when the sync file is truncated", () =>
     inStateDir((stateDir, warnings) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* CursorStore
         const file = join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.sync.json`)
         yield* put(file, "{\"get_updates_buf\":\"CgQIAR")
-        expect(yield* store.loadCursor(ACCOUNT)).toBe("")
+        expect(yield* store.load(ACCOUNT)).toBe("")
         expect(warnings.some((line) => line.includes(file))).toBe(true)
       })))
 
   it.scoped("falls through a corrupt own sync file to the raw-id file", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* CursorStore
         const accounts = join(stateDir, "openclaw-weixin", "accounts")
         yield* put(join(accounts, `${ACCOUNT}.sync.json`), "{\"get_updates_buf\":42}")
         yield* put(join(accounts, "b0f5860fdecb@im.bot.sync.json"), "{\"get_updates_buf\":\"raw\"}")
-        expect(yield* store.loadCursor(ACCOUNT)).toBe("raw")
+        expect(yield* store.load(ACCOUNT)).toBe("raw")
       })))
 
   it.scoped("reads a corrupt or non-object context-token file as no tokens, with a warning", () =>
     inStateDir((stateDir, warnings) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* ContextTokenStore
         const file = join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.context-tokens.json`)
         yield* put(file, "{\"u1\":\"t1\",")
-        expect(yield* store.loadContextTokens(ACCOUNT)).toEqual({})
+        expect(yield* store.loadTokens(ACCOUNT)).toEqual({})
         expect(warnings.some((line) => line.includes(file))).toBe(true)
         yield* put(file, "[\"t1\"]")
-        expect(yield* store.loadContextTokens(ACCOUNT)).toEqual({})
+        expect(yield* store.loadTokens(ACCOUNT)).toEqual({})
       })))
 
-  it.scoped("reads a corrupt own record as missing, with a warning", () =>
+  it.scoped("reads a corrupt own record (the context activity) as missing, with a warning", () =>
     inStateDir((stateDir, warnings) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
-        const file = join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.ocw-dedupe.json`)
-        yield* put(file, "{\"seen\":")
-        const read = yield* store.readOwnJson(ACCOUNT, "dedupe", Schema.Struct({ seen: Schema.Array(Schema.String) }))
-        expect(read).toEqual(Option.none())
+        const store = yield* ContextTokenStore
+        const file = join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.ocw-context-activity.json`)
+        yield* put(file, "{\"version\":")
+        expect(yield* store.loadActivity(ACCOUNT)).toEqual(Option.none())
         expect(warnings.some((line) => line.includes(file))).toBe(true)
       })))
 })
 
-describe("StateStore with hostile account ids", () => {
+describe("the state stores with hostile account ids", () => {
   it.scoped("keeps every file of ids like ../../etc, a/b, .., CON and __proto__ inside the accounts dir", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* AccountStore
+        const cursors = yield* CursorStore
+        const journal = yield* InboxJournal
         const hostile = ["../../etc", "a/b", "..", "CON", "__proto__", "/abs/path", "x\u0000y"]
         for (const id of hostile) {
-          yield* store.saveCursor(id, `cursor-of-${id}`)
-          yield* store.saveAccount(id, { token: Redacted.make("t") })
-          yield* store.appendJournal(id, "inbox", ["line"])
-          yield* store.registerAccount(id)
+          yield* cursors.save(id, `cursor-of-${id}`)
+          yield* store.save(id, { token: Redacted.make("t") })
+          yield* journal.append(id, ["line"])
+          yield* store.register(id)
         }
         const files = yield* listFiles(stateDir)
         for (const file of files) {
@@ -150,22 +155,22 @@ describe("StateStore with hostile account ids", () => {
           "openclaw-weixin/accounts/x-y.ocw-inbox.jsonl",
           "openclaw-weixin/accounts/x-y.sync.json"
         ])
-        expect(yield* store.listAccountIds()).toEqual(["etc", "a-b", "default", "_con", "abs-path", "x-y"])
+        expect(yield* store.list()).toEqual(["etc", "a-b", "default", "_con", "abs-path", "x-y"])
         // ".." and "__proto__" both normalize to "default": the later write wins
-        expect(yield* store.loadCursor("..")).toBe("cursor-of-__proto__")
-        yield* store.removeAccount("../../etc")
-        expect(yield* store.loadCursor("etc")).toBe("")
+        expect(yield* cursors.load("..")).toBe("cursor-of-__proto__")
+        yield* store.remove("../../etc")
+        expect(yield* cursors.load("etc")).toBe("")
       })))
 })
 
-describe("StateStore write failures", () => {
+describe("state write failures", () => {
   it.scoped("fails with a StateError naming the path when a file stands where the accounts dir should be", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* CursorStore
         const accounts = join(stateDir, "openclaw-weixin", "accounts")
         yield* put(accounts, "I am a file")
-        const error = yield* Effect.flip(store.saveCursor(ACCOUNT, "c"))
+        const error = yield* Effect.flip(store.save(ACCOUNT, "c"))
         expect(error._tag).toBe("StateError")
         expect(error.path).toBe(accounts)
         expect(error.message).toContain(accounts)
@@ -175,12 +180,12 @@ describe("StateStore write failures", () => {
   it.scoped("fails with a StateError naming the target when a directory stands where the file should be, leaving no temp file", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* CursorStore
         const fs = yield* FileSystem.FileSystem
         const accounts = join(stateDir, "openclaw-weixin", "accounts")
         const target = join(accounts, `${ACCOUNT}.sync.json`)
         yield* fs.makeDirectory(target, { recursive: true })
-        const error = yield* Effect.flip(store.saveCursor(ACCOUNT, "c"))
+        const error = yield* Effect.flip(store.save(ACCOUNT, "c"))
         expect(error._tag).toBe("StateError")
         expect(error.operation).toBe("write")
         expect(error.path).toBe(target)
@@ -190,24 +195,24 @@ describe("StateStore write failures", () => {
         // the account file cannot even be read back for merging, and says so
         const accountFile = join(accounts, `${ACCOUNT}.json`)
         yield* fs.makeDirectory(accountFile)
-        const saveError = yield* Effect.flip(store.saveAccount(ACCOUNT, { token: Redacted.make("t") }))
+        const saveError = yield* Effect.flip((yield* AccountStore).save(ACCOUNT, { token: Redacted.make("t") }))
         expect(saveError.path).toBe(accountFile)
         // the failure touched nothing else: other accounts still save
-        yield* store.saveCursor("other", "c")
-        expect(yield* store.loadCursor("other")).toBe("c")
+        yield* store.save("other", "c")
+        expect(yield* store.load("other")).toBe("c")
       })))
 
   it.scoped("fails with a StateError when a directory stands where the journal should be", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const journal = yield* InboxJournal
         const fs = yield* FileSystem.FileSystem
         const target = join(stateDir, "openclaw-weixin", "accounts", `${ACCOUNT}.ocw-inbox.jsonl`)
         yield* fs.makeDirectory(target, { recursive: true })
-        const error = yield* Effect.flip(store.appendJournal(ACCOUNT, "inbox", ["x"]))
+        const error = yield* Effect.flip(journal.append(ACCOUNT, ["x"]))
         expect(error.path).toBe(target)
         expect(error.operation).toBe("append")
-        const readError = yield* Effect.flip(store.readJournal(ACCOUNT, "inbox"))
+        const readError = yield* Effect.flip(journal.read(ACCOUNT))
         expect(readError.path).toBe(target)
         expect(readError.operation).toBe("read")
       })))
@@ -215,12 +220,12 @@ describe("StateStore write failures", () => {
   it.scoped.skipIf(isRoot)("fails with a permission StateError in a read-only (0500) state dir", () =>
     inStateDir((stateDir) =>
       Effect.gen(function*() {
-        const store = yield* StateStore
+        const store = yield* CursorStore
         const fs = yield* FileSystem.FileSystem
         const accounts = join(stateDir, "openclaw-weixin", "accounts")
         yield* fs.makeDirectory(accounts, { recursive: true })
         yield* fs.chmod(accounts, 0o500)
-        const error = yield* Effect.flip(store.saveCursor(ACCOUNT, "c"))
+        const error = yield* Effect.flip(store.save(ACCOUNT, "c"))
         yield* fs.chmod(accounts, 0o700)
         expect(error.message).toContain("permission denied")
         expect(error.path).toBe(join(accounts, `${ACCOUNT}.sync.json`))
@@ -237,14 +242,14 @@ describe("StateStore write failures", () => {
   })()
   it.scoped.runIf(isRoot && sysfsRefusesWrites)("fails with a permission StateError naming the path in a state dir that refuses writes even to root", () =>
     Effect.gen(function*() {
-      const store = yield* StateStore
-      const error = yield* Effect.flip(store.saveCursor(ACCOUNT, "c"))
+      const store = yield* CursorStore
+      const error = yield* Effect.flip(store.save(ACCOUNT, "c"))
       expect(error._tag).toBe("StateError")
       expect(error.path.startsWith("/sys/openclaw-weixin")).toBe(true)
       expect(error.message).toContain(error.path)
       expect(error.message).toContain("permission denied")
       expect(error.message).toContain("check the permissions of the OpenClaw state dir")
       // nothing was created and the failure is not sticky for reads
-      expect(yield* store.loadCursor(ACCOUNT)).toBe("")
-    }).pipe(Effect.provide(StateStore.layerAt("/sys"))))
+      expect(yield* store.load(ACCOUNT)).toBe("")
+    }).pipe(Effect.provide(State.layerAt("/sys"))))
 })

@@ -13,8 +13,10 @@ import { Effect, Option, Schema } from "effect"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { isTempFileName } from "../../../src/state/AtomicFile.js"
-import { StateStore } from "../../../src/state/StateStore.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { State } from "../../../src/state/State.js"
+import { accountFiles, isTempFileName, ownFileName, StateDir } from "../../../src/state/StatePaths.js"
+import { StateFiles } from "../../../src/state/StateFiles.js"
 import { KILL_WRITER_PAD_LENGTH, killWriterContent } from "../../support/killWriterContent.js"
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url))
@@ -129,13 +131,16 @@ describe("writeFileAtomic under SIGKILL", () => {
         // at least one kill landed inside a write, so the test really interrupted writes
         expect(roundsWithLeftoverTemp).toBeGreaterThan(0)
 
+        // the stores read the file as a whole record, and removing the account takes the strays too
         yield* Effect.gen(function*() {
-          const store = yield* StateStore
-          const record = Option.getOrThrow(yield* store.readOwnJson(ACCOUNT, "big", BigRecord))
+          const files = yield* StateFiles
+          const own = accountFiles(yield* StateDir, ACCOUNT).own(ownFileName("big"), ".json")
+          expect(own).toBe(target)
+          const record = Option.getOrThrow(yield* files.readJson(own, BigRecord))
           expect(record.pad).toHaveLength(KILL_WRITER_PAD_LENGTH)
-          yield* store.removeAccount(ACCOUNT)
+          yield* (yield* AccountStore).remove(ACCOUNT)
           expect(yield* fs.readDirectory(accountsDir)).toEqual([])
-        }).pipe(Effect.provide(StateStore.layerAt(stateDir)))
+        }).pipe(Effect.provide(State.layerAt(stateDir)))
       }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)),
     120_000
   )

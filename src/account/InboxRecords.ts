@@ -1,0 +1,143 @@
+/**
+ * What the Inbox keeps: the claimed message, the dedupe key, and the journal records with their replay.
+ *
+ * Journal lines (JSON, one record per line, in InboxJournal):
+ *   {"t":"claim","key":"mid:…","at":ms,"peer":"…","msg":{…}}   a message taken into the actor
+ *   {"t":"done","key":"mid:…","at":ms}                          its turn finished
+ *   {"t":"seen","key":"mid:…","at":ms}                          compacted claim, kept only for dedupe
+ *   {"t":"rejected","key":"mid:…","at":ms,"index":n,"problem":"…"} a message of a batch that was never
+ *                                                               dispatched (undecodable, or without a
+ *                                                               sender), kept 24 h for the operator (key
+ *                                                               `rej:…` without an id; not part of the
+ *                                                               dedupe set)
+ *
+ * A claim's `peer` is the sender's id as normalised at claim time (`Peer.id`); replay normalises it
+ * again, so journals written by earlier versions (the raw `from_user_id`) replay the same way.
+ */
+import { Either, Schema } from "effect"
+import { createHash } from "node:crypto"
+import { normalizePeerId, type Peer } from "../domain/PeerId.js"
+import { WeixinMessage } from "../wire/Message.js"
+
+/** A message the Inbox has durably taken in; the Dispatcher runs one turn for it. */
+export interface ClaimedMessage {
+  /** dedupe key, prefixed by its kind: `mid:`, `cid:`, `seq:` or `fp:` */
+  readonly key: string
+  /** the sender, normalised once at the claim from `from_user_id` (the per-peer FIFO key) */
+  readonly peer: Peer
+  readonly message: WeixinMessage
+  /** epoch ms of the claim, from Clock */
+  readonly claimedAt: number
+}
+
+/** A message of a batch that was never dispatched, as recorded in the journal. */
+export interface RecordedRejection {
+  /** `mid:<message_id>` when the server's id could be read, else `rej:<cursor>#<index>` or another dedupe key */
+  readonly key: string
+  /** its position in the server's batch */
+  readonly index: number
+  readonly problem: string
+  readonly at: number
+}
+
+const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.length > 0
+
+/** The dedupe key of a message: the most specific id it carries, else a content fingerprint. */
+export const dedupeKey = (msg: WeixinMessage): string => {
+  if (nonEmpty(msg.message_id)) return `mid:${msg.message_id}`
+  if (nonEmpty(msg.client_id)) return `cid:${msg.client_id}`
+  if (msg.seq !== undefined) return `seq:${msg.seq}`
+  const hash = createHash("sha256")
+  hash.update(JSON.stringify([msg.from_user_id ?? "", msg.create_time_ms ?? 0, msg.item_list ?? []]))
+  return `fp:${hash.digest("hex")}`
+}
+
+const ClaimRecord = Schema.Struct({
+  t: Schema.Literal("claim"),
+  key: Schema.String,
+  at: Schema.Number,
+  peer: Schema.String,
+  msg: WeixinMessage
+})
+const DoneRecord = Schema.Struct({ t: Schema.Literal("done"), key: Schema.String, at: Schema.Number })
+const SeenRecord = Schema.Struct({ t: Schema.Literal("seen"), key: Schema.String, at: Schema.Number })
+const RejectedRecord = Schema.Struct({
+  t: Schema.Literal("rejected"),
+  key: Schema.String,
+  at: Schema.Number,
+  index: Schema.Number,
+  problem: Schema.String
+})
+const JournalRecord = Schema.Union(ClaimRecord, DoneRecord, SeenRecord, RejectedRecord)
+const decodeRecord = Schema.decodeEither(Schema.parseJson(JournalRecord))
+const encodeRecord = Schema.encodeSync(Schema.parseJson(JournalRecord))
+
+export const claimLine = (c: ClaimedMessage): string =>
+  encodeRecord({ t: "claim", key: c.key, at: c.claimedAt, peer: c.peer.id, msg: c.message })
+export const doneLine = (key: string, at: number): string => encodeRecord({ t: "done", key, at })
+export const seenLine = (key: string, at: number): string => encodeRecord({ t: "seen", key, at })
+export const rejectedLine = (r: RecordedRejection): string =>
+  encodeRecord({ t: "rejected", key: r.key, at: r.at, index: r.index, problem: r.problem })
+
+/** Bytes a line takes in the journal, with its newline. */
+export const lineBytes = (lines: ReadonlyArray<string>): number =>
+  lines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0)
+
+/** The state a journal describes. */
+export interface Replayed {
+  /** seen keys with their claim time, in claim order */
+  readonly seen: Map<string, number>
+  /** claims still waiting for a done record, in claim order */
+  readonly pending: Map<string, ClaimedMessage>
+  readonly rejections: Map<string, RecordedRejection>
+  readonly records: number
+  readonly bytes: number
+  /** lines that were not records (hand edits, a torn write) */
+  readonly skipped: number
+  /** pending claims without a usable sender (only earlier versions wrote them): never dispatched */
+  readonly senderless: ReadonlyArray<string>
+}
+
+export const replay = (lines: ReadonlyArray<string>): Replayed => {
+  const seen = new Map<string, number>()
+  const pending = new Map<string, ClaimedMessage>()
+  const rejections = new Map<string, RecordedRejection>()
+  const senderless = new Set<string>()
+  let records = 0
+  let bytes = 0
+  let skipped = 0
+  for (const line of lines) {
+    if (line.trim().length === 0) continue
+    records++
+    bytes += Buffer.byteLength(line) + 1
+    const decoded = decodeRecord(line)
+    if (Either.isLeft(decoded)) {
+      skipped++
+      continue
+    }
+    const record = decoded.right
+    switch (record.t) {
+      case "claim": {
+        seen.set(record.key, record.at)
+        const peer = normalizePeerId(record.peer)
+        if (Either.isLeft(peer)) {
+          senderless.add(record.key)
+          break
+        }
+        pending.set(record.key, { key: record.key, peer: peer.right, message: record.msg, claimedAt: record.at })
+        break
+      }
+      case "seen":
+        if (!seen.has(record.key)) seen.set(record.key, record.at)
+        break
+      case "done":
+        pending.delete(record.key)
+        senderless.delete(record.key)
+        break
+      case "rejected":
+        rejections.set(record.key, { key: record.key, index: record.index, problem: record.problem, at: record.at })
+        break
+    }
+  }
+  return { seen, pending, rejections, records, bytes, skipped, senderless: [...senderless] }
+}

@@ -1,6 +1,6 @@
 /**
- * accounts: what an idle account costs. The real Supervisor runs real AccountActors (ILinkApi over HTTP,
- * state stores in a temp dir) against one in-process emulator that holds idle long-polls for 35 s, as the
+ * accounts: what an idle account costs. The real Supervisor runs accounts through the production
+ * AccountRunner (real AccountActors, ILinkApi over HTTP, state stores in a temp dir) against one in-process emulator that holds idle long-polls for 35 s, as the
  * iLink server does, so idle accounts really sit in a held poll. Measured in one run:
  *
  *   1 account, then 200 accounts (each has answered one message, so it is warmed: context token,
@@ -22,9 +22,12 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
-import { AccountActorRunner, Supervisor } from "../src/account/Supervisor.js"
+import type { HostBinding } from "../src/account/AccountRunner.js"
+import { Supervisor } from "../src/account/Supervisor.js"
+import { defaultChannelConfig } from "../src/config/ChannelConfig.js"
+import { ActorTuning } from "../src/config/Tuning.js"
 import { normalizeAccountId } from "../src/domain/AccountId.js"
-import { Host, type HostService, TurnOutcome } from "../src/account/AgentTurns.js"
+import { type AgentTurnsService, TurnOutcome } from "../src/account/AgentTurns.js"
 import { ILinkApi } from "../src/ilink/ILinkApi.js"
 import { AccountStore } from "../src/state/AccountStore.js"
 import { CursorStore } from "../src/state/CursorStore.js"
@@ -120,19 +123,21 @@ const program = Effect.scoped(Effect.gen(function*() {
     (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
   )
   const answered = yield* Ref.make(0)
-  const host: HostService = {
-    handleInbound: (_turn, reply) =>
+  const host: AgentTurnsService = {
+    run: (_turn, reply) =>
       reply.sendText("ok").pipe(
         Effect.ignore,
         Effect.zipRight(Ref.update(answered, (n) => n + 1)),
         Effect.as(TurnOutcome.Completed({ replies: 1 }))
       )
   }
-  const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), Layer.succeed(Host, host))
-  const world = Layer.provideMerge(
-    Supervisor.Default.pipe(Layer.provide(AccountActorRunner({ actor: { initialPollTimeoutMs: CLIENT_POLL_TIMEOUT_MS } }))),
-    base
+  const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir))
+  const world = Supervisor.layer.pipe(
+    Layer.provideMerge(base),
+    Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: CLIENT_POLL_TIMEOUT_MS }))
   )
+  // what the host's startAccount hands over for each account
+  const binding: HostBinding = { turns: host, config: defaultChannelConfig }
   const context = yield* Layer.build(world)
   const [supervisor, store, cursors, api] = yield* Effect.all([Supervisor, AccountStore, CursorStore, ILinkApi]).pipe(
     Effect.provide(context)
@@ -165,7 +170,7 @@ const program = Effect.scoped(Effect.gen(function*() {
         const id = normalizeAccountId(bot.botId)
         yield* store.save(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
         yield* store.register(id)
-        yield* supervisor.start(id)
+        yield* supervisor.start(id, binding)
         bots.push(bot)
         fresh.push(bot)
       }
@@ -191,7 +196,7 @@ const program = Effect.scoped(Effect.gen(function*() {
   // the emulator's request log grows with every request and lives in this heap: estimated by its JSON size
   const logBytes = JSON.stringify(yield* emulator.requests()).length
 
-  yield* supervisor.reconcile([])
+  for (const bot of bots) yield* supervisor.forget(normalizeAccountId(bot.botId))
   yield* waitFor(Effect.map(runningCount, (n) => n === 0), "all accounts stopped", 60_000)
   yield* quiet
   const memoryStopped = yield* settledMemory

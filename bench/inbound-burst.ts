@@ -1,7 +1,7 @@
 /**
  * inbound-burst: 10 peers each send 10 messages at once; every agent turn takes 200 ms (real time) and
- * answers once. Measured end to end: the sandbox emulator delivers the burst over HTTP to a real
- * AccountActor (Monitor → Inbox → Dispatcher → Host → Outbox → sendmessage), from the first injected
+ * answers once. Measured end to end: the sandbox emulator delivers the burst over HTTP to an account run
+ * by the production AccountRunner (Monitor → Inbox → Dispatcher → AgentTurns → Outbox → sendmessage), from the first injected
  * message until every turn has finished. The baseline is the same actor with one turn at a time, which
  * is what the official plugin does (it handles each message inline). Target: drain_ms / sequential_ms
  * ≤ 0.15. The Dispatcher alone (no HTTP) is measured too, for reference.
@@ -12,16 +12,21 @@
  * claim (journal + cursor fsync), markDone (group-committed fsync), Outbox.send (queue wait + delivery),
  * Outbox.deliver (token on disk + sendmessage) and the sendmessage HTTP call alone.
  */
-import { Clock, Duration, Effect, Either, Exit, Layer, Redacted, Scope, SubscriptionRef, Tracer } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Layer, Redacted, Scope, Tracer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { AccountActor } from "../src/account/AccountActor.js"
-import { defaultDispatchConcurrency, Dispatcher } from "../src/account/Dispatcher.js"
+import { AccountRunner } from "../src/account/AccountRunner.js"
+import { makeAccountState } from "../src/account/AccountStatus.js"
+import { Dispatcher } from "../src/account/Dispatcher.js"
+import { decodeChannelConfig } from "../src/config/ChannelConfig.js"
+import { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "../src/config/Defaults.js"
+import { ActorTuning } from "../src/config/Tuning.js"
 import { normalizeAccountId } from "../src/domain/AccountId.js"
 import { normalizePeerId, type Peer } from "../src/domain/PeerId.js"
-import { Host, type HostService, TurnOutcome } from "../src/account/AgentTurns.js"
+import { type AgentTurnsService, TurnOutcome } from "../src/account/AgentTurns.js"
 import { ILinkApi } from "../src/ilink/ILinkApi.js"
+import { AccountStore } from "../src/state/AccountStore.js"
 import { State } from "../src/state/State.js"
 import { makeEmulator } from "../sandbox/emulator/Emulator.js"
 
@@ -100,8 +105,8 @@ const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string
       const emulator = yield* makeEmulator({ longPollMs: 1_000 })
       const bot = yield* emulator.addBot()
       for (const peer of peers) yield* emulator.addUser(peer)
-      const host: HostService = {
-        handleInbound: (turn, reply) =>
+      const host: AgentTurnsService = {
+        run: (turn, reply) =>
           Effect.gen(function* () {
             const text = turn.claimed.message.item_list?.flatMap((item) => ("text_item" in item ? [item.text_item.text] : []))[0] ?? ""
             yield* Effect.sleep(Duration.millis(TURN_MS))
@@ -119,15 +124,19 @@ const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string
       const accountId = normalizeAccountId(bot.botId)
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(
-        Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), Layer.succeed(Host, host)),
+        AccountRunner.layer.pipe(
+          Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 5_000, dispatchCapacity: 256 })),
+          Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir)))
+        ),
         scope
       )
-      const actor = yield* AccountActor.run({
-        accountId,
-        connection: { baseUrl: emulator.baseUrl, token: Redacted.make(bot.token), accountId },
-        settings: { initialPollTimeoutMs: 5_000, dispatchConcurrency: concurrency, dispatchCapacity: 256 }
-      }).pipe(Scope.extend(scope), Effect.provide(context))
-      yield* waitFor(Effect.map(SubscriptionRef.get(actor.state), (s) => s.phase._tag === "Running"), 10_000)
+      const [runner, store] = yield* Effect.all([AccountRunner, AccountStore]).pipe(Effect.provide(context))
+      yield* store.save(accountId, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl })
+      // the config the host would bind: this run's dispatch concurrency
+      const config = Either.getOrThrow(decodeChannelConfig({ dispatchConcurrency: concurrency }))
+      const state = yield* makeAccountState
+      yield* runner.run(accountId, { turns: host, config }, { state }).pipe(Effect.forkIn(scope))
+      yield* waitFor(Effect.map(state.get, (s) => s.phase._tag === "Running"), 10_000)
 
       const start = yield* Clock.currentTimeMillis
       for (let seq = 0; seq < perPeer; seq++) {
@@ -156,6 +165,7 @@ const dispatcherOnly = Effect.scoped(
   Effect.gen(function* () {
     const ledger = makeLedger()
     const dispatcher = yield* Dispatcher.make({
+      capacity: 256,
       handle: (m: { key: string; peer: Peer; seq: number }) =>
         Effect.sleep(Duration.millis(TURN_MS)).pipe(Effect.zipRight(Effect.sync(() => ledger.record(m.peer.id, m.seq))))
     })

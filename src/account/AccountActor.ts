@@ -1,178 +1,170 @@
 /**
- * AccountActor: one logged-in WeChat account, assembled from its parts (DESIGN.md "Actors and
- * supervision"). It restores the context tokens, tells the server it is starting, replays the Inbox,
- * then runs the Dispatcher, the Outbox sender and the Monitor as fibers in its own Scope, with `AccountId`
- * in context and every log line annotated with the account id. Each turn's `ReplyChannel` sends through
- * the Outbox and offers `withTyping`, which the host wraps around the agent run only.
+ * AccountActor: one logged-in WeChat account (ARCHITECTURE "Actors and supervision"). `make` builds every part
+ * of the account and forks every fiber of it, each into the scope of its role, so the whole life of the
+ * account reads in this one file.
  *
- * Stop (the handle's `stop`, or closing the enclosing scope) releases in reverse order: the Monitor is
- * interrupted first (interrupting the HTTP fiber aborts the long-poll at once), then the turns, then the
- * Outbox: queued sends fail with `OutboxClosed`, the send in flight gets up to `sendStopGrace` (300 ms)
- * to finish and report its real receipt, after which it is interrupted and reported as `DeliveryUnknown`.
- * Then `notifystop` runs under its own bound (`notifyStopTimeoutMs`, 500 ms), so the whole stop stays
- * under a second; the state ends in `Stopped` (or stays `AuthExpired` if parked). Before `notifystop`,
- * the Inbox writes the done marks still queued and ContextTokens flushes its files, so the reply counts
- * noted during the Outbox's grace are on disk.
+ * Stop (the handle's `stop`, or closing the enclosing scope) closes the roles in this order:
+ *   1. monitor   polling ends; interrupting the HTTP fiber aborts the held long-poll at once
+ *   2. turns     the Dispatcher's workers and the turns they run (a cut-off turn stays claimed)
+ *   3. outbox    queued sends fail with `OutboxClosed`; the send in flight gets `sendStopGrace` (300 ms)
+ *                to report its real receipt, then it is cut off and reported as `DeliveryUnknown`
+ *   4. writers   ContextTokens flushes (so a reply counted during the Outbox's grace is on disk) and the
+ *                Inbox finishes its writes
+ *   5. notifystop under its own bound (`notifyStopTimeoutMs`, 500 ms), so the whole stop stays under a
+ *                second; the state ends `Stopped`, or stays parked as `AuthExpired`
+ * They are built in the reverse order (each role needs the ones after it), then the monitor is forked.
  *
  * Delivery is effectively-once: the Inbox hands each claimed message to exactly one turn per run, and a
  * turn that ends (well or badly) is marked done. Only a turn cut short by a stop or a crash runs again
  * after restart; the host's dedupe on the message key is the net for that window.
  */
-import { Cause, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope, SubscriptionRef } from "effect"
+import { Cause, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope } from "effect"
 import { makeClientId } from "../domain/ClientId.js"
-import { Host, type InboundTurn, type ReplyChannel } from "./AgentTurns.js"
+import type { ActorSettings } from "../config/Tuning.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import type { ILinkConnection } from "../ilink/ILinkConnection.js"
-import { AccountId, type AccountSettings, AccountSettingsTag, defaultAccountSettings } from "./AccountSettings.js"
+import { AgentTurns, type InboundTurn, type ReplyChannel } from "./AgentTurns.js"
 import {
-  type AccountStateRef,
-  type AccountStatus,
   AccountPhase,
-  makeAccountState,
+  type AccountStateRef,
   markError,
-  markOutbound
+  markOutbound,
+  type ParkedPhase,
+  setPhase
 } from "./AccountStatus.js"
 import { ContextTokens } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
 import { type ClaimedMessage, Inbox } from "./Inbox.js"
 import { runMonitor } from "./Monitor.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
-import { Typing } from "./Typing.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
+import { Typing } from "./Typing.js"
 
 export interface AccountActorConfig {
   readonly accountId: string
   readonly connection: ILinkConnection
-  readonly settings?: Partial<AccountSettings>
-  /** where to publish the status; the Supervisor passes its own so it outlives restarts */
-  readonly state?: AccountStateRef
+  readonly settings: ActorSettings
+  /** where to publish the status; the Supervisor passes a fresh one per run */
+  readonly state: AccountStateRef
 }
 
 export interface AccountActorHandle {
   readonly accountId: string
-  readonly state: SubscriptionRef.SubscriptionRef<AccountStatus>
+  readonly state: AccountStateRef
   /** proactive send (cron, message tool); fails fast with "log in again" once the session expired */
   readonly send: (request: SendRequest) => Effect.Effect<Receipt, OutboxError>
   /** stops the actor (idempotent); completes within the notifystop bound */
   readonly stop: Effect.Effect<void>
-  /** completes when polling has ended for good (the session expired) */
-  readonly awaitParked: Effect.Effect<void>
+  /** completes when polling has ended for good (the session expired), with that phase */
+  readonly awaitParked: Effect.Effect<ParkedPhase>
 }
 
-const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) {
+const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig) {
   const api = yield* ILinkApi
-  const host = yield* Host
-  const accountId = config.accountId
-  const settings: AccountSettings = { ...defaultAccountSettings, ...config.settings }
-  const connection = config.connection
-  const state = config.state ?? (yield* makeAccountState)
-  yield* SubscriptionRef.update(state, (s) => ({ ...s, phase: AccountPhase.Starting() }))
+  const agentTurns = yield* AgentTurns
+  const { accountId, connection, settings, state } = config
+  yield* setPhase(state, AccountPhase.Starting())
 
-  const parentScope = yield* Effect.scope
-  const scope = yield* Scope.fork(parentScope, ExecutionStrategy.sequential)
-  const inActor = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    effect.pipe(
-      Effect.provideService(AccountId, accountId),
-      Effect.provideService(AccountSettingsTag, settings),
-      Effect.annotateLogs({ accountId })
-    )
+  const actorScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+  const roles = {
+    monitor: yield* Scope.make(),
+    turns: yield* Scope.make(),
+    outbox: yield* Scope.make(),
+    writers: yield* Scope.make()
+  }
+  const inActor = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.annotateLogs(effect, { accountId })
 
-  // Registered first, so it runs last: after every fiber of the actor has stopped.
+  // The stop, in order (see the module comment).
   yield* Scope.addFinalizer(
-    scope,
-    inActor(
-      Effect.gen(function*() {
-        yield* api.notifyStop(connection).pipe(
-          Effect.timeout(settings.notifyStopTimeoutMs),
-          Effect.catchAllCause((cause) =>
-            Effect.logWarning(`notifystop did not complete; the server will notice the stop on its own: ${oneLine(cause)}`)
-          )
+    actorScope,
+    inActor(Effect.gen(function*() {
+      yield* Scope.close(roles.monitor, Exit.void)
+      yield* Scope.close(roles.turns, Exit.void)
+      yield* Scope.close(roles.outbox, Exit.void)
+      yield* Scope.close(roles.writers, Exit.void)
+      yield* api.notifyStop(connection).pipe(
+        Effect.timeout(settings.notifyStopTimeoutMs),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning(`notifystop did not complete; the server will notice the stop on its own: ${oneLine(cause)}`)
         )
-        // a parked account stays visibly AuthExpired: the Supervisor keeps it parked until a new login
-        yield* SubscriptionRef.update(state, (s) =>
-          s.phase._tag === "AuthExpired" ? s : { ...s, phase: AccountPhase.Stopped() })
-        yield* Effect.logInfo("account stopped")
-      })
-    )
+      )
+      // a parked account stays visibly parked until a new login
+      yield* state.update((s) => (s.phase._tag === "AuthExpired" ? s : { ...s, phase: AccountPhase.Stopped() }))
+      yield* Effect.logInfo("account stopped")
+    }))
   )
 
-  const started = yield* inActor(
-    Effect.gen(function*() {
-      // in the actor's scope, before the Outbox: its writers flush after the Outbox has stopped
-      const contextTokens = yield* ContextTokens.make({ accountId }).pipe(Scope.extend(scope))
-      yield* api.notifyStart(connection).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))
-      )
-      const inbox = yield* Inbox.make({ accountId }).pipe(Scope.extend(scope))
-      const outbox = yield* Outbox.make({
-        accountId,
-        connection: Effect.succeed(connection),
-        api,
-        contextTokens,
-        chunkLimit: settings.chunkLimit
-      }).pipe(Scope.extend(scope))
+  const started = yield* inActor(Effect.gen(function*() {
+    // 4. writers: the state the actor keeps on disk, each with its writer fiber
+    const contextTokens = yield* ContextTokens.make({ accountId }).pipe(Scope.extend(roles.writers))
+    const inbox = yield* Inbox.make({ accountId }).pipe(Scope.extend(roles.writers))
 
-      const typing = yield* Typing.make({ accountId, connection: Effect.succeed(connection), api })
+    yield* api.notifyStart(connection).pipe(
+      Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))
+    )
 
-      const noteOutbound = <A, E>(effect: Effect.Effect<A, E>) => Effect.tap(effect, () => markOutbound(state))
+    // 3. outbox: one sender fiber, with its grace on stop
+    const outbox = yield* Outbox.make({
+      accountId,
+      connection,
+      contextTokens,
+      chunkLimit: settings.chunkLimit
+    }).pipe(Scope.extend(roles.outbox))
+    const typing = yield* Typing.make({ accountId, connection })
+    const noteOutbound = <A, E>(effect: Effect.Effect<A, E>) => Effect.tap(effect, () => markOutbound(state))
 
-      const runTurn = (claimed: ClaimedMessage) =>
-        Effect.gen(function*() {
-          const peer = claimed.peer
-          const contextToken = claimed.message.context_token
-          if (contextToken !== undefined && contextToken !== "") {
-            yield* contextTokens.remember(peer, contextToken, claimed.claimedAt)
-          }
-          const runId = yield* makeClientId
-          const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId }
-          const channel = outbox.replyChannel({ to: peer.id, contextToken, runId })
-          const reply: ReplyChannel = {
-            sendText: (text) => noteOutbound(channel.sendText(text)),
-            sendProgress: (item) => noteOutbound(channel.sendProgress(item)),
-            withTyping: (effect) => typing.duringTurn(peer.id, contextToken, effect)
-          }
-          yield* host.handleInbound(turn, reply)
-        }).pipe(
-          // A turn that ended, well or badly, is done: running it again could repeat visible replies.
-          // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.
-          Effect.onExit((exit) =>
-            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-              ? Effect.void
-              : inbox.markDone(claimed.key).pipe(
-                Effect.catchAll((e) =>
-                  Effect.logError(`${e.message}; message ${claimed.key} may be dispatched again after a restart`)
-                )
-              )
-          )
-        )
-
-      const dispatcher = yield* Dispatcher.make({
-        concurrency: settings.dispatchConcurrency,
-        capacity: settings.dispatchCapacity,
-        handle: runTurn
-      }).pipe(Scope.extend(scope))
-
-      const monitor = yield* Effect.gen(function*() {
-        if (inbox.unfinished.length > 0) {
-          yield* Effect.logInfo(`re-dispatching ${inbox.unfinished.length} message(s) left unfinished by the last run`)
+    // 2. turns: one agent turn per claimed message, in order per peer
+    const runTurn = (claimed: ClaimedMessage) =>
+      Effect.gen(function*() {
+        const peer = claimed.peer
+        const contextToken = claimed.message.context_token
+        if (contextToken !== undefined && contextToken !== "") {
+          yield* contextTokens.remember(peer, contextToken, claimed.claimedAt)
         }
-        for (const claimed of inbox.unfinished) yield* dispatcher.offer(claimed)
-        yield* runMonitor({
-          getUpdates: (request) => api.getUpdates(connection, request),
-          inbox,
-          dispatch: dispatcher.offer,
-          state,
-          settings
-        })
-        const status = yield* SubscriptionRef.get(state)
-        if (status.phase._tag === "AuthExpired") yield* outbox.setAuthExpired(status.phase.reason)
-      }).pipe(Effect.forkIn(scope))
+        const runId = yield* makeClientId
+        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId }
+        const channel = outbox.replyChannel({ to: peer, contextToken, runId })
+        const reply: ReplyChannel = {
+          sendText: (text) => noteOutbound(channel.sendText(text)),
+          sendProgress: (item) => noteOutbound(channel.sendProgress(item)),
+          withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
+        }
+        yield* agentTurns.run(turn, reply)
+      }).pipe(
+        // A turn that ended, well or badly, is done: running it again could repeat visible replies.
+        // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.
+        Effect.onExit((exit) =>
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : markDone(claimed)
+        )
+      )
+    const markDone = (claimed: ClaimedMessage) =>
+      inbox.markDone(claimed.key).pipe(
+        Effect.catchAll((e) =>
+          Effect.logError(`${e.message}; message ${claimed.key} may be dispatched again after a restart`)
+        )
+      )
+    const dispatcher = yield* Dispatcher.make({
+      concurrency: settings.dispatchConcurrency,
+      capacity: settings.dispatchCapacity,
+      handle: runTurn
+    }).pipe(Scope.extend(roles.turns))
+    const dispatch = dispatcher.offer
 
-      return { outbox, monitor, noteOutbound }
-    })
-  ).pipe(
+    // 1. monitor: replays what the last run left unfinished, then polls until the session expires
+    const monitor = yield* Effect.gen(function*() {
+      if (inbox.unfinished.length > 0) {
+        yield* Effect.logInfo(`re-dispatching ${inbox.unfinished.length} message(s) left unfinished by the last run`)
+      }
+      for (const claimed of inbox.unfinished) yield* dispatch(claimed)
+      const parked = yield* runMonitor({ connection, inbox, dispatch, state, settings })
+      yield* outbox.setAuthExpired(parked.reason)
+      return parked
+    }).pipe(Effect.forkIn(roles.monitor))
+
+    return { outbox, monitor, noteOutbound }
+  })).pipe(
     Effect.tapErrorCause((cause) =>
-      Effect.zipRight(markError(state, oneLine(cause)), Scope.close(scope, Exit.failCause(cause)))
+      Effect.zipRight(markError(state, oneLine(cause)), Scope.close(actorScope, Exit.failCause(cause)))
     )
   )
 
@@ -180,18 +172,11 @@ const run = Effect.fn("AccountActor.run")(function*(config: AccountActorConfig) 
     accountId,
     state,
     send: (request) => started.noteOutbound(started.outbox.send(request)),
-    stop: Scope.close(scope, Exit.void),
-    awaitParked: Effect.asVoid(Fiber.await(started.monitor))
+    stop: Scope.close(actorScope, Exit.void),
+    awaitParked: Fiber.join(started.monitor)
   }
   return handle
 })
-
-/**
- * Runs the account until interrupted, publishing into `state`; returns once the session has expired
- * (the Supervisor parks it). This is the shape of the Supervisor's `AccountRunner.run`.
- */
-const runUntilParked = (config: AccountActorConfig) =>
-  Effect.scoped(Effect.flatMap(run(config), (handle) => handle.awaitParked))
 
 const oneLine = (cause: Cause.Cause<unknown>): string =>
   Option.match(Cause.failureOption(cause), {
@@ -200,4 +185,4 @@ const oneLine = (cause: Cause.Cause<unknown>): string =>
       typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
   })
 
-export const AccountActor = { run, runUntilParked }
+export const AccountActor = { make }

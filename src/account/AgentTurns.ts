@@ -1,31 +1,33 @@
 /**
- * Host: the OpenClaw side an account actor talks to, as a service, so the actor can be built and tested
- * without a running gateway. For each claimed message the actor calls `handleInbound` once; the host
- * routes it, records the session, runs the agent turn, and delivers replies through the `ReplyChannel`
- * it is given (which sends through the Outbox with the turn's context token and run id, and keeps the
- * typing indicator alive around the agent run via `withTyping`).
+ * AgentTurns: the account's view of the host (ARCHITECTURE "The flow of one message"), a tag the account owns.
+ * For each claimed message the actor calls `run` once; the host routes it, records the session, runs the
+ * agent turn, and delivers replies through the `ReplyChannel` it is given (which sends through the
+ * Outbox with the turn's context token and run id, and keeps "typing…" alive around the agent run via
+ * `withTyping`).
  *
- * The plugin adapter implements it over `channelRuntime` (OPENCLAW-HOST §1); tests use
- * test/support/TestHost.ts.
+ * Implementations: over the host's `channelRuntime` in src/host/ChannelAgentTurns.ts; in memory for every
+ * test in TestAgentTurns.ts.
  */
-import { Context, Data, Effect, Schema } from "effect"
+import { Context, Data, type Effect } from "effect"
+import type { Peer } from "../domain/PeerId.js"
+import type { ToolCallResultMessageItem, ToolCallStartMessageItem } from "../wire/Message.js"
+import type { HostTurnError } from "./HostTurnError.js"
 import type { ClaimedMessage } from "./Inbox.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
-import type { ToolCallResultMessageItem, ToolCallStartMessageItem } from "../wire/Message.js"
 
 /** One inbound message as the host sees it. */
 export interface InboundTurn {
   readonly accountId: string
   readonly claimed: ClaimedMessage
-  /** the sender: `id` as the server sent it (replies go there), `key` its lowercase form */
-  readonly peer: { readonly id: string; readonly key: string }
+  /** the sender, as the Inbox made it: `id` as the server sent it (replies go there), `key` for lookups */
+  readonly peer: Peer
   /** the message's `context_token`; undefined if the server sent none (replies will be refused) */
   readonly contextToken: string | undefined
-  /** one per turn; sent as `run_id` on every message of the turn (ILINK §5.7) */
+  /** one per turn; sent as `run_id` on every message of the turn (PROTOCOL §5.7) */
   readonly runId: string
 }
 
-/** Tool progress items the host may send during a turn (ILINK §5.7). */
+/** Tool progress items the host may send during a turn (PROTOCOL §5.7). */
 export type ProgressItem = ToolCallStartMessageItem | ToolCallResultMessageItem
 
 /** How the host answers within a turn; every message carries the turn's context token and run id. */
@@ -48,20 +50,8 @@ export type TurnOutcome = Data.TaggedEnum<{
 }>
 export const TurnOutcome = Data.taggedEnum<TurnOutcome>()
 
-/** The host could not finish the turn; the actor logs it and moves on to the peer's next message. */
-export class HostTurnError extends Schema.TaggedError<HostTurnError>()("HostTurnError", {
-  accountId: Schema.String,
-  messageKey: Schema.String,
-  stage: Schema.Literal("route", "session", "agent", "deliver"),
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return `the host failed at ${this.stage} for message ${this.messageKey} of account ${this.accountId}: ${this.detail}`
-  }
+export interface AgentTurnsService {
+  readonly run: (turn: InboundTurn, reply: ReplyChannel) => Effect.Effect<TurnOutcome, HostTurnError>
 }
 
-export interface HostService {
-  readonly handleInbound: (turn: InboundTurn, reply: ReplyChannel) => Effect.Effect<TurnOutcome, HostTurnError>
-}
-
-export class Host extends Context.Tag("openclaw-weixin/Host")<Host, HostService>() {}
+export class AgentTurns extends Context.Tag("openclaw-weixin/AgentTurns")<AgentTurns, AgentTurnsService>() {}

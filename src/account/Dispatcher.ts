@@ -1,6 +1,6 @@
 /**
  * Dispatcher: runs one agent turn per claimed message, in strict order per peer, with up to
- * `concurrency` peers at once (DESIGN.md "The flow of one message").
+ * `concurrency` peers at once (ARCHITECTURE "The flow of one message").
  *
  * - Each peer with work is in the ready queue at most once, so only one worker ever owns a peer: that
  *   is what keeps per-peer FIFO. After one turn the peer goes to the back of the ready queue, so a chatty
@@ -13,21 +13,22 @@
  *   runs as usual. A failed turn is never retried here (a retry could repeat visible replies); the
  *   account actor then marks it done. Workers never die from a turn.
  */
-import { Cause, Effect, Queue, Scope, Stream, SubscriptionRef } from "effect"
-import type { Peer } from "../domain/PeerId.js"
+import { Cause, Effect, Queue, type Scope, Stream, SubscriptionRef } from "effect"
+import { DEFAULT_DISPATCH_CAPACITY, DEFAULT_DISPATCH_CONCURRENCY } from "../config/Defaults.js"
+import type { Peer, PeerKey } from "../domain/PeerId.js"
 
-/** What the Dispatcher needs of a message: Inbox's `ClaimedMessage` satisfies it. */
+/** What the Dispatcher needs of a message: a key for log lines and the peer whose FIFO it joins. */
 export interface Dispatchable {
   /** dedupe key; used in log lines */
   readonly key: string
-  /** the sender, normalised at the Inbox; its key is the FIFO key */
+  /** the sender, made once at the Inbox; its key is the FIFO key */
   readonly peer: Peer
 }
 
 export interface DispatcherOptions<A extends Dispatchable, R> {
   /** peers served at once (default 8) */
   readonly concurrency?: number
-  /** messages queued or running before `offer` suspends (default 256) */
+  /** messages queued or running before `offer` suspends (default 64) */
   readonly capacity?: number
   readonly handle: (message: A) => Effect.Effect<unknown, unknown, R>
 }
@@ -47,24 +48,17 @@ interface PeerLane<A> {
   readonly pending: Array<A>
 }
 
-/** peers served at once unless configured; the account settings default is this same constant */
-export { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "../config/Defaults.js"
-import { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "../config/Defaults.js"
-export const defaultDispatchCapacity = 256
-
 export const make = <A extends Dispatchable, R>(
   options: DispatcherOptions<A, R>
 ): Effect.Effect<Dispatcher<A>, never, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultDispatchConcurrency))
-    const capacity = Math.max(1, Math.floor(options.capacity ?? defaultDispatchCapacity))
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY))
+    const capacity = Math.max(1, Math.floor(options.capacity ?? DEFAULT_DISPATCH_CAPACITY))
     const permits = yield* Effect.makeSemaphore(capacity)
     // holds each peer with work at most once, so it never exceeds `capacity` entries
-    const ready = yield* Queue.unbounded<string>()
-    const lanes = new Map<string, PeerLane<A>>()
+    const ready = yield* Queue.unbounded<PeerKey>()
+    const lanes = new Map<PeerKey, PeerLane<A>>()
     const size = yield* SubscriptionRef.make(0)
-
-    const laneKey = (message: A): string => message.peer.key
 
     const runTurn = (message: A): Effect.Effect<void, never, R> =>
       Effect.suspend(() => options.handle(message)).pipe(
@@ -98,7 +92,7 @@ export const make = <A extends Dispatchable, R>(
 
     const enqueue = (message: A): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const key = laneKey(message)
+        const key = message.peer.key
         const lane = lanes.get(key)
         if (lane !== undefined) {
           // already queued or running: its worker re-queues the peer after the current turn

@@ -1,5 +1,5 @@
 /**
- * Monitor: the account's long-poll loop (ILINK §2, DESIGN.md "The flow of one message").
+ * Monitor: the account's long-poll loop (PROTOCOL §2, ARCHITECTURE "The flow of one message").
  *
  * getupdates → Inbox.claim → hand each claimed message to the Dispatcher → poll again. Messages the
  * client could not decode (`rejected_msgs`) go to the Inbox too, which records and logs them durably
@@ -9,7 +9,9 @@
  * success); iLink −14 parks the account in `AuthExpired` and the loop ends, since only a new login helps.
  */
 import { Clock, Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals, Schema } from "effect"
-import type { AccountSettings } from "./AccountSettings.js"
+import type { ActorSettings } from "../config/Tuning.js"
+import { ILinkApi } from "../ilink/ILinkApi.js"
+import type { ILinkConnection } from "../ilink/ILinkConnection.js"
 import {
   type AccountStateRef,
   AccountPhase,
@@ -18,32 +20,7 @@ import {
   markPolled,
   setPhase
 } from "./AccountStatus.js"
-import type { RejectedMessage } from "../wire/Api.js"
-import type { WeixinMessage } from "../wire/Message.js"
 import type { ClaimedMessage, InboxService } from "./Inbox.js"
-
-/** The getupdates response fields the Monitor reads (structurally a GetUpdatesResponse). */
-export interface PollResponse {
-  readonly ret?: number | undefined
-  readonly errcode?: number | undefined
-  readonly errmsg?: string | undefined
-  readonly msgs?: ReadonlyArray<WeixinMessage> | undefined
-  /** messages of the batch that did not decode */
-  readonly rejected_msgs?: ReadonlyArray<RejectedMessage> | undefined
-  readonly get_updates_buf?: string | undefined
-  readonly longpolling_timeout_ms?: number | undefined
-}
-
-/** Any tagged failure of a poll (the ILinkError variants satisfy it). */
-export interface PollError {
-  readonly _tag: string
-  readonly message: string
-}
-
-export type GetUpdates<E extends PollError> = (request: {
-  readonly get_updates_buf: string
-  readonly timeoutMs: number
-}) => Effect.Effect<PollResponse, E>
 
 export const sessionExpiredCode = -14
 
@@ -58,33 +35,38 @@ export class MonitorPollFailed extends Schema.TaggedError<MonitorPollFailed>()("
 }) {}
 
 /** ~1 s, 2 s, 4 s … each ±20 % jitter, never more than the cap. */
-export const pollBackoff = (settings: Pick<AccountSettings, "backoffBaseMs" | "backoffCapMs">) =>
+export const pollBackoff = (settings: Pick<ActorSettings, "backoffBaseMs" | "backoffCapMs">) =>
   Schedule.exponential(Duration.millis(settings.backoffBaseMs), 2).pipe(
     Schedule.jittered,
     Schedule.union(Schedule.spaced(Duration.millis(settings.backoffCapMs)))
   )
 
-export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError>(options: {
-  readonly getUpdates: GetUpdates<E>
+/**
+ * Polls until the session expires, and returns the parked phase; never fails (every poll failure is
+ * retried). Interrupting it aborts the long-poll in flight at once.
+ */
+export const runMonitor = Effect.fn("Monitor.run")(function*(options: {
+  readonly connection: ILinkConnection
   readonly inbox: InboxService
   readonly dispatch: (claimed: ClaimedMessage) => Effect.Effect<void>
   readonly state: AccountStateRef
-  readonly settings: AccountSettings
+  readonly settings: ActorSettings
 }) {
-  const { getUpdates, inbox, dispatch, state, settings } = options
+  const api = yield* ILinkApi
+  const { connection, inbox, dispatch, state, settings } = options
   let timeoutMs = settings.initialPollTimeoutMs
   let attempt = 0
 
   const pollOnce: Effect.Effect<void, MonitorSessionExpired | MonitorPollFailed> = Effect.gen(function*() {
     const cursor = yield* inbox.cursor
-    const response = yield* getUpdates({ get_updates_buf: cursor, timeoutMs }).pipe(
+    const response = yield* api.getUpdates(connection, { get_updates_buf: cursor, timeoutMs }).pipe(
       Effect.mapError((e) =>
         e._tag === "AuthExpired"
           ? new MonitorSessionExpired({ reason: e.message })
           : new MonitorPollFailed({ reason: e.message })
       )
     )
-    // ILinkApi maps ret/errcode to errors already; checked again so a raw response cannot slip through.
+    // ILinkApi maps ret/errcode to errors already; checked again so a test double cannot slip one through.
     const ret = response.ret ?? 0
     const errcode = response.errcode ?? 0
     const refusal = `getupdates ret=${ret} errcode=${errcode} ${response.errmsg ?? ""}`.trim()
@@ -105,7 +87,9 @@ export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError
     for (const message of claimed) yield* dispatch(message)
   })
 
+  // only failed polls are retried; checked before onDecision, so an expired session publishes no Backoff
   const backoff = pollBackoff(settings).pipe(
+    Schedule.whileInput((e: MonitorSessionExpired | MonitorPollFailed) => e._tag === "MonitorPollFailed"),
     Schedule.onDecision((_, decision) =>
       ScheduleDecision.isContinue(decision)
         ? setPhase(
@@ -126,21 +110,23 @@ export const runMonitor = Effect.fn("Monitor.run")(function*<E extends PollError
         })
         : Effect.void
     ),
-    Effect.retry({ schedule: backoff, while: (e) => e._tag === "MonitorPollFailed" })
+    Effect.retry(backoff)
   )
 
-  yield* Effect.forever(pollWithRetry).pipe(
+  return yield* Effect.forever(pollWithRetry).pipe(
     Effect.catchTag("MonitorSessionExpired", (e) =>
       Effect.gen(function*() {
         const since = yield* Clock.currentTimeMillis
+        const parked = AccountPhase.AuthExpired({ since, reason: e.reason })
         yield* markError(state, e.reason)
-        yield* setPhase(state, AccountPhase.AuthExpired({ since, reason: e.reason }))
+        yield* setPhase(state, parked)
         yield* Effect.logError(
           `session expired, polling stopped (${e.reason}); ` +
             "log in again with `openclaw channels login --channel openclaw-weixin` to resume"
         )
+        return parked
       })
     ),
-    Effect.catchTag("MonitorPollFailed", () => Effect.void) // unreachable: retried forever
+    Effect.catchTag("MonitorPollFailed", (e) => Effect.dieMessage(`unreachable: polls are retried forever (${e.reason})`))
   )
 })

@@ -1,72 +1,67 @@
 /**
  * Outbox: every message an account sends goes through one bounded queue and one sender fiber, so sends
- * to a peer leave in the order they were asked for (DESIGN.md "Outbox").
+ * to a peer leave in the order they were asked for (ARCHITECTURE "Outbox").
  *
  * - Refuses before calling the server when WeChat would reject the send anyway: no context token for
  *   the peer, the 24 h reply window since its last message has closed, or the reply budget (about 10
- *   replies per inbound message, ILINK App. C) is spent. Also fails fast while the account is logged out.
+ *   replies per inbound message, PROTOCOL App. C) is spent. Also fails fast while the account is logged out.
  * - Long texts are split by the Chunker; each chunk is its own message with its own `client_id`, kept
  *   for the message's whole life, including a retry.
  * - Retries only failures that prove the request never reached the server; an ambiguous failure is
  *   reported as `DeliveryUnknown` and not resent, so the user never sees a reply twice.
- * - Classifies the server's answer by ILINK App. C into a `Receipt` or a typed error (see Receipt.ts).
+ * - Classifies the server's answer by PROTOCOL App. C into a `Receipt` or a typed error (see Receipt.ts).
  * - On stop, queued sends fail with `OutboxClosed` at once; the send in flight gets `sendStopGrace` to
  *   finish, so a reply that is about to land reports its real receipt. Past the grace it is interrupted
  *   and its caller gets `DeliveryUnknown` (the request may have reached the server).
  */
-import { Clock, Deferred, Duration, Effect, Either, Option, Queue, Schedule, Scope } from "effect"
-import { chunkText, DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
+import { Clock, Context, Deferred, Duration, Effect, Option, Queue, Schedule, Scope } from "effect"
+import { chunkText } from "../domain/Chunker.js"
 import { makeClientId } from "../domain/ClientId.js"
-import type { ReplyChannel } from "./AgentTurns.js"
+import type { Peer } from "../domain/PeerId.js"
+import {
+  DEFAULT_OUTBOX_CAPACITY,
+  DEFAULT_SEND_RETRIES,
+  DEFAULT_SEND_RETRY_BASE_MS,
+  DEFAULT_SEND_RETRY_CAP_MS,
+  DEFAULT_SEND_STOP_GRACE_MS,
+  DEFAULT_TEXT_CHUNK_LIMIT,
+  REPLY_BUDGET,
+  REPLY_WINDOW_MS
+} from "../config/Defaults.js"
+import { ILinkApi } from "../ilink/ILinkApi.js"
+import type { ILinkConnection } from "../ilink/ILinkConnection.js"
 import type { ILinkError } from "../wire/ILinkError.js"
 import type { MessageItem, WeixinMessage } from "../wire/Message.js"
-import type { SendMessageResponse } from "../wire/Api.js"
-import { type ContextTokensService, type PeerContext } from "./ContextTokens.js"
-import { normalizePeerId, type Peer } from "../domain/PeerId.js"
+import type { ReplyChannel } from "./AgentTurns.js"
+import type { ContextTokensService } from "./ContextTokens.js"
 import {
   AccountAuthExpired,
   ChunkDelivered,
   type ChunkReceipt,
   ChunkUnconfirmed,
-  ContextTokenRejected,
   DeliveryUnknown,
   EmptyMessage,
-  InvalidRecipient,
-  InvalidTarget,
-  MessageRejected,
-  NoContextToken,
   type OutboxError,
   OutboxClosed,
-  RateLimited,
-  Receipt,
-  ReplyBudgetSpent,
-  ReplyWindowClosed,
-  SendFailed,
-  ServerUnreachable
+  Receipt
 } from "./Receipt.js"
+import { type ChunkContext, classifyRet, classifySendFailure, isNeverReachedTransport, refusalFor } from "./SendPolicy.js"
 
 export interface SendRequest {
-  /** the target as the host or the turn gives it (`user:` / `openclaw-weixin:` prefixes are stripped) */
-  readonly to: string
+  /** the peer, made once where its id entered (the Inbox, or the outbound adapter for a host's target) */
+  readonly to: Peer
   readonly text?: string
   /** the turn's token on the reply path; otherwise the peer's latest remembered token is used */
   readonly contextToken?: string
-  /** the turn's run id (ILINK §5.7) */
+  /** the turn's run id (PROTOCOL §5.7) */
   readonly runId?: string
   /** extra items (tool progress), each sent as its own message after the text */
   readonly items?: ReadonlyArray<MessageItem>
 }
 
-/** The one iLink call the Outbox makes; `ILinkApi` satisfies it (the connection type is left open). */
-export interface OutboxApi<Conn> {
-  readonly sendMessage: (conn: Conn, request: { readonly msg: WeixinMessage }) => Effect.Effect<SendMessageResponse, ILinkError>
-}
-
-export interface OutboxOptions<Conn> {
+export interface OutboxOptions {
   readonly accountId: string
-  /** read before every request, so a new login's token is used without restarting the Outbox */
-  readonly connection: Effect.Effect<Conn>
-  readonly api: OutboxApi<Conn>
+  readonly connection: ILinkConnection
   readonly contextTokens: ContextTokensService
   /** chunk size in UTF-16 code units (default 2000) */
   readonly chunkLimit?: number
@@ -86,7 +81,7 @@ export interface OutboxService {
   readonly send: (request: SendRequest) => Effect.Effect<Receipt, OutboxError>
   /** the sending half of a turn's reply channel: every message carries the turn's token and run id */
   readonly replyChannel: (turn: {
-    readonly to: string
+    readonly to: Peer
     readonly contextToken: string | undefined
     readonly runId: string
   }) => TurnSender
@@ -102,116 +97,37 @@ export type TurnSender = Omit<ReplyChannel, "withTyping">
  * How long a stopping Outbox lets the send in flight finish before interrupting it. Kept short so the
  * whole stop (this, then `notifystop`'s own bound) stays well under a second.
  */
-export const sendStopGrace = Duration.millis(300)
+export const sendStopGrace = Duration.millis(DEFAULT_SEND_STOP_GRACE_MS)
 
-export const defaultReplyBudget = 10
-export const defaultReplyWindow = Duration.hours(24)
+export const defaultReplyBudget = REPLY_BUDGET
+export const defaultReplyWindow = Duration.millis(REPLY_WINDOW_MS)
 
 export const defaultSendRetrySchedule: Schedule.Schedule<unknown, ILinkError> = Schedule.exponential(
-  Duration.millis(200)
+  Duration.millis(DEFAULT_SEND_RETRY_BASE_MS)
 ).pipe(
   Schedule.jittered,
-  Schedule.union(Schedule.spaced(Duration.seconds(2))),
-  Schedule.intersect(Schedule.recurs(4))
+  Schedule.union(Schedule.spaced(Duration.millis(DEFAULT_SEND_RETRY_CAP_MS))),
+  Schedule.intersect(Schedule.recurs(DEFAULT_SEND_RETRIES))
 )
 
 interface Job {
-  readonly peer: string
-  /** the normalised target, for ContextTokens */
-  readonly target: Peer
+  readonly peer: Peer
   readonly request: SendRequest
   readonly items: readonly [MessageItem, ...Array<MessageItem>]
   readonly result: Deferred.Deferred<Receipt, OutboxError>
 }
 
-interface ChunkContext {
-  readonly peer: string
-  readonly chunkIndex: number
-  readonly chunkCount: number
-  readonly sentBefore: ReadonlyArray<ChunkReceipt>
-}
-
-const isNeverReachedTransport = (error: ILinkError): boolean =>
-  error._tag === "ILinkTransportError" && error.reachedServer === "no"
-
-/** Maps one sendmessage failure to the Outbox's error (ILINK App. C). */
-export const classifySendFailure = (error: ILinkError, clientId: string, at: ChunkContext): OutboxError => {
-  const base = { peer: at.peer, clientId, chunkIndex: at.chunkIndex, chunkCount: at.chunkCount, sentBefore: at.sentBefore }
-  switch (error._tag) {
-    case "ILinkApiError":
-      return classifyRet(error.ret ?? error.errcode ?? -1, error.errmsg ?? "", base)
-    case "ILinkTransportError":
-      return error.reachedServer === "no"
-        ? new ServerUnreachable({ ...base, reason: error.message })
-        : new DeliveryUnknown({ ...base, reason: error.message })
-    case "ILinkTimeoutError":
-    case "ILinkDecodeError":
-      return new DeliveryUnknown({ ...base, reason: error.message })
-    case "ILinkHttpStatusError":
-      // a 5xx may come after the message was stored; a 4xx means it was turned away at the door
-      return error.status >= 500
-        ? new DeliveryUnknown({ ...base, reason: error.message })
-        : new SendFailed({ ...base, errmsg: error.message })
-    case "ILinkConfigError":
-      return new ServerUnreachable({ ...base, reason: error.message })
-    case "AuthExpired":
-      return new SendFailed({ ...base, errmsg: error.message })
-  }
-}
-
-const classifyRet = (
-  ret: number,
-  errmsg: string,
-  base: {
-    peer: string
-    clientId: string
-    chunkIndex: number
-    chunkCount: number
-    sentBefore: ReadonlyArray<ChunkReceipt>
-  }
-): OutboxError => {
-  const said = errmsg.trim().toLowerCase()
-  if (ret === -2) {
-    if (said === "" || said === "unknown error") return new ContextTokenRejected({ ...base, errmsg })
-    if (said.includes("rate limit")) return new RateLimited({ ...base, errmsg })
-    if (said.includes("prepare failed")) return new MessageRejected({ ...base, errmsg })
-    // any other -2 (e.g. a closed reply window) has the same remedy: the user must write again
-    return new ContextTokenRejected({ ...base, errmsg })
-  }
-  if (ret === -3) return new InvalidTarget({ ...base, errmsg })
-  return new SendFailed({ ...base, ret, errmsg })
-}
-
-/** Why the Outbox will not even try; undefined when the send may go ahead. */
-export const refusalFor = (
-  peer: string,
-  known: PeerContext | undefined,
-  requestToken: string | undefined,
-  needed: number,
-  now: number,
-  limits: { readonly budget: number; readonly windowMs: number }
-): OutboxError | undefined => {
-  if (requestToken === undefined && known === undefined) return new NoContextToken({ peer })
-  if (known === undefined) return undefined
-  if (known.lastInboundAt !== undefined && now - known.lastInboundAt >= limits.windowMs) {
-    return new ReplyWindowClosed({ peer, lastInboundAt: known.lastInboundAt, windowMs: limits.windowMs })
-  }
-  if (known.repliesSince + needed > limits.budget) {
-    return new ReplyBudgetSpent({ peer, budget: limits.budget, repliesSince: known.repliesSince, needed })
-  }
-  return undefined
-}
-
-export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxService, never, Scope.Scope> =>
+const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope.Scope | ILinkApi> =>
   Effect.gen(function* () {
-    const { accountId, api, contextTokens } = options
-    const chunkLimit = options.chunkLimit ?? DEFAULT_CHUNK_LIMIT
+    const api = yield* ILinkApi
+    const { accountId, connection, contextTokens } = options
+    const chunkLimit = options.chunkLimit ?? DEFAULT_TEXT_CHUNK_LIMIT
     const limits = {
       budget: options.replyBudget ?? defaultReplyBudget,
       windowMs: Duration.toMillis(options.replyWindow ?? defaultReplyWindow)
     }
     const retrySchedule = options.retrySchedule ?? defaultSendRetrySchedule
-    const queue = yield* Queue.bounded<Job>(options.capacity ?? 256)
+    const queue = yield* Queue.bounded<Job>(options.capacity ?? DEFAULT_OUTBOX_CAPACITY)
     const stopGrace = Duration.decode(options.stopGrace ?? sendStopGrace)
     let authExpired: string | undefined
     let closed = false
@@ -241,7 +157,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
           context_token: contextToken,
           ...(runId === undefined ? {} : { run_id: runId })
         }
-        const response = yield* Effect.flatMap(options.connection, (conn) => api.sendMessage(conn, { msg })).pipe(
+        const response = yield* api.sendMessage(connection, { msg }).pipe(
           Effect.tapError((error) =>
             isNeverReachedTransport(error)
               ? Effect.logInfo(`send did not reach the server; retrying with the same client_id: ${error.message}`)
@@ -261,35 +177,35 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
       Effect.gen(function* () {
         const expired = authGate()
         if (expired !== undefined) return yield* Effect.fail(expired)
-        const known = Option.getOrUndefined(yield* contextTokens.lookup(job.target))
+        const known = Option.getOrUndefined(yield* contextTokens.lookup(job.peer))
         const requestToken = job.request.contextToken === "" ? undefined : job.request.contextToken
         const now = yield* Clock.currentTimeMillis
-        const refusal = refusalFor(job.peer, known, requestToken, job.items.length, now, limits)
+        const refusal = refusalFor(job.peer.id, known, requestToken, job.items.length, now, limits)
         if (refusal !== undefined) return yield* Effect.fail(refusal)
         const token = (requestToken ?? known?.token)!
         // a reply must never be on WeChat while its token is only in memory (crash after reply)
-        yield* contextTokens.tokenOnDisk(job.target)
-        // the server's own spelling of the id: a re-cased id is rejected with ret=-3 (ILINK App. C)
-        const to = known?.userId ?? job.peer
+        yield* contextTokens.tokenOnDisk(job.peer)
+        // the server's own spelling of the id: a re-cased id is rejected with ret=-3 (PROTOCOL App. C)
+        const to = known?.userId ?? job.peer.id
         const sent: Array<ChunkReceipt> = current?.sent ?? []
         for (const [index, item] of job.items.entries()) {
           const at = { peer: to, chunkIndex: index + 1, chunkCount: job.items.length, sentBefore: [...sent] }
           const outcome = yield* Effect.either(sendOne(to, item, token, job.request.runId, at))
           if (outcome._tag === "Right") {
             sent.push(outcome.right)
-            yield* contextTokens.noteReply(job.target)
+            yield* contextTokens.noteReply(job.peer)
             continue
           }
           const error = outcome.left
           // count a reply that may have arrived, so the budget errs on the side of refusing
-          if (error._tag === "DeliveryUnknown") yield* contextTokens.noteReply(job.target)
-          if (error._tag === "ContextTokenRejected") yield* contextTokens.noteRejected(job.target, limits.budget)
+          if (error._tag === "DeliveryUnknown") yield* contextTokens.noteReply(job.peer)
+          if (error._tag === "ContextTokenRejected") yield* contextTokens.noteRejected(job.peer, limits.budget)
           return yield* Effect.fail(error)
         }
         return Receipt.fromChunks(to, sent as unknown as readonly [ChunkReceipt, ...Array<ChunkReceipt>])
       }).pipe(
-        Effect.tapError((error) => Effect.logWarning(`send to ${job.peer} failed: ${error.message}`)),
-        Effect.annotateLogs({ accountId, peer: job.peer })
+        Effect.tapError((error) => Effect.logWarning(`send to ${job.peer.id} failed: ${error.message}`)),
+        Effect.annotateLogs({ accountId, peer: job.peer.id })
       )
 
     const sender = Effect.forever(
@@ -311,9 +227,9 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
           yield* Deferred.fail(
             job.result,
             clientId === undefined
-              ? new OutboxClosed({ peer: job.peer })
+              ? new OutboxClosed({ peer: job.peer.id })
               : new DeliveryUnknown({
-                peer: job.peer,
+                peer: job.peer.id,
                 clientId,
                 reason: "the account stopped while the message was being sent",
                 chunkIndex: sent.length + 1,
@@ -334,7 +250,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
         while (true) {
           const waiting = yield* Queue.takeAll(queue)
           if (waiting.length === 0) break
-          for (const job of waiting) yield* Deferred.fail(job.result, new OutboxClosed({ peer: job.peer }))
+          for (const job of waiting) yield* Deferred.fail(job.result, new OutboxClosed({ peer: job.peer.id }))
         }
         // the sender, once idle, is interrupted in its take instead of starting another job
         yield* Queue.shutdown(queue)
@@ -348,7 +264,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
         )
         if (!finished) {
           yield* Effect.logWarning(
-            `stopping: the send to ${inFlight.job.peer} did not finish within ${Duration.format(stopGrace)}; ` +
+            `stopping: the send to ${inFlight.job.peer.id} did not finish within ${Duration.format(stopGrace)}; ` +
               "it is cut off and reported as DeliveryUnknown (it may still have reached the peer)"
           )
         }
@@ -359,9 +275,8 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
       Effect.gen(function* () {
         const expired = authGate()
         if (expired !== undefined) return yield* Effect.fail(expired)
-        const peer = Either.getOrUndefined(normalizePeerId(request.to))
-        if (peer !== undefined && closed) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
-        if (peer === undefined) return yield* Effect.fail(new InvalidRecipient({ to: request.to }))
+        const peer = request.to
+        if (closed) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
         const items: Array<MessageItem> = chunkText(request.text ?? "", chunkLimit).map((text) => ({
           type: 1,
           text_item: { text }
@@ -371,7 +286,7 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
         if (first === undefined) return yield* Effect.fail(new EmptyMessage({ peer: peer.id }))
         const result = yield* Deferred.make<Receipt, OutboxError>()
         // a stop shuts the queue down, which interrupts an offer still waiting for room: that is a refusal
-        const accepted = yield* Queue.offer(queue, { peer: peer.id, target: peer, request, items: [first, ...rest], result }).pipe(
+        const accepted = yield* Queue.offer(queue, { peer, request, items: [first, ...rest], result }).pipe(
           Effect.catchAllCause(() => Effect.succeed(false))
         )
         if (!accepted) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
@@ -396,5 +311,10 @@ export const make = <Conn>(options: OutboxOptions<Conn>): Effect.Effect<OutboxSe
     }
   })
 
-/** Namespace-style access: `Outbox.make(...)`. */
-export const Outbox = { make }
+/**
+ * The Outbox of one account. Built by the AccountActor in its own scope (the sender fiber lives there);
+ * the CLI process builds a short-lived one for `message send`.
+ */
+export class Outbox extends Context.Tag("openclaw-weixin/Outbox")<Outbox, OutboxService>() {
+  static make = make
+}

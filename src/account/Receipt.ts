@@ -1,9 +1,9 @@
 /**
  * What the Outbox reports for a send: a receipt when the server accepted every chunk, otherwise one of
  * the typed errors below. Refusals (`NoContextToken`, `ReplyWindowClosed`, `ReplyBudgetSpent`,
- * `AccountAuthExpired`, `InvalidRecipient`) happen before anything is sent; the others carry the
+ * `AccountAuthExpired`, `AccountMisconfigured`, `EmptyMessage`) happen before anything is sent; the others carry the
  * `clientId` of the chunk the server answered (or may have seen), so an operator can trace it.
- * Field meanings follow ILINK Appendix C.
+ * Field meanings follow PROTOCOL Appendix C.
  */
 import { Schema } from "effect"
 
@@ -91,11 +91,13 @@ export class AccountAuthExpired extends Schema.TaggedError<AccountAuthExpired>()
   }
 }
 
-export class InvalidRecipient extends Schema.TaggedError<InvalidRecipient>()("InvalidRecipient", {
-  to: Schema.String
+/** The account is parked on a setting it cannot run with (a bad base URL): nothing can be sent. */
+export class AccountMisconfigured extends Schema.TaggedError<AccountMisconfigured>()("AccountMisconfigured", {
+  accountId: Schema.String,
+  reason: Schema.String
 }) {
   override get message(): string {
-    return `"${this.to}" is not a WeChat user id; expected something like o9cq8abc@im.wechat`
+    return `account ${this.accountId} cannot send: ${this.reason}; fix channels.openclaw-weixin in the config`
   }
 }
 
@@ -212,7 +214,7 @@ export type OutboxRefusal =
   | ReplyWindowClosed
   | ReplyBudgetSpent
   | AccountAuthExpired
-  | InvalidRecipient
+  | AccountMisconfigured
   | EmptyMessage
 
 export type OutboxError =

@@ -1,309 +1,288 @@
 /**
- * The multi-account Supervisor (DESIGN.md "Actors and supervision"): one fiber per account in a FiberMap
- * keyed by the normalized account id.
+ * The multi-account Supervisor (ARCHITECTURE "Actors and supervision"): one fiber per account in a FiberMap
+ * keyed by the normalized account id, each running the account through the AccountRunner.
  *
- * - `start` / `stop` / `restart` / `reconcile` / `loginSaved` each touch only the accounts they name.
- *   Restart is remove-then-run: `FiberMap.remove` waits for the old fiber's finalizers, so two pollers
- *   never share one cursor. Control operations are serialised by one lock so a restart and a reconcile
+ * - The host binding (who runs agent turns, the decoded config) is handed to `start` once and kept for
+ *   every restart and resume. A newer `start` for the same account (the host restarted the channel)
+ *   replaces it; `release` with the older binding then leaves the newer run alone.
+ * - Restart is remove-then-run: `FiberMap.remove` waits for the old fiber's finalizers, so two pollers
+ *   never share one cursor. Control operations are serialised by one lock, so a restart and a login
  *   cannot interleave on the same key.
- * - The account itself is whatever the `AccountRunner` runs: an effect that runs one account until
- *   interrupted and publishes its status into the `AccountStateRef` it is given.
- * - A crash (the runner dies or fails) restarts that account after a capped exponential delay; a run that
- *   stayed up for `stableAfterMs` resets the delay. A runner that returns in `AuthExpired` is parked: no
- *   restart loop, it stays visible as AuthExpired until `loginSaved` (a new QR login) starts it again.
- *
- * Also here: `AccountActorRunner`, the AccountRunner that runs the real AccountActor from the stored
- * credentials, and `SupervisorLoginListener`, which lets LoginFlow tell the Supervisor about new logins.
+ * - A run that fails or dies restarts on a Schedule (exponential, capped, jittered); its `onDecision`
+ *   publishes the next attempt time as `Backoff`. A run that stayed up for `stableAfterMs` was healthy:
+ *   the next crash counts as the first again.
+ * - A run that ends parked (session expired, not logged in, bad base URL) is not restarted: the account
+ *   stays visible with what to do until `loginSaved` (a new login) runs it again with its binding.
+ * - Proactive sends go through the running actor (`send`); a parked account fails them at once.
  */
 import {
   Cause,
   Clock,
-  Context,
+  Duration,
   Effect,
-  Exit,
   FiberMap,
   HashMap,
   Layer,
   Option,
-  Random,
-  Stream,
+  Ref,
+  Schedule,
+  ScheduleDecision,
+  ScheduleIntervals,
+  Schema,
   SubscriptionRef
 } from "effect"
+import { RestartTuning } from "../config/Tuning.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
-import type { Host } from "./AgentTurns.js"
-import type { ILinkApi } from "../ilink/ILinkApi.js"
-import { DEFAULT_ILINK_BASE_URL, ILinkConnection } from "../ilink/ILinkConnection.js"
-import { AccountStore } from "../state/AccountStore.js"
-import type { StateStores } from "../state/State.js"
-import { AccountActor, type AccountActorConfig } from "./AccountActor.js"
-import { AccountPhase, type AccountStateRef, type AccountStatus, makeAccountState, setPhase } from "./AccountStatus.js"
-import { LoginListener } from "./LoginListener.js"
-
-/** Runs one account until interrupted, publishing its status into `state`. Returning means it ended. */
-export class AccountRunner extends Context.Tag("openclaw-weixin/AccountRunner")<
-  AccountRunner,
-  { readonly run: (accountId: string, state: AccountStateRef) => Effect.Effect<void, unknown> }
->() {}
-
-export interface SupervisorSettings {
-  /** delay before the first restart after a crash */
-  readonly restartBaseMs: number
-  /** upper bound of the restart delay */
-  readonly restartCapMs: number
-  /** a run that lasted this long counts as healthy: the next crash starts again from `restartBaseMs` */
-  readonly stableAfterMs: number
-  /** spread restart delays by ±20% so accounts that crashed together do not restart together */
-  readonly jitter: boolean
-}
-
-export const defaultSupervisorSettings: SupervisorSettings = {
-  restartBaseMs: 1_000,
-  restartCapMs: 60_000,
-  stableAfterMs: 120_000,
-  jitter: true
-}
-
-export class SupervisorSettingsTag extends Context.Tag("openclaw-weixin/SupervisorSettings")<
-  SupervisorSettingsTag,
-  SupervisorSettings
->() {}
+import type { AccountActorHandle } from "./AccountActor.js"
+import { AccountRunner, type HostBinding } from "./AccountRunner.js"
+import {
+  AccountPhase,
+  type AccountStateRef,
+  type AccountStatus,
+  isParked,
+  type ParkedPhase,
+  whatToDo
+} from "./AccountStatus.js"
+import type { SendRequest } from "./Outbox.js"
+import { AccountAuthExpired, AccountMisconfigured, type OutboxError } from "./Receipt.js"
 
 export type AccountStatuses = HashMap.HashMap<string, AccountStatus>
 
-/**
- * Delay before restart number `attempt` (1-based): base · 2^(attempt−1), capped. Computed directly rather
- * than driven by a Schedule because the Backoff status has to show when the next attempt happens.
- */
-export const restartDelayMs = (settings: SupervisorSettings, attempt: number): number =>
-  Math.min(settings.restartCapMs, settings.restartBaseMs * 2 ** Math.min(attempt - 1, 30))
+/** What `loginSaved` did: ran the account again here, or found no host binding for it in this process. */
+export type LoginSavedOutcome = "restarted" | "not-running-here"
+
+/** This process does not run the account (the CLI, or an account the host did not start here). */
+export class NotRunningHere extends Schema.TaggedError<NotRunningHere>()("NotRunningHere", {
+  accountId: Schema.String
+}) {
+  override get message(): string {
+    return `account ${this.accountId} does not run in this process`
+  }
+}
+
+/** One run ended without parking: it failed or died after `ranForMs`. The restart schedule's input. */
+interface RunEnded {
+  readonly accountId: string
+  readonly cause: Cause.Cause<unknown>
+  readonly ranForMs: number
+}
 
 const oneLine = (cause: Cause.Cause<unknown>): string => {
-  const text = Cause.pretty(cause).split("\n")[0] ?? "unknown failure"
+  const text = Option.match(Cause.failureOption(cause), {
+    onNone: () => Cause.pretty(cause).split("\n")[0] ?? "unknown failure",
+    onSome: (e) => (typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e))
+  })
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
 }
 
 export class Supervisor extends Effect.Service<Supervisor>()("openclaw-weixin/Supervisor", {
   scoped: Effect.gen(function*() {
     const runner = yield* AccountRunner
-    const settings = Option.getOrElse(yield* Effect.serviceOption(SupervisorSettingsTag), () =>
-      defaultSupervisorSettings
-    )
+    const settings = yield* RestartTuning
     const fibers = yield* FiberMap.make<string>()
     const statuses = yield* SubscriptionRef.make<AccountStatuses>(HashMap.empty())
+    const bindings = yield* Ref.make(HashMap.empty<string, HostBinding>())
+    const actors = yield* Ref.make(HashMap.empty<string, AccountActorHandle>())
     const lock = yield* Effect.makeSemaphore(1)
     const serialised = <A, E, R>(effect: Effect.Effect<A, E, R>) => lock.withPermits(1)(effect)
 
-    const publish = (id: string, status: AccountStatus) =>
-      SubscriptionRef.update(statuses, HashMap.set(id, status))
-
+    const publish = (id: string, status: AccountStatus) => SubscriptionRef.update(statuses, HashMap.set(id, status))
     const statusOf = (id: string) => Effect.map(SubscriptionRef.get(statuses), HashMap.get(id))
+    const updateStatus = (id: string, f: (status: AccountStatus) => AccountStatus) =>
+      SubscriptionRef.update(statuses, (all) =>
+        HashMap.set(all, id, f(Option.getOrElse(HashMap.get(all, id), (): AccountStatus => ({ phase: AccountPhase.Starting() })))))
+    const bindingOf = (id: string) => Effect.map(Ref.get(bindings), HashMap.get(id))
 
-    // One run of the account: its own state ref (a dead run's late writes cannot reach the next one),
-    // mirrored into `statuses` while it runs. Yields the final status when the runner returns.
-    const runOnce = (id: string) =>
-      Effect.scoped(
-        Effect.gen(function*() {
-          const state = yield* makeAccountState
-          yield* state.changes.pipe(Stream.runForEach((status) => publish(id, status)), Effect.forkScoped)
-          yield* runner.run(id, state)
-          const final = yield* SubscriptionRef.get(state)
-          yield* publish(id, final)
-          return final
-        })
+    /** Registers the running actor for proactive sends until its run ends. */
+    const register = (id: string) => (actor: AccountActorHandle) =>
+      Effect.acquireRelease(Ref.update(actors, HashMap.set(id, actor)), () =>
+        Ref.update(actors, (all) =>
+          Option.exists(HashMap.get(all, id), (current) => current === actor) ? HashMap.remove(all, id) : all))
+
+    /** A run's view of its entry in `statuses`; it stops writing when the run ends. */
+    const runState = (id: string) =>
+      Effect.acquireRelease(Ref.make(true), (live) => Ref.set(live, false)).pipe(
+        Effect.map((live): AccountStateRef => ({
+          get: Effect.map(statusOf(id), Option.getOrElse((): AccountStatus => ({ phase: AccountPhase.Starting() }))),
+          update: (f) => Effect.flatMap(Ref.get(live), (writes) => (writes ? updateStatus(id, f) : Effect.void))
+        }))
       )
 
-    const restartDelay = (attempt: number) =>
-      settings.jitter
-        ? Effect.map(Random.nextRange(0.8, 1.2), (factor) => Math.round(restartDelayMs(settings, attempt) * factor))
-        : Effect.succeed(restartDelayMs(settings, attempt))
+    // One run, publishing into `statuses` directly. A failure or defect becomes the restart schedule's input.
+    const runOnce = (id: string, binding: HostBinding): Effect.Effect<ParkedPhase, RunEnded> =>
+      Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+        Effect.scoped(Effect.gen(function*() {
+          const state = yield* runState(id)
+          return yield* runner.run(id, binding, { state, onStarted: register(id) })
+        })).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.gen(function*() {
+              const endedAt = yield* Clock.currentTimeMillis
+              yield* updateStatus(id, (s) => ({ ...s, lastError: { at: endedAt, message: oneLine(cause) } }))
+              return yield* Effect.fail<RunEnded>({ accountId: id, cause, ranForMs: endedAt - startedAt })
+            })
+          )
+        ))
 
-    const supervise = (id: string) =>
-      Effect.gen(function*() {
-        let attempt = 0
-        while (true) {
-          const startedAt = yield* Clock.currentTimeMillis
-          const exit = yield* Effect.exit(runOnce(id))
-          if (Exit.isSuccess(exit) && exit.value.phase._tag === "AuthExpired") {
-            yield* Effect.logWarning(
-              `account parked (${exit.value.phase.reason}); it resumes after ` +
-                "`openclaw channels login --channel openclaw-weixin`"
-            )
-            return
-          }
-          const endedAt = yield* Clock.currentTimeMillis
-          if (endedAt - startedAt >= settings.stableAfterMs) attempt = 0
-          attempt += 1
-          const delay = yield* restartDelay(attempt)
-          const reason = Exit.isSuccess(exit) ? "the account ended without being stopped" : oneLine(exit.cause)
-          yield* Effect.logError(`account crashed (${reason}); restarting in ${delay} ms (attempt ${attempt})`)
-          const previous = yield* statusOf(id)
-          yield* publish(id, {
-            ...Option.getOrElse(previous, (): AccountStatus => ({ phase: AccountPhase.Starting() })),
-            phase: AccountPhase.Backoff({ nextAttemptAt: endedAt + delay, attempt }),
-            lastError: { at: endedAt, message: reason }
-          })
-          yield* Effect.sleep(delay)
-        }
-      }).pipe(Effect.annotateLogs({ accountId: id }))
-
-    const launch = (id: string) =>
-      Effect.zipRight(
-        publish(id, { phase: AccountPhase.Starting() }),
-        FiberMap.run(fibers, id, supervise(id))
+    // one schedule for every account (each retry keeps its own state); the run it follows is in its input
+    const restartSchedule = (() => {
+      const capped = Schedule.exponential(Duration.millis(settings.restartBaseMs)).pipe(
+        Schedule.union(Schedule.spaced(Duration.millis(settings.restartCapMs)))
       )
+      return (settings.jitter ? Schedule.jittered(capped) : capped).pipe(
+        Schedule.intersect(Schedule.count),
+        Schedule.intersect(Schedule.identity<RunEnded>()),
+        // a run that stayed up long enough was healthy: this crash counts as the first again
+        Schedule.resetWhen(([, ended]) => ended.ranForMs >= settings.stableAfterMs),
+        Schedule.onDecision(([[, count], ended], decision) =>
+          ScheduleDecision.isContinue(decision)
+            ? Effect.gen(function*() {
+              const nextAttemptAt = ScheduleIntervals.start(decision.intervals)
+              const attempt = count + 1
+              const delay = nextAttemptAt - (yield* Clock.currentTimeMillis)
+              yield* Effect.logError(
+                `account crashed (${oneLine(ended.cause)}); restarting in ${Math.round(delay)} ms (attempt ${attempt})`
+              )
+              yield* updateStatus(ended.accountId, (s) => ({ ...s, phase: AccountPhase.Backoff({ nextAttemptAt, attempt }) }))
+            })
+            : Effect.void
+        )
+      )
+    })()
+
+    const supervise = (id: string, binding: HostBinding) =>
+      runOnce(id, binding).pipe(
+        Effect.retry(restartSchedule),
+        Effect.matchEffect({
+          onSuccess: (parked) => Effect.logWarning(`account parked; it resumes after a new login: ${whatToDo(parked)}`),
+          // unreachable: the schedule retries forever
+          onFailure: (ended) => Effect.logError(`account gave up: ${oneLine(ended.cause)}`)
+        }),
+        Effect.annotateLogs({ accountId: id })
+      )
+
+    const launch = (id: string, binding: HostBinding) =>
+      Effect.zipRight(publish(id, { phase: AccountPhase.Starting() }), FiberMap.run(fibers, id, supervise(id, binding)))
 
     const halt = (id: string) => FiberMap.remove(fibers, id)
-
+    const unbind = (id: string) => Ref.update(bindings, HashMap.remove(id))
     const markStopped = (id: string) =>
       SubscriptionRef.update(statuses, (all) =>
         HashMap.modify(all, id, (status): AccountStatus => ({ ...status, phase: AccountPhase.Stopped() })))
-
     const isRunning = (id: string) => FiberMap.has(fibers, id)
 
-    /** Starts the account unless it already runs. */
-    const start = Effect.fn("Supervisor.start")(function*(rawId: string) {
+    /**
+     * Runs the account with the host's binding, kept for every restart and resume. The binding it
+     * already holds is a no-op; a different one replaces it and runs the account afresh.
+     */
+    const start = Effect.fn("Supervisor.start")(function*(rawId: string, binding: HostBinding) {
       const id = normalizeAccountId(rawId)
       yield* serialised(Effect.gen(function*() {
-        if (yield* isRunning(id)) return
-        yield* launch(id)
+        const held = yield* bindingOf(id)
+        if (Option.exists(held, (current) => current === binding)) return
+        yield* Ref.update(bindings, HashMap.set(id, binding))
+        yield* halt(id)
+        yield* launch(id, binding)
       }))
     })
 
-    /** Stops the account and waits for its finalizers; its status stays visible as Stopped. */
+    /**
+     * The end of a host call that started the account with `binding`: stops it and drops the binding,
+     * unless a newer start replaced it. Says whether it stopped the account.
+     */
+    const release = Effect.fn("Supervisor.release")(function*(rawId: string, binding: HostBinding) {
+      const id = normalizeAccountId(rawId)
+      return yield* serialised(Effect.gen(function*() {
+        if (!Option.exists(yield* bindingOf(id), (current) => current === binding)) return false
+        yield* halt(id)
+        yield* unbind(id)
+        yield* markStopped(id)
+        return true
+      }))
+    })
+
+    /** Stops the account, whoever started it, and waits for its finalizers; its status stays as Stopped. */
     const stop = Effect.fn("Supervisor.stop")(function*(rawId: string) {
       const id = normalizeAccountId(rawId)
-      yield* serialised(Effect.zipRight(halt(id), markStopped(id)))
+      yield* serialised(Effect.all([halt(id), unbind(id), markStopped(id)], { discard: true }))
     })
 
-    /** Stops the old run (waiting for it to finish) and starts a new one; never two runs at once. */
-    const restart = Effect.fn("Supervisor.restart")(function*(rawId: string) {
-      const id = normalizeAccountId(rawId)
-      yield* serialised(Effect.zipRight(halt(id), launch(id)))
-    })
-
-    /** Stops the account and drops it from the statuses (logout, or removed as a stale same-user login). */
+    /** Stops the account and drops it (logout, or removed as a stale same-user login). */
     const forget = Effect.fn("Supervisor.forget")(function*(rawId: string) {
       const id = normalizeAccountId(rawId)
       yield* serialised(
-        Effect.zipRight(halt(id), SubscriptionRef.update(statuses, HashMap.remove(id)))
+        Effect.all([halt(id), unbind(id), SubscriptionRef.update(statuses, HashMap.remove(id))], { discard: true })
       )
     })
 
     /**
-     * Makes the running set equal `ids`: starts new and Stopped accounts, forgets accounts no longer
-     * listed, and leaves every other account (running, backing off or parked) untouched.
-     */
-    const reconcile = Effect.fn("Supervisor.reconcile")(function*(rawIds: Iterable<string>) {
-      const wanted = new Set(Array.from(rawIds, normalizeAccountId))
-      yield* serialised(Effect.gen(function*() {
-        const known = yield* SubscriptionRef.get(statuses)
-        for (const id of HashMap.keys(known)) {
-          if (!wanted.has(id)) {
-            yield* halt(id)
-            yield* SubscriptionRef.update(statuses, HashMap.remove(id))
-          }
-        }
-        for (const id of wanted) {
-          const status = HashMap.get(known, id)
-          const stopped = Option.isNone(status) || status.value.phase._tag === "Stopped"
-          if (stopped && !(yield* isRunning(id))) yield* launch(id)
-        }
-      }))
-    })
-
-    /**
-     * A new login was saved for this account: whatever its state (parked as AuthExpired, running, backing
-     * off or unknown), run it afresh so it picks up the new token. `beforeStart` runs after the old run has
-     * fully stopped (LoginFlow resets the cursor there). Others untouched.
+     * A new login was saved for this account. If this process holds its host binding (it runs, backs off
+     * or is parked here): stop the old run, run `resetCursor` once it has fully stopped (so it cannot write
+     * its cursor back), and run the account again with the new stored login. Otherwise nothing happens.
      */
     const loginSaved = Effect.fn("Supervisor.loginSaved")(function*(
       rawId: string,
-      beforeStart: Effect.Effect<void> = Effect.void
+      resetCursor: Effect.Effect<void> = Effect.void
     ) {
       const id = normalizeAccountId(rawId)
-      const before = yield* statusOf(id)
-      yield* Effect.logInfo(
-        `new login saved; ${
-          Option.match(before, { onNone: () => "starting the account", onSome: (s) => `restarting it (was ${s.phase._tag})` })
-        }`
-      ).pipe(Effect.annotateLogs({ accountId: id }))
-      yield* serialised(Effect.all([halt(id), beforeStart, launch(id)], { discard: true }))
+      return yield* serialised(Effect.gen(function*() {
+        const binding = yield* bindingOf(id)
+        if (Option.isNone(binding)) {
+          yield* Effect.logInfo("new login saved; the host has not started this account here, so nothing to restart")
+          return "not-running-here" as const
+        }
+        const before = yield* statusOf(id)
+        yield* Effect.logInfo(
+          `new login saved; running the account again (was ${Option.match(before, { onNone: () => "unknown", onSome: (s) => s.phase._tag })})`
+        )
+        yield* halt(id)
+        yield* resetCursor
+        yield* launch(id, binding.value)
+        return "restarted" as const
+      })).pipe(Effect.annotateLogs({ accountId: id }))
     })
 
-    const snapshot: Effect.Effect<AccountStatuses> = SubscriptionRef.get(statuses)
+    /**
+     * Sends through the account's running actor. A parked account fails at once with what to do; an
+     * account this process does not run (or that is between two runs) fails with `NotRunningHere`.
+     */
+    const send = Effect.fn("Supervisor.send")(function*(rawId: string, request: SendRequest) {
+      const id = normalizeAccountId(rawId)
+      const actor = HashMap.get(yield* Ref.get(actors), id)
+      if (Option.isSome(actor)) return yield* actor.value.send(request)
+      const status = yield* statusOf(id)
+      if (Option.isSome(status) && isParked(status.value.phase)) {
+        const phase = status.value.phase
+        return yield* (phase._tag === "BadConfig"
+          ? Effect.fail<OutboxError>(new AccountMisconfigured({ accountId: id, reason: phase.reason }))
+          : Effect.fail<OutboxError>(
+            new AccountAuthExpired({
+              accountId: id,
+              reason: phase._tag === "AuthExpired" ? phase.reason : "no credentials are stored"
+            })
+          ))
+      }
+      return yield* new NotRunningHere({ accountId: id })
+    })
 
     return {
       start,
+      release,
       stop,
-      restart,
       forget,
-      reconcile,
       loginSaved,
+      send,
       /** statuses of every known account right now */
-      snapshot,
+      snapshot: SubscriptionRef.get(statuses),
       /** the current statuses, then every change */
       changes: statuses.changes,
       status: (rawId: string) => statusOf(normalizeAccountId(rawId)),
-      isRunning: (rawId: string) => isRunning(normalizeAccountId(rawId))
+      isRunning: (rawId: string) => isRunning(normalizeAccountId(rawId)),
+      /** the host started this account in this process and has not released it */
+      isBound: (rawId: string) => Effect.map(bindingOf(normalizeAccountId(rawId)), Option.isSome)
     } as const
   })
-}) {}
-
-/** Lets a completed QR login reach the running accounts: start or refresh the new one, drop stale ones. */
-export const SupervisorLoginListener: Layer.Layer<LoginListener, never, Supervisor> = Layer.effect(
-  LoginListener,
-  Effect.map(Supervisor, (supervisor) => ({
-    loginSaved: supervisor.loginSaved,
-    accountRemoved: supervisor.forget
-  }))
-)
-
-/** Where an account's actor connects, and with which settings; the plugin adapter applies its config here. */
-export interface AccountConnectionSettings {
-  /** base URL when the account file stores none (`channels.openclaw-weixin.baseUrl`, else the default) */
-  readonly defaultBaseUrl?: string | undefined
-  readonly actor?: AccountActorConfig["settings"]
+}) {
+  /** The Supervisor over the production AccountRunner. */
+  static layer = Supervisor.Default.pipe(Layer.provide(AccountRunner.layer))
 }
-
-/**
- * The real AccountRunner: loads the account's stored credentials and runs its AccountActor until the
- * session expires. An account with no token, or a base URL that can never work, is parked as AuthExpired
- * with the reason, since only a new login (or a config fix) helps; it does not crash-loop.
- */
-export const AccountActorRunner = (
-  connectionSettings: AccountConnectionSettings = {}
-): Layer.Layer<AccountRunner, never, ILinkApi | StateStores | Host> =>
-  Layer.effect(
-    AccountRunner,
-    Effect.gen(function*() {
-      const context = yield* Effect.context<ILinkApi | StateStores | Host>()
-      const park = (state: AccountStateRef, reason: string) =>
-        Effect.gen(function*() {
-          yield* Effect.logWarning(reason)
-          yield* setPhase(state, AccountPhase.AuthExpired({ since: yield* Clock.currentTimeMillis, reason }))
-        })
-      const run = (accountId: string, state: AccountStateRef) =>
-        Effect.gen(function*() {
-          const accounts = yield* AccountStore
-          const stored = yield* accounts.load(accountId)
-          const token = Option.flatMap(stored, (account) => Option.fromNullable(account.token))
-          if (Option.isNone(token)) {
-            return yield* park(
-              state,
-              "no credentials are stored for this account; run `openclaw channels login --channel openclaw-weixin`"
-            )
-          }
-          const storedBaseUrl = Option.flatMap(stored, (account) => Option.fromNullable(account.baseUrl?.trim() || undefined))
-          const baseUrl = Option.getOrElse(storedBaseUrl, () => connectionSettings.defaultBaseUrl ?? DEFAULT_ILINK_BASE_URL)
-          const connection = ILinkConnection.make({ baseUrl, token: token.value, accountId })
-          if (connection._tag === "Left") return yield* park(state, connection.left.message)
-          yield* AccountActor.runUntilParked({
-            accountId,
-            connection: connection.right,
-            state,
-            ...(connectionSettings.actor === undefined ? {} : { settings: connectionSettings.actor })
-          })
-        }).pipe(Effect.provide(context))
-      return { run }
-    })
-  )

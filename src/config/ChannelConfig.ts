@@ -1,5 +1,5 @@
 /**
- * The channel section of the host config, `channels.openclaw-weixin` (ILINK §8.6 plus our own keys), as an
+ * The channel section of the host config, `channels.openclaw-weixin` (PROTOCOL §8.6 plus our own keys), as an
  * Effect Schema. One schema serves three purposes:
  * - decoding the section the host hands us (`decodeChannelConfig`), with defaults applied, so the adapters
  *   never read raw config;
@@ -11,8 +11,7 @@
  * install's config stays valid, even where we do not use them.
  */
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
-import { DEFAULT_DISPATCH_CONCURRENCY as defaultDispatchConcurrency } from "./Defaults.js"
-import { DEFAULT_CHUNK_LIMIT } from "../domain/Chunker.js"
+import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT } from "./Defaults.js"
 import { ilinkBaseUrlField } from "./BaseUrlField.js"
 
 export const CHANNEL_CONFIG_PATH = "channels.openclaw-weixin"
@@ -56,10 +55,6 @@ const QuoteCacheConfig = Schema.Struct({
   maxMediaBytesPerAccount: optional(Schema.Number),
   maxSingleMediaBytes: optional(Schema.Number)
 })
-
-// Defaults live with the code that applies them, so the config can never disagree with an actor's own.
-export const DEFAULT_DISPATCH_CONCURRENCY = defaultDispatchConcurrency
-export const DEFAULT_TEXT_CHUNK_LIMIT = DEFAULT_CHUNK_LIMIT
 
 export const ChannelConfig = Schema.Struct({
   name: optional(TrimmedText.annotations({ description: "display name used when an account has none" })),

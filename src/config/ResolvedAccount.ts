@@ -1,6 +1,9 @@
 /**
  * One WeChat bot account as the host sees it (`ChannelPlugin<ResolvedWeixinAccount>`), resolved from the
- * channel config and the stored login (ILINK §3.4, with `baseUrl` honoured).
+ * channel config and the stored login (PROTOCOL §3.4, with `baseUrl` honoured), in ONE function: its
+ * endpoint (base URL, CDN base URL, token), its HTTP settings (what the iLink client's `ILinkSettings`
+ * needs) and its actor settings. The account runner, the outbound and status adapters all read this;
+ * logins (web and CLI), which have no account yet, read `loginSettingsOf`.
  *
  * Base URL precedence: the base URL stored by the account's QR login (the server assigned it to this
  * bot), else `accounts.<id>.baseUrl`, else the section's `baseUrl`, else the default host. A config value
@@ -11,8 +14,7 @@ import { Option, Redacted } from "effect"
 import { normalizeAccountId } from "../domain/AccountId.js"
 import { DEFAULT_CDN_BASE_URL, DEFAULT_ILINK_BASE_URL } from "./Defaults.js"
 import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
-
-export { DEFAULT_CDN_BASE_URL } from "./Defaults.js"
+import { type ActorSettings, defaultActorSettings } from "./Tuning.js"
 
 /** What a QR login stored for an account (the state folder's `StoredAccount` satisfies it). */
 export interface StoredLogin {
@@ -22,6 +24,14 @@ export interface StoredLogin {
 }
 
 export type BaseUrlSource = "login" | "account-config" | "channel-config" | "default"
+
+/** What every iLink request of the account carries from the config (the iLink client's `ILinkSettings`). */
+export interface HttpSettings {
+  /** raw `botAgent`; the client sanitises it into `base_info.bot_agent` (PROTOCOL §1.4) */
+  readonly botAgent: string | undefined
+  /** `SKRouteTag` header: the account's own route tag, else the section's */
+  readonly routeTag: string | number | undefined
+}
 
 export interface ResolvedWeixinAccount {
   /** normalized id (`b0f5860fdecb-im-bot`) */
@@ -38,6 +48,9 @@ export interface ResolvedWeixinAccount {
   readonly userId: string | undefined
   /** the account's own config entry (or `{}`) */
   readonly accountConfig: AccountConfig
+  readonly http: HttpSettings
+  /** what its actor runs with: the section's concurrency and chunk limit over the (tuned) defaults */
+  readonly actor: ActorSettings
 }
 
 const nonBlank = (value: string | undefined): string | undefined => {
@@ -53,10 +66,15 @@ export const accountConfigOf = (config: ChannelConfig, accountId: string): Accou
   return match === undefined ? {} : accounts[match] ?? {}
 }
 
+/**
+ * The account as configured and logged in. `tuning` (tests and benchmarks) overrides the actor settings
+ * a user cannot set; the ones a user can set come from the config only.
+ */
 export const resolveWeixinAccount = (
   config: ChannelConfig,
   rawAccountId: string,
-  stored: Option.Option<StoredLogin>
+  stored: Option.Option<StoredLogin>,
+  tuning: Partial<ActorSettings> = {}
 ): ResolvedWeixinAccount => {
   const accountId = normalizeAccountId(rawAccountId)
   const entry = accountConfigOf(config, accountId)
@@ -79,10 +97,25 @@ export const resolveWeixinAccount = (
     cdnBaseUrl: nonBlank(entry.cdnBaseUrl) ?? nonBlank(config.cdnBaseUrl) ?? DEFAULT_CDN_BASE_URL,
     token: tokenText === undefined ? undefined : Redacted.make(tokenText),
     userId: nonBlank(login?.userId),
-    accountConfig: entry
+    accountConfig: entry,
+    http: { botAgent: config.botAgent, routeTag: entry.routeTag ?? config.routeTag },
+    actor: {
+      ...defaultActorSettings,
+      ...tuning,
+      dispatchConcurrency: config.dispatchConcurrency,
+      chunkLimit: config.textChunkLimit
+    }
   }
 }
 
-/** Route tag for an account: its own, else the section's. */
-export const routeTagFor = (config: ChannelConfig, account: ResolvedWeixinAccount): string | number | undefined =>
-  account.accountConfig.routeTag ?? config.routeTag
+/** What a QR login (web or CLI) reads from the config: where to fetch the QR, and the section's HTTP settings. */
+export interface LoginSettings {
+  /** `channels.openclaw-weixin.baseUrl`; the login falls back to the default host */
+  readonly qrBaseUrl: string | undefined
+  readonly http: HttpSettings
+}
+
+export const loginSettingsOf = (config: ChannelConfig): LoginSettings => ({
+  qrBaseUrl: config.baseUrl,
+  http: { botAgent: config.botAgent, routeTag: config.routeTag }
+})

@@ -1,5 +1,5 @@
 /**
- * Who may reach the agent in a direct message, under `channels.openclaw-weixin.dmPolicy` (DESIGN.md
+ * Who may reach the agent in a direct message, under `channels.openclaw-weixin.dmPolicy` (ARCHITECTURE
  * "Where we differ": the host's pairing store, codes for unknown senders).
  *
  * - `pairing` (default): the QR scanner, `allowFrom` and senders approved with
@@ -13,7 +13,7 @@
  */
 import { Data, Either } from "effect"
 import type { DmPolicy } from "../config/ChannelConfig.js"
-import { normalizePeerId } from "../domain/PeerId.js"
+import { normalizePeerId, type Peer } from "../domain/PeerId.js"
 
 export type AccessDecision = Data.TaggedEnum<{
   /** the sender may talk to the agent; `owner` when it is on an explicit list (commands allowed) */
@@ -27,8 +27,8 @@ export const AccessDecision = Data.taggedEnum<AccessDecision>()
 
 export interface AccessFacts {
   readonly policy: DmPolicy
-  /** sender id as the server sent it */
-  readonly sender: string
+  /** the sender, as the Inbox made it */
+  readonly sender: Peer
   /** the WeChat user who scanned the login QR, if the login stored one */
   readonly scannerUserId: string | undefined
   /** `channels.openclaw-weixin.allowFrom` */
@@ -37,11 +37,13 @@ export interface AccessFacts {
   readonly approved: ReadonlyArray<string>
 }
 
-/** True when `sender` matches one of the entries (case and `user:` prefixes ignored; `*` matches all). */
-export const isListed = (sender: string, entries: ReadonlyArray<string>): boolean => {
-  const key = normalizeAllowEntry(sender)
-  return entries.some((entry) => entry.trim() === "*" || normalizeAllowEntry(entry) === key)
-}
+/**
+ * True when `sender` matches one of the entries (case and `user:` prefixes of an entry ignored; `*`
+ * matches all). Entries come from outside (config, the host's store), so they are normalised here; the
+ * sender already was, at the Inbox.
+ */
+export const isListed = (sender: Peer, entries: ReadonlyArray<string>): boolean =>
+  entries.some((entry) => entry.trim() === "*" || normalizeAllowEntry(entry) === sender.key)
 
 /** Whether the policy needs the pairing store at all (so `open`/`disabled` never touch it). */
 export const policyReadsStore = (policy: DmPolicy): boolean => policy === "pairing" || policy === "allowlist"

@@ -1,5 +1,5 @@
 /**
- * The facts of one inbound WeixinMessage in the shape of the host's `inbound.buildContext` (ILINK §7.2):
+ * The facts of one inbound WeixinMessage in the shape of the host's `inbound.buildContext` (PROTOCOL §7.2):
  * a direct chat whose sender is also the reply target, with the server's stable message id as the
  * provider message id, so the host's duplicate check recognises a re-dispatched message.
  */

@@ -14,8 +14,9 @@
  *   finishes saving and reports Connected; plain fiber interruption also works and never leaves a
  *   half-written account, because the saving step is uninterruptible.
  * - On `confirmed` the credentials are saved atomically first; then the account is indexed, other
- *   accounts of the same WeChat user removed (§3.3 step 4), and the `LoginListener` told, which resets the
- *   cursor between stopping the old run and starting the new one (without a listener it is reset directly).
+ *   accounts of the same WeChat user removed (§3.3 step 4), and the Supervisor told (`loginSaved`), which
+ *   resets the cursor between stopping the old run and starting the new one (in a process without a
+ *   Supervisor, or one that does not run the account, the cursor is reset directly).
  */
 import {
   Clock,
@@ -36,7 +37,7 @@ import {
 import { randomUUID } from "node:crypto"
 import * as Readline from "node:readline"
 import { normalizeAccountId } from "../domain/AccountId.js"
-import { LoginListener } from "../account/LoginListener.js"
+import { Supervisor } from "../account/Supervisor.js"
 import { renderTerminal, toDataUrl } from "./QrRender.js"
 import { DEFAULT_ILINK_BASE_URL, normalizeBaseUrl } from "../ilink/ILinkConnection.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
@@ -98,7 +99,8 @@ export const loginStore: Effect.Effect<LoginStore, never, AccountStore | CursorS
   }
 })
 
-export { LoginListener } from "../account/LoginListener.js"
+/** What a login tells the Supervisor of its process (the gateway has one; the CLI process has none). */
+export type LoginSupervisor = Pick<Supervisor, "loginSaved" | "forget">
 
 export class LoginPromptError extends Schema.TaggedError<LoginPromptError>("openclaw-weixin/LoginPromptError")(
   "LoginPromptError",
@@ -314,7 +316,7 @@ type Step<A> = Either.Either<A, LoginOutcome>
 export const runQrLogin = (
   api: QrLoginApi,
   store: LoginStore,
-  listener: Option.Option<Context.Tag.Service<LoginListener>>,
+  listener: Option.Option<LoginSupervisor>,
   options: QrLoginOptions = {}
 ): Effect.Effect<LoginOutcome, never, LoginPrompt> =>
   Effect.gen(function*() {
@@ -563,7 +565,7 @@ interface ConfirmedLogin {
  */
 const saveLogin = (
   store: LoginStore,
-  listener: Option.Option<Context.Tag.Service<LoginListener>>,
+  listener: Option.Option<LoginSupervisor>,
   login: ConfirmedLogin
 ): Effect.Effect<LoginOutcome> =>
   Effect.gen(function*() {
@@ -616,7 +618,7 @@ const saveLogin = (
 /** ILINK §3.3 step 4: one WeChat user keeps one bot; older logins of the same user are removed. */
 const removeSameUserAccounts = (
   store: LoginStore,
-  listener: Option.Option<Context.Tag.Service<LoginListener>>,
+  listener: Option.Option<LoginSupervisor>,
   keptAccountId: string,
   userId: string
 ): Effect.Effect<void> =>
@@ -628,7 +630,7 @@ const removeSameUserAccounts = (
       const otherUser = Option.flatMap(stored, (a) => Option.fromNullable(nonBlank(a.userId)))
       if (Option.isNone(otherUser) || otherUser.value !== userId) continue
       // stop it before deleting its files, so it cannot write its cursor back afterwards
-      if (Option.isSome(listener)) yield* listener.value.accountRemoved(other).pipe(Effect.ignoreLogged)
+      if (Option.isSome(listener)) yield* listener.value.forget(other).pipe(Effect.ignoreLogged)
       yield* store.removeAccount(other)
       yield* Effect.logInfo(`removed account ${other}: the same WeChat user is now logged in as ${keptAccountId}`)
     }
@@ -692,7 +694,7 @@ export class LoginFlowSettings extends Context.Reference<LoginFlowSettings>()("o
 export const makeLoginFlow = (
   api: QrLoginApi,
   store: LoginStore,
-  listener: Option.Option<Context.Tag.Service<LoginListener>>
+  listener: Option.Option<LoginSupervisor>
 ) =>
   Effect.gen(function*() {
     const fibers = yield* FiberMap.make<string>()
@@ -831,13 +833,13 @@ export const makeLoginFlow = (
 
 /**
  * The login service of the plugin: `login` for the CLI, `start` / `wait` / `cancel` for web login. It tells
- * the `LoginListener` (the Supervisor, in the gateway) about saved logins when one is provided.
+ * the Supervisor (in the gateway) about saved logins when one is provided.
  */
 export class LoginFlow extends Effect.Service<LoginFlow>()("openclaw-weixin/LoginFlow", {
   scoped: Effect.gen(function*() {
     const api = yield* ILinkApi
     const store = yield* loginStore
-    const listener = yield* Effect.serviceOption(LoginListener)
+    const listener = yield* Effect.serviceOption(Supervisor)
     return yield* makeLoginFlow(api, store, listener)
   }),
   dependencies: [ILinkApi.Default, AccountStore.Default, CursorStore.Default]

@@ -12,13 +12,12 @@ import {
   describeLoginEvent,
   describeLoginOutcome,
   LoginFlow,
-  LoginFlowSettings,
   terminalLoginPrompt,
   terminalQrText,
   untilEvent
 } from "../login/LoginFlow.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
-import { ILinkSettings } from "../ilink/ILinkSettings.js"
+import { withLoginSettings } from "./LoginSettings.js"
 import { channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import { LoginFailed } from "./PluginErrors.js"
 import { announceToGateway, type LoginParams } from "./LoginAnnouncement.js"
@@ -38,8 +37,7 @@ export const terminalLogin = Effect.fn("Auth.terminalLogin")(function*(deps: Plu
     onEvent: (event) => say(event._tag === "QrShown" ? terminalQrText(event) : describeLoginEvent(event))
   }).pipe(
     Effect.provide(terminalLoginPrompt(deps.terminal.input, deps.terminal.output)),
-    Effect.provideService(LoginFlowSettings, { qrBaseUrl: config.baseUrl }),
-    Effect.provideService(ILinkSettings, { botAgent: config.botAgent, routeTag: config.routeTag })
+    withLoginSettings(config)
   )
   switch (outcome._tag) {
     case "Connected": {

@@ -4,7 +4,8 @@
  */
 import { Either } from "effect"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { CHANNEL_CONFIG_PATH, channelConfigJsonSchema, decodeChannelConfig, DEFAULT_TEXT_CHUNK_LIMIT } from "../config/ChannelConfig.js"
+import { CHANNEL_CONFIG_PATH, channelConfigJsonSchema, decodeChannelConfig } from "../config/ChannelConfig.js"
+import { DEFAULT_TEXT_CHUNK_LIMIT } from "../config/Defaults.js"
 import { agentPromptAdapter } from "./AgentPrompt.js"
 import { makeAuthAdapter } from "./AuthAdapter.js"
 import { makeConfigAdapter } from "./ConfigAdapter.js"

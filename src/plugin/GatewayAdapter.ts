@@ -1,32 +1,31 @@
 /**
- * `gateway`: the host's per-account lifetime (DESIGN.md "Host lifetime") and web login / logout.
+ * `gateway`: the host's per-account lifetime (ARCHITECTURE "Host lifetime") and web login / logout.
  *
- * `startAccount` binds the account (inbound bridge over `ctx.channelRuntime`, decoded config, the
- * account's log sink), asks the Supervisor to run it, mirrors every status change into `ctx.setStatus`,
- * and resolves when `ctx.abortSignal` aborts, after the account has stopped. Transient trouble (server
+ * `startAccount` builds the account's agent turns over `ctx.channelRuntime`, hands them with the decoded
+ * config to `Supervisor.start` (the binding, kept for restarts and resumes), routes the account's log
+ * lines to `ctx.log`, mirrors every status change into `ctx.setStatus`, and resolves when
+ * `ctx.abortSignal` aborts, after the account has stopped. Transient trouble (server
  * down, bad answers, crashes) stays inside the Supervisor's restart loop and never rejects the promise:
  * the host gives up on a channel after ten rejections. Only a problem that needs the user (not logged in,
  * a bad config, a host without channelRuntime) rejects, with a message that says what to do.
  */
 import { Clock, Effect, Either, HashMap, Option, Redacted, Ref, Schedule, Stream } from "effect"
-import { LoginFlow, LoginFlowSettings } from "../login/LoginFlow.js"
+import { LoginFlow } from "../login/LoginFlow.js"
+import { withLoginSettings } from "./LoginSettings.js"
 import type { AccountStatus } from "../account/AccountStatus.js"
 import { logoutAccount } from "../login/Logout.js"
+import type { HostBinding } from "../account/AccountRunner.js"
 import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
-import { ILinkSettings } from "../ilink/ILinkSettings.js"
-import { BoundAccounts } from "./PluginLayer.js"
+import { STATUS_REFRESH_MS } from "../config/Defaults.js"
 import { AccountStore } from "../state/AccountStore.js"
 import { channelConfigFromHostConfig, defaultChannelConfig } from "../config/ChannelConfig.js"
-import { InboundBridge } from "../host/InboundBridge.js"
+import { ChannelTurns } from "../host/ChannelTurns.js"
 import { AccountNotConfigured, ChannelRuntimeMissing } from "./PluginErrors.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import { resolveWeixinAccount } from "../config/ResolvedAccount.js"
 import type { AccountSnapshot, GatewayContext, WeixinGatewayAdapter } from "./SdkTypes.js"
 import { statusSnapshot } from "./StatusAdapter.js"
-
-/** How often the published status is re-evaluated without a change (so a stalled poll shows up). */
-export const STATUS_REFRESH_MS = 15_000
 
 /** Completes when the signal aborts (at once if it already has). */
 export const awaitAbort = (signal: AbortSignal): Effect.Effect<void> =>
@@ -99,27 +98,23 @@ export const runAccountForHost = Effect.fn("Gateway.runAccountForHost")(
     if (ctx.abortSignal.aborted) return
 
     const supervisor = yield* Supervisor
-    const accounts = yield* BoundAccounts
-    const bridge = yield* InboundBridge
-    const host = yield* bridge.make({ accountId, account, cfg: ctx.cfg, config, channelRuntime, log: ctx.log })
+    const channelTurns = yield* ChannelTurns
+    const turns = yield* channelTurns.forAccount({ accountId, account, cfg: ctx.cfg, config, channelRuntime, log: ctx.log })
 
     if (ctx.log !== undefined) {
       const sink = ctx.log
       yield* Effect.acquireRelease(Effect.sync(() => deps.runtime.sinks.bindAccount(accountId, sink)), (unbind) =>
         Effect.sync(unbind))
     }
-    const binding = { host, config }
-    const unbind = yield* accounts.bind(accountId, binding)
-    yield* Effect.addFinalizer(() => unbind)
+    const binding: HostBinding = { turns, config }
     const startedAt = yield* Clock.currentTimeMillis
     yield* setHostStatus(ctx, { accountId, running: true, configured: true, lastStartAt: startedAt, lifecycle: "starting" })
     yield* publishAccountStatus(accountId, ctx, startedAt).pipe(Effect.forkScoped)
     // registered after the publisher, so it runs before the publisher is interrupted
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        // a newer startAccount for this account (a channel restart) owns the actor now: leave it running
-        if (!(yield* accounts.isCurrent(accountId, binding))) return
-        yield* supervisor.stop(accountId)
+        // a newer startAccount for this account (a channel restart) owns it now: leave it running
+        if (!(yield* supervisor.release(accountId, binding))) return
         const stoppedAt = yield* Clock.currentTimeMillis
         yield* setHostStatus(ctx, {
           accountId,
@@ -132,10 +127,9 @@ export const runAccountForHost = Effect.fn("Gateway.runAccountForHost")(
         yield* Effect.logInfo("stopped by the host")
       })
     )
-    // still running from an earlier start (the host restarted the channel): restart it so the new
-    // config and login apply; otherwise start it
-    if (yield* supervisor.isRunning(accountId)) yield* supervisor.restart(accountId)
-    else yield* supervisor.start(accountId)
+    // still running from an earlier start (the host restarted the channel): the new binding replaces
+    // the old one and the account runs afresh, so the new config and login apply
+    yield* supervisor.start(accountId, binding)
     yield* Effect.logInfo(`started; polling ${account.baseUrl}`)
     yield* awaitAbort(ctx.abortSignal)
   },
@@ -144,14 +138,8 @@ export const runAccountForHost = Effect.fn("Gateway.runAccountForHost")(
 )
 
 /** Web login gets no config from the host: use the latest one seen (a bad one falls back to defaults). */
-const withLoginSettings = (deps: PluginDeps) => <A, E, R>(effect: Effect.Effect<A, E, R>) => {
-  const decoded = channelConfigFromHostConfig(deps.latestConfig.value)
-  const config = Either.getOrElse(decoded, () => defaultChannelConfig)
-  return effect.pipe(
-    Effect.provideService(LoginFlowSettings, { qrBaseUrl: config.baseUrl }),
-    Effect.provideService(ILinkSettings, { botAgent: config.botAgent, routeTag: config.routeTag })
-  )
-}
+const withWebLoginSettings = (deps: PluginDeps) =>
+  withLoginSettings(Either.getOrElse(channelConfigFromHostConfig(deps.latestConfig.value), () => defaultChannelConfig))
 
 export const makeGatewayAdapter = (deps: PluginDeps): WeixinGatewayAdapter => ({
   startAccount: (ctx) => deps.runtime.run(runAccountForHost(deps, ctx)),
@@ -161,16 +149,16 @@ export const makeGatewayAdapter = (deps: PluginDeps): WeixinGatewayAdapter => ({
   stopAccount: (ctx) =>
     deps.runtime.runIfStarted(
       Effect.gen(function*() {
-        const accounts = yield* BoundAccounts
-        if (accounts.isBound(ctx.accountId)) return
-        yield* Effect.flatMap(Supervisor, (supervisor) => supervisor.stop(ctx.accountId))
+        const supervisor = yield* Supervisor
+        if (yield* supervisor.isBound(ctx.accountId)) return
+        yield* supervisor.stop(ctx.accountId)
       }),
       undefined
     ),
   loginWithQrStart: (params) =>
     deps.runtime.run(
       Effect.flatMap(LoginFlow, (flow) => flow.start({ accountId: params.accountId, force: params.force })).pipe(
-        withLoginSettings(deps)
+        withWebLoginSettings(deps)
       )
     ),
   loginWithQrWait: (params) =>

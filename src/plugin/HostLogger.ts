@@ -1,7 +1,7 @@
 /**
  * Logging: every Effect log line of the plugin goes to the host's logger (`api.logger`, or the account's
  * `ctx.log` when the line is annotated with an `accountId` whose account the host started), after
- * redaction. Secrets never reach the host (DESIGN.md "Where we differ", ILINK §9):
+ * redaction. Secrets never reach the host (ARCHITECTURE "Where we differ", PROTOCOL §9):
  *
  * - values of known secret keys are masked wherever they appear as `"key":"value"`, `key=value` or
  *   `key: value` (bot tokens, context tokens, Authorization, typing tickets, AES keys, upload params);

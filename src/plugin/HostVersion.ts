@@ -1,5 +1,5 @@
 /**
- * The host version check of `register(api)` (ILINK §8.3, with our own rules): OpenClaw versions are
+ * The host version check of `register(api)` (PROTOCOL §8.3, with our own rules): OpenClaw versions are
  * calendar versions `YYYY.M.D` with an optional `-suffix`. We require the release we test against.
  *
  * Unlike the official plugin, an unparseable version only warns: a development build of the host should

@@ -1,15 +1,16 @@
 /**
  * `outbound`: proactive sends from the host (cron deliveries, the message tool, `openclaw message send`).
  *
- * In the gateway the account's running actor sends (its Outbox keeps per-peer order). An account the
- * Supervisor has parked as AuthExpired has no actor any more; its sends fail at once with "log in again"
+ * The host's target is normalised here, once, into the `Peer` the Outbox sends to. In the gateway the
+ * account's running actor sends (`Supervisor.send`; its Outbox keeps per-peer order). An account the
+ * Supervisor has parked has no actor any more; its sends fail at once with what to do (log in again)
  * instead of trying the expired token through the actor-less path. In the CLI process
  * (`message send`, registration mode `discovery`) no actor runs: the account and its context tokens are
  * loaded from the state dir and the message goes through a short-lived Outbox with the same rules
  * (refusals, chunking under `textChunkLimit`, receipts, never-reached retries only); a −14 from the
  * server there becomes the same "log in again" error.
  *
- * Without `ctx.accountId` the account is inferred as ILINK §4 describes: none → log in first; one → it;
+ * Without `ctx.accountId` the account is inferred as PROTOCOL §4 describes: none → log in first; one → it;
  * several → the one whose context tokens know the recipient, an error naming them when that is not one.
  */
 import { Effect, Either, Option } from "effect"
@@ -18,11 +19,9 @@ import { Outbox } from "../account/Outbox.js"
 import { AccountAuthExpired, type Receipt, type SendFailed } from "../account/Receipt.js"
 import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { type NormalizedPeerId, normalizePeerId } from "../domain/PeerId.js"
-import { ILinkApi } from "../ilink/ILinkApi.js"
+import { type Peer, normalizePeerId } from "../domain/PeerId.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
-import { BoundAccounts } from "./PluginLayer.js"
 import { AccountStore } from "../state/AccountStore.js"
 import { ContextTokenStore } from "../state/ContextTokenStore.js"
 import { type ChannelConfig, channelConfigFromHostConfig } from "../config/ChannelConfig.js"
@@ -35,11 +34,11 @@ import {
   UnknownAccount
 } from "./PluginErrors.js"
 import type { PluginDeps } from "./PluginDeps.js"
-import { resolveWeixinAccount, routeTagFor } from "../config/ResolvedAccount.js"
+import { resolveWeixinAccount } from "../config/ResolvedAccount.js"
 import type { OutboundContext, OutboundResult, WeixinOutboundAdapter } from "./SdkTypes.js"
 
-/** Which account sends to `peer` when the host did not say (ILINK §4 "Outbound account inference"). */
-export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(function*(peer: NormalizedPeerId) {
+/** Which account sends to `peer` when the host did not say (PROTOCOL §4 "Outbound account inference"). */
+export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(function*(peer: Peer) {
   const accounts = yield* AccountStore
   const tokenStore = yield* ContextTokenStore
   const ids = yield* accounts.list()
@@ -49,10 +48,9 @@ export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(fun
   const knowing: Array<string> = []
   for (const id of ids) {
     const tokens = yield* tokenStore.loadTokens(id)
-    const knows = Object.keys(tokens).some((userId) =>
-      Either.getOrUndefined(normalizePeerId(userId))?.key === peer.key
-    )
-    if (knows) knowing.push(id)
+    // stored ids are read from disk: compared by their key, the way the Inbox keys a sender
+    const keys = Object.keys(tokens).map((userId) => Either.map(normalizePeerId(userId), (stored) => stored.key))
+    if (keys.some((key) => Either.isRight(key) && key.right === peer.key)) knowing.push(id)
   }
   const [chosen, ...rest] = knowing
   if (chosen === undefined) return yield* new NoAccountForRecipient({ to: peer.id, accountIds: ids })
@@ -62,9 +60,8 @@ export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(fun
 
 /** One send in a process without a running actor: stored login + stored context tokens + an Outbox. */
 export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
-  function*(accountId: string, config: ChannelConfig, to: string, text: string) {
+  function*(accountId: string, config: ChannelConfig, to: Peer, text: string) {
     const accounts = yield* AccountStore
-    const api = yield* ILinkApi
     const stored = yield* accounts.load(accountId)
     if (Option.isNone(stored)) {
       const known = yield* accounts.list()
@@ -77,10 +74,9 @@ export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
       const contextTokens = yield* ContextTokens.make({ accountId })
       const outbox = yield* Outbox.make({
         accountId,
-        connection: Effect.succeed(connection),
-        api,
+        connection,
         contextTokens,
-        chunkLimit: config.textChunkLimit
+        chunkLimit: account.actor.chunkLimit
       })
       return yield* outbox.send({ to, text }).pipe(
         // this process cannot see the gateway's parked state; the server's −14 says the same thing
@@ -91,7 +87,7 @@ export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
       )
     }).pipe(
       Effect.scoped,
-      Effect.provideService(ILinkSettings, { botAgent: config.botAgent, routeTag: routeTagFor(config, account) })
+      Effect.provideService(ILinkSettings, account.http)
     )
   }
 )
@@ -110,20 +106,16 @@ export const toDeliveryResult = (receipt: Receipt): OutboundResult => ({
 export const sendText = Effect.fn("Outbound.sendText")(
   function*(ctx: Pick<OutboundContext, "cfg" | "to" | "text" | "accountId">) {
     const config = yield* channelConfigFromHostConfig(ctx.cfg)
+    // the one place a host's target becomes a Peer
     const peer = yield* normalizePeerId(ctx.to)
     const accountId = ctx.accountId !== undefined && ctx.accountId !== null && ctx.accountId.trim() !== ""
       ? normalizeAccountId(ctx.accountId)
       : yield* inferSendingAccount(peer)
-    // a parked account must not reach sendmessage: its token is known to be expired
-    const status = yield* Effect.flatMap(Supervisor, (supervisor) => supervisor.status(accountId))
-    if (Option.isSome(status) && status.value.phase._tag === "AuthExpired") {
-      return yield* new AccountAuthExpired({ accountId, reason: status.value.phase.reason })
-    }
-    const accounts = yield* BoundAccounts
-    const live = yield* accounts.actor(accountId)
-    const receipt = Option.isSome(live)
-      ? yield* live.value.send({ to: peer.id, text: ctx.text })
-      : yield* sendWithoutActor(accountId, config, peer.id, ctx.text)
+    const supervisor = yield* Supervisor
+    // a parked account fails here at once: its token is known not to work
+    const receipt = yield* supervisor.send(accountId, { to: peer, text: ctx.text }).pipe(
+      Effect.catchTag("NotRunningHere", () => sendWithoutActor(accountId, config, peer, ctx.text))
+    )
     yield* Effect.logInfo(`sent to ${receipt.to}: ${receipt.status} (${receipt.chunks.length} message(s))`).pipe(
       Effect.annotateLogs({ accountId })
     )

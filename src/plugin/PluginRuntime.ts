@@ -11,10 +11,10 @@ import type { ILinkApi } from "../ilink/ILinkApi.js"
 import { LogSinks, SecretValues } from "./HostLogger.js"
 import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "./PluginLayer.js"
 import type { StateServices } from "../state/State.js"
-import type { InboundBridge } from "../host/InboundBridge.js"
+import type { ChannelTurns } from "../host/ChannelTurns.js"
 
 export interface PluginRuntimeOverrides {
-  readonly inboundBridge?: Layer.Layer<InboundBridge> | undefined
+  readonly channelTurns?: Layer.Layer<ChannelTurns> | undefined
   readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
@@ -30,7 +30,7 @@ export class PluginRuntime {
     this.overrides = overrides
   }
 
-  /** Replaces layers before the runtime is built (the inbound adapter installs its bridge here). */
+  /** Replaces layers before the runtime is built. */
   configure(overrides: PluginRuntimeOverrides): void {
     this.overrides = { ...this.overrides, ...overrides }
   }

@@ -12,7 +12,6 @@ import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
 import { AccountStore } from "../state/AccountStore.js"
 import { CursorStore } from "../state/CursorStore.js"
-import { BoundAccounts } from "./PluginLayer.js"
 import { type ResumeAccountAnswer, Resumed, NoStoredLogin, NotRunningHere } from "./ResumeProtocol.js"
 
 export const resumeAfterLogin = Effect.fn("Plugin.resumeAfterLogin")(function*(rawId: string) {
@@ -23,12 +22,6 @@ export const resumeAfterLogin = Effect.fn("Plugin.resumeAfterLogin")(function*(r
     yield* Effect.logWarning("told of a new login, but no stored login is found for this account")
     return NoStoredLogin.make({ accountId }) as ResumeAccountAnswer
   }
-  // "the host started it here", the same check web logins go through (BoundLoginListener)
-  const accounts = yield* BoundAccounts
-  if (!accounts.isBound(accountId)) {
-    yield* Effect.logInfo("told of a new login for an account the host has not started here")
-    return NotRunningHere.make({ accountId }) as ResumeAccountAnswer
-  }
   const supervisor = yield* Supervisor
   const was = Option.match(yield* supervisor.status(accountId), { onNone: () => "Unknown", onSome: (s) => s.phase._tag })
   // re-login = fresh cursor; reset again here, after the old run stopped, so it cannot write its own back
@@ -37,6 +30,10 @@ export const resumeAfterLogin = Effect.fn("Plugin.resumeAfterLogin")(function*(r
       Effect.logWarning(`could not reset the message cursor after login (${error.message}); old updates may be skipped`)
     )
   )
-  yield* supervisor.loginSaved(accountId, resetCursor)
+  // the Supervisor holds a host binding only for an account the host started here
+  if ((yield* supervisor.loginSaved(accountId, resetCursor)) === "not-running-here") {
+    yield* Effect.logInfo("told of a new login for an account the host has not started here")
+    return NotRunningHere.make({ accountId }) as ResumeAccountAnswer
+  }
   return Resumed.make({ accountId, was }) as ResumeAccountAnswer
 }, (effect, rawId) => Effect.annotateLogs(effect, { accountId: normalizeAccountId(rawId) }))

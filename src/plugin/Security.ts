@@ -1,5 +1,5 @@
 /**
- * `pairing` and `security`: direct-message access through the host's pairing store (DESIGN.md "Where we
+ * `pairing` and `security`: direct-message access through the host's pairing store (ARCHITECTURE "Where we
  * differ": codes for unknown senders, `openclaw pairing approve openclaw-weixin <CODE>` works).
  * The policy comes from `channels.openclaw-weixin.dmPolicy` (default `pairing`):
  * - `pairing`: unknown senders get a pairing code; approved ones (and `allowFrom`) may talk;

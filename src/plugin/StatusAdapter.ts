@@ -10,35 +10,49 @@
  * answer (even a `ret` for a user without context) means the token passed authentication.
  */
 import { Duration, Effect, Either, Option } from "effect"
-import type { AccountPhase, AccountStatus } from "../account/AccountStatus.js"
+import { type AccountPhase, type AccountStatus, isParked, whatToDo } from "../account/AccountStatus.js"
 import { Supervisor } from "../account/Supervisor.js"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
+import { ILinkSettings } from "../ilink/ILinkSettings.js"
 import { channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import type { AccountSnapshot, StatusIssue, WeixinStatusAdapter } from "./SdkTypes.js"
 
-/** A poll that has not completed for this long means polling is stuck (long-polls end within 35 s). */
-export const POLL_STALL_MS = 120_000
+import { POLL_STALL_MS } from "../config/Defaults.js"
 
-export type StatusState = "starting" | "running" | "backoff" | "auth-expired" | "stopped" | "poll-stalled"
+export { POLL_STALL_MS } from "../config/Defaults.js"
+
+export type StatusState =
+  | "starting"
+  | "running"
+  | "backoff"
+  | "auth-expired"
+  | "not-logged-in"
+  | "bad-config"
+  | "stopped"
+  | "poll-stalled"
 
 const phaseState: Record<AccountPhase["_tag"], StatusState> = {
   Starting: "starting",
   Running: "running",
   Backoff: "backoff",
   AuthExpired: "auth-expired",
+  NotLoggedIn: "not-logged-in",
+  BadConfig: "bad-config",
   Stopped: "stopped"
 }
+
+const BLOCKED: ReadonlySet<StatusState> = new Set(["auth-expired", "not-logged-in", "bad-config"])
 
 const lifecycleOf = (state: StatusState): NonNullable<AccountSnapshot["lifecycle"]> =>
   state === "starting"
     ? "starting"
     : state === "running"
     ? "ready"
-    : state === "auth-expired"
+    : BLOCKED.has(state)
     ? "blocked"
     : state === "stopped"
     ? "stopped"
@@ -59,8 +73,8 @@ export const statusSnapshot = (
   const lastActivity = status.lastPollAt ?? pollingSince
   const stalled = polling && now - lastActivity > POLL_STALL_MS
   const state: StatusState = stalled ? "poll-stalled" : phaseState[phase]
-  const reason = status.phase._tag === "AuthExpired"
-    ? `login expired: ${status.phase.reason}`
+  const reason = isParked(status.phase)
+    ? whatToDo(status.phase)
     : stalled
     ? `no poll has completed for ${Math.round((now - lastActivity) / 1000)} s`
     : status.phase._tag === "Backoff"
@@ -92,6 +106,24 @@ export const collectStatusIssues = (accounts: ReadonlyArray<AccountSnapshot>): A
         kind: "auth",
         message: `the WeChat login of account ${snapshot.accountId} has expired; it receives and sends nothing until you log in again`,
         fix: LOGIN_FIX
+      }]
+    }
+    if (snapshot.statusState === "not-logged-in") {
+      return [{
+        channel: WEIXIN_CHANNEL_ID,
+        accountId: snapshot.accountId,
+        kind: "config",
+        message: `WeChat account ${snapshot.accountId} is not logged in`,
+        fix: LOGIN_FIX
+      }]
+    }
+    if (snapshot.statusState === "bad-config") {
+      return [{
+        channel: WEIXIN_CHANNEL_ID,
+        accountId: snapshot.accountId,
+        kind: "config",
+        message: `WeChat account ${snapshot.accountId} cannot run with its configuration: ${snapshot.stateReason ?? "see its last error"}`,
+        fix: "set an http(s) baseUrl in channels.openclaw-weixin (or for the account), or log in again"
       }]
     }
     if (snapshot.statusState === "poll-stalled") {
@@ -144,12 +176,23 @@ export const probeAccount = Effect.fn("Status.probeAccount")(
     if (phase === "AuthExpired") {
       return { ...base, ok: false, token: "expired", detail: "the login expired; log in again" } satisfies WeixinProbe
     }
+    if (phase === "NotLoggedIn" || phase === "BadConfig") {
+      const parked = Option.getOrThrow(live).phase
+      return {
+        ...base,
+        ok: false,
+        token: "not-checked",
+        detail: isParked(parked) ? whatToDo(parked) : "the account is parked"
+      } satisfies WeixinProbe
+    }
     if (account.userId === undefined) {
       return { ...base, ok: true, token: "not-checked", detail: "token stored; no user id to check it with" } satisfies WeixinProbe
     }
     const answer = yield* api.getConfig(connection.right, { ilink_user_id: account.userId }).pipe(
       Effect.timeout(Duration.millis(Math.max(1_000, timeoutMs))),
-      Effect.either
+      Effect.either,
+      // the request carries the account's bot agent and route tag, like its own requests
+      Effect.provideService(ILinkSettings, account.http)
     )
     if (Either.isRight(answer)) {
       return { ...base, ok: true, token: "accepted", detail: "the server accepted the bot token" } satisfies WeixinProbe

@@ -1,16 +1,16 @@
 /**
- * Test support for the account actor: a temp dir, a scripted getupdates, a scripted ILinkApi layer, a
- * recording Host, and `waitUntil` for conditions that depend on real I/O. The Inbox's stores with
- * failure switches are in StateSupport.
+ * Test support for the account actor: a temp dir, a scripted getupdates, scripted ILinkApi layers (a
+ * whole one for the actor, or just the methods a part calls), and summaries of the in-memory host's
+ * turns. The Inbox's stores with failure switches are in StateSupport.
  */
-import { Clock, Duration, Effect, Layer, Queue, Ref, Schema } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Queue, Redacted, Ref, Schema } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { PollError, PollResponse } from "../../src/account/Monitor.js"
 import type { Receipt } from "../../src/account/Receipt.js"
-import { Host, type HostService, HostTurnError, type InboundTurn, TurnOutcome } from "../../src/account/AgentTurns.js"
-import { type ILinkCallError, ILinkApi } from "../../src/ilink/ILinkApi.js"
+import type { TestAgentTurnsService } from "../../src/account/TestAgentTurns.js"
+import { type ILinkCallError, ILinkApi, type ILinkApiShape } from "../../src/ilink/ILinkApi.js"
+import type { ILinkConnection } from "../../src/ilink/ILinkConnection.js"
 import type { GetUpdatesResponse } from "../../src/wire/Api.js"
 import { ILinkTransportError } from "../../src/wire/ILinkError.js"
 import { WeixinMessage } from "../../src/wire/Message.js"
@@ -22,7 +22,7 @@ export const makeTempDir = (prefix: string) =>
   )
 
 /** One scripted outcome of getupdates: a response, a failure, or "hang" (a held long-poll that never ends). */
-export type PollStep = PollResponse | { readonly fail: PollError } | "hang"
+export type PollStep = GetUpdatesResponse | { readonly fail: ILinkCallError } | "hang"
 
 export interface ScriptedPoll {
   readonly requests: Ref.Ref<ReadonlyArray<{ readonly get_updates_buf: string; readonly timeoutMs: number }>>
@@ -30,7 +30,7 @@ export interface ScriptedPoll {
   readonly getUpdates: (request: {
     readonly get_updates_buf: string
     readonly timeoutMs: number
-  }) => Effect.Effect<PollResponse, PollError>
+  }) => Effect.Effect<GetUpdatesResponse, ILinkCallError>
 }
 
 /** A getupdates whose outcomes the test enqueues; with an empty script it waits (like a held poll). */
@@ -68,10 +68,12 @@ export const textMessage = (fields: {
   item_list: [{ type: 1, text_item: { text: fields.text ?? "hi" } }]
 })
 
-// ---- a whole actor: scripted ILinkApi + recording Host ------------------------------------------------
+// ---- a whole actor: scripted ILinkApi ---------------------------------------------------------------
 
 export interface TestApiControls {
   readonly poll: ScriptedPoll
+  /** the bot token of every getupdates, in order */
+  readonly pollTokens: Ref.Ref<ReadonlyArray<string>>
   /** long-polls interrupted by a stop */
   readonly interruptedPolls: Ref.Ref<number>
   readonly notifyStarts: Ref.Ref<number>
@@ -92,10 +94,9 @@ export interface TestApiControls {
   readonly layer: Layer.Layer<ILinkApi>
 }
 
-const notImplemented = (what: string) => Effect.dieMessage(`test ILinkApi: ${what} is not scripted`)
-
 export const makeTestApi = Effect.gen(function*() {
   const poll = yield* makeScriptedPoll
+  const pollTokens = yield* Ref.make<ReadonlyArray<string>>([])
   const interruptedPolls = yield* Ref.make(0)
   const notifyStarts = yield* Ref.make(0)
   const notifyStops = yield* Ref.make(0)
@@ -103,13 +104,11 @@ export const makeTestApi = Effect.gen(function*() {
   const typing = yield* Ref.make<TestApiControls["typing"] extends Ref.Ref<infer A> ? A : never>([])
   const options: TestApiControls["options"] = { notifyStart: "ok", notifyStop: "ok", typingTicket: "", sendMessage: "ok" }
   const endpoint = "ilink/bot/msg/notifystart"
-  const service = ILinkApi.make({
-    getUpdates: (_conn: unknown, request: { readonly get_updates_buf: string; readonly timeoutMs?: number }) =>
-      poll.getUpdates({ get_updates_buf: request.get_updates_buf, timeoutMs: request.timeoutMs ?? 35_000 }).pipe(
-        Effect.onInterrupt(() => Ref.update(interruptedPolls, (n) => n + 1)),
-        // the scripted errors are real ILinkError instances
-        Effect.mapError((e) => e as ILinkCallError),
-        Effect.map((r) => r as GetUpdatesResponse)
+  const layer = scriptedApi({
+    getUpdates: (conn: ILinkConnection, request: { readonly get_updates_buf: string; readonly timeoutMs?: number }) =>
+      Ref.update(pollTokens, (ts) => [...ts, conn.token === undefined ? "" : Redacted.value(conn.token)]).pipe(
+        Effect.zipRight(poll.getUpdates({ get_updates_buf: request.get_updates_buf, timeoutMs: request.timeoutMs ?? 35_000 })),
+        Effect.onInterrupt(() => Ref.update(interruptedPolls, (n) => n + 1))
       ),
     sendMessage: (_conn: unknown, request: { readonly msg: WeixinMessage }) =>
       Ref.update(sent, (ms) => [...ms, request.msg]).pipe(
@@ -127,7 +126,6 @@ export const makeTestApi = Effect.gen(function*() {
         Ref.update(typing, (ts) => [...ts, { at, userId: request.ilink_user_id, status: request.status }])),
     // by default no typing ticket: the Typing part then makes no typing calls
     getConfig: () => Effect.sync(() => ({ ret: 0, typing_ticket: options.typingTicket })),
-    getUploadUrl: () => notImplemented("getUploadUrl"),
     notifyStart: () =>
       Ref.update(notifyStarts, (n) => n + 1).pipe(
         Effect.zipRight(
@@ -139,80 +137,37 @@ export const makeTestApi = Effect.gen(function*() {
     notifyStop: () =>
       Ref.update(notifyStops, (n) => n + 1).pipe(
         Effect.zipRight(options.notifyStop === "ok" ? Effect.succeed({ ret: 0 }) : Effect.never)
-      ),
-    getBotQrCode: () => notImplemented("getBotQrCode"),
-    getQrCodeStatus: () => notImplemented("getQrCodeStatus")
-  } as unknown as ConstructorParameters<typeof ILinkApi>[0])
+      )
+  })
   const controls: TestApiControls = {
     poll,
+    pollTokens,
     interruptedPolls,
     notifyStarts,
     notifyStops,
     sent,
     typing,
     options,
-    layer: Layer.succeed(ILinkApi, service)
+    layer
   }
   return controls
 })
 
-export interface RecordedTurn {
-  readonly key: string
-  readonly peer: string
-  readonly text: string | undefined
-}
+/** What each recorded turn was: key, sender id and text (assertions on the in-memory host). */
+export const turnSummaries = (host: TestAgentTurnsService) =>
+  Effect.map(host.turns, (turns) => turns.map((t) => ({ key: t.turn.claimed.key, peer: t.turn.peer.id, text: t.text })))
 
-/** A Host that records each turn and, if `reply` is set, answers with that text. */
-export const makeRecordingHost = (options: {
-  readonly reply?: string
-  /** runs inside each turn (e.g. to hold a peer's turn open) */
-  readonly duringTurn?: (turn: InboundTurn) => Effect.Effect<void>
-} = {}) =>
-  Effect.gen(function*() {
-    const turns = yield* Ref.make<ReadonlyArray<RecordedTurn>>([])
-    const receipts = yield* Ref.make<ReadonlyArray<Receipt>>([])
-    const service: HostService = {
-      handleInbound: (turn, reply) =>
-        Effect.gen(function*() {
-          const first = turn.claimed.message.item_list?.[0]
-          const text = first !== undefined && "text_item" in first ? first.text_item.text : undefined
-          yield* Ref.update(turns, (ts) => [...ts, { key: turn.claimed.key, peer: turn.peer.id, text }])
-          // the agent part, with typing shown, as the real host does
-          return yield* reply.withTyping(Effect.gen(function*() {
-            if (options.duringTurn) yield* options.duringTurn(turn)
-            if (options.reply !== undefined) {
-              const receipt = yield* reply.sendText(options.reply).pipe(
-                Effect.mapError((e) =>
-                  new HostTurnError({ accountId: turn.accountId, messageKey: turn.claimed.key, stage: "deliver", detail: e.message })
-                )
-              )
-              yield* Ref.update(receipts, (rs) => [...rs, receipt])
-              return TurnOutcome.Completed({ replies: 1 })
-            }
-            return TurnOutcome.Completed({ replies: 0 })
-          }))
-        })
-    }
-    return { turns, receipts, service, layer: Layer.succeed(Host, service) }
-  })
+/** The receipts of every reply the in-memory host delivered, in order. */
+export const deliveredReceipts = (host: TestAgentTurnsService) =>
+  Effect.map(host.turns, (turns) =>
+    turns.flatMap((t) => t.replies.flatMap((r): Array<Receipt> => (Either.isRight(r.result) ? [r.result.right] : []))))
 
-/** Yields to the event loop (real I/O may be pending) without touching the Clock. */
-const nextMacrotask = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
+/** A connection for tests whose ILinkApi never makes a request. */
+export const testConnection: ILinkConnection = { baseUrl: "http://127.0.0.1:9/", accountId: "bot" }
 
 /**
- * Lets other fibers and pending real I/O run until `done` holds; dies after `withinMs` of real time so a
- * broken test fails instead of hanging. Never advances the (Test)Clock.
+ * ILinkApi.layerTest with handlers typed loosely: scripted answers may be any ILinkError, and a handler
+ * may take only the arguments it reads. Any other call dies naming the method.
  */
-export const waitUntil = (done: Effect.Effect<boolean>, what: string, withinMs = 5_000) =>
-  Effect.gen(function*() {
-    const deadline = performance.now() + withinMs
-    while (performance.now() < deadline) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-      yield* nextMacrotask
-    }
-    return yield* Effect.dieMessage(`condition never held within ${withinMs} ms: ${what}`)
-  })
+export const scriptedApi = (methods: { readonly [K in keyof ILinkApiShape]?: (...args: Array<any>) => Effect.Effect<any, any> }) =>
+  ILinkApi.layerTest(methods as Partial<ILinkApiShape>)

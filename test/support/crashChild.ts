@@ -1,32 +1,33 @@
 /**
- * Child process of the crash test: runs one real AccountActor (real ILinkApi over HTTP, real state stores)
- * against the emulator of the parent, until it is killed.
+ * Child process of the crash test: runs one account the production way (the AccountRunner: stored login,
+ * resolved settings, the real AccountActor, real ILinkApi over HTTP, real state stores) against the
+ * emulator of the parent, until it is killed. The parent stored the login in the state dir.
  *
- * Its Host records each turn by appending `dispatched <key>` to a file with fsync. That record is the
+ * Its AgentTurns records each turn by appending `dispatched <key>` to a file with fsync. That record is the
  * turn's side effect, and it is idempotent by message key, which is what makes "exactly once" hold:
  * - the Inbox guarantees at-least-once dispatch of every message it has acknowledged to the server (the
  *   claim is durable before the cursor moves; the done mark is written only after the turn);
  * - a SIGKILL between the dispatch record and the done mark makes the next run dispatch the key again;
- *   the Host finds the key already recorded and does nothing, so the effect happens exactly once.
+ *   the AgentTurns finds the key already recorded and does nothing, so the effect happens exactly once.
  * Only one child runs at a time (the parent waits for each exit), so check-then-append cannot race
  * across processes, and within one run the Inbox never dispatches a key twice.
  *
- * Usage: node --import tsx test/support/crashChild.ts <baseUrl> <botId> <token> <stateDir> <dispatchFile>
+ * Usage: node --import tsx test/support/crashChild.ts <botId> <stateDir> <dispatchFile>
  */
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
-import { AccountActor } from "../../src/account/AccountActor.js"
+import { AccountRunner } from "../../src/account/AccountRunner.js"
+import { makeAccountState } from "../../src/account/AccountStatus.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { Host, type HostService, TurnOutcome } from "../../src/account/AgentTurns.js"
+import { type AgentTurnsService, TurnOutcome } from "../../src/account/AgentTurns.js"
+import { defaultChannelConfig } from "../../src/config/ChannelConfig.js"
+import { ActorTuning } from "../../src/config/Tuning.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { State } from "../../src/state/State.js"
 
-const [baseUrl, botId, token, stateDir, dispatchFile] = process.argv.slice(2)
-if (
-  baseUrl === undefined || botId === undefined || token === undefined || stateDir === undefined ||
-  dispatchFile === undefined
-) {
-  process.stderr.write("usage: actorChild.ts <baseUrl> <botId> <token> <stateDir> <dispatchFile>\n")
+const [botId, stateDir, dispatchFile] = process.argv.slice(2)
+if (botId === undefined || stateDir === undefined || dispatchFile === undefined) {
+  process.stderr.write("usage: crashChild.ts <botId> <stateDir> <dispatchFile>\n")
   process.exit(2)
 }
 
@@ -56,21 +57,22 @@ const recordDispatch = (key: string) =>
     recorded.add(key)
   })
 
-const host: HostService = {
-  handleInbound: (turn) => recordDispatch(turn.claimed.key).pipe(Effect.as(TurnOutcome.Completed({ replies: 0 })))
+const host: AgentTurnsService = {
+  run: (turn) => recordDispatch(turn.claimed.key).pipe(Effect.as(TurnOutcome.Completed({ replies: 0 })))
 }
 
 const accountId = normalizeAccountId(botId)
-const layer = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), Layer.succeed(Host, host))
+const layer = AccountRunner.layer.pipe(
+  Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 2_000, backoffBaseMs: 100, backoffCapMs: 500 })),
+  Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir)))
+)
 
 const program = Effect.gen(function*() {
-  yield* AccountActor.run({
-    accountId,
-    connection: { baseUrl, token: Redacted.make(token), accountId },
-    settings: { initialPollTimeoutMs: 2_000, backoffBaseMs: 100, backoffCapMs: 500 }
-  })
+  const runner = yield* AccountRunner
+  const state = yield* makeAccountState
+  yield* runner.run(accountId, { turns: host, config: defaultChannelConfig }, { state })
   yield* Effect.never
-}).pipe(Effect.scoped, Effect.provide(layer))
+}).pipe(Effect.provide(layer))
 
 Effect.runPromise(program).catch((error: unknown) => {
   process.stderr.write(`actor child failed: ${String(error)}\n`)

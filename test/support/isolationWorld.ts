@@ -1,34 +1,35 @@
 /**
- * A multi-account world for isolation tests: the real Supervisor, AccountActorRunner, ILinkApi and
- * state stores (temp dir) against one sandbox emulator on 127.0.0.1, with a Host that answers every text
- * with `re:<text>`. It also keeps what the isolation assertions read: which bot each bearer token
+ * A multi-account world for isolation tests: the plugin's production composition (PluginLayer: the
+ * Supervisor over the AccountRunner, LoginFlow, ILinkApi, the state in a temp dir) against one sandbox
+ * emulator on 127.0.0.1, with the in-memory host that answers every text with `re:<text>` as every
+ * account's agent turns. Accounts start the way the host starts them: `Supervisor.start` with a binding. It also keeps what the isolation assertions read: which bot each bearer token
  * belongs to (so the emulator's request log can be split per bot), every phase change the Supervisor
  * published per account, steady inbound traffic, and the per-bot poll gaps.
  */
 import { Deferred, Effect, Fiber, HashMap, Layer, Option, Redacted, Ref, Stream } from "effect"
 import type { BotInfo, Emulator, RequestRecord } from "../../sandbox/emulator/Emulator.js"
 import { makeEmulator } from "../../sandbox/emulator/Emulator.js"
-import { LoginListener, type LoginOutcome, loginStore, LoginPromptUnavailable, makeLoginFlow } from "../../src/login/LoginFlow.js"
-import {
-  AccountActorRunner,
-  Supervisor,
-  SupervisorLoginListener,
-  type SupervisorSettings,
-  SupervisorSettingsTag
-} from "../../src/account/Supervisor.js"
-import type { AccountSettings } from "../../src/account/AccountSettings.js"
+import { LoginFlow, type LoginOutcome, LoginPromptUnavailable } from "../../src/login/LoginFlow.js"
+import type { HostBinding } from "../../src/account/AccountRunner.js"
+import { Supervisor } from "../../src/account/Supervisor.js"
+import { TestAgentTurns } from "../../src/account/TestAgentTurns.js"
+import { defaultChannelConfig } from "../../src/config/ChannelConfig.js"
+import { type ActorSettings, ActorTuning, type RestartSettings, RestartTuning } from "../../src/config/Tuning.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { ILinkApi } from "../../src/ilink/ILinkApi.js"
+import { ChannelTurns } from "../../src/host/ChannelTurns.js"
+import { LogSinks } from "../../src/plugin/HostLogger.js"
+import { makePluginLayer } from "../../src/plugin/PluginLayer.js"
+import { AccountStore } from "../../src/state/AccountStore.js"
 import { State } from "../../src/state/State.js"
-import { makeTempDir, waitUntil } from "./actorHarness.js"
-import { makeTestHost } from "./TestHost.js"
+import { waitUntil } from "../../sandbox/gateway/waitUntil.js"
+import { makeTempDir } from "./actorHarness.js"
 
 export interface IsolationOptions {
   readonly accounts: number
   /** how long the emulator holds an idle getupdates */
   readonly longPollMs: number
-  readonly supervisor: SupervisorSettings
-  readonly actor: Partial<AccountSettings>
+  readonly supervisor: RestartSettings
+  readonly actor: Partial<ActorSettings>
 }
 
 /** One phase the Supervisor published for an account (only changes of phase are kept). */
@@ -108,20 +109,25 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
       replyBudget: 1_000
     })
     const dir = yield* makeTempDir("ocw-isolation-")
-    const host = yield* makeTestHost({
+    const host = yield* TestAgentTurns.make({
       replies: (turn) => [`re:${textOf(turn.claimed.message.item_list) ?? "?"}`]
     })
-    const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), host.layer)
-    const supervisorLayer = Supervisor.Default.pipe(
-      Layer.provide(AccountActorRunner({ actor: options.actor })),
-      Layer.provide(Layer.succeed(SupervisorSettingsTag, options.supervisor))
-    )
-    const context = yield* Layer.build(
-      Layer.provideMerge(Layer.provideMerge(SupervisorLoginListener, supervisorLayer), base)
-    )
-    const [supervisor, store, api, listener] = yield* Effect.all([Supervisor, loginStore, ILinkApi, LoginListener])
-      .pipe(Effect.provide(context))
-    const flow = yield* makeLoginFlow(api, store, Option.some(listener))
+    // log lines go to the test's own output, like any effect's: no host logger sink is bound
+    const sinks = new LogSinks()
+    sinks.fallback = { debug: () => {}, info: () => {}, warn: (m) => console.warn(m), error: (m) => console.error(m) }
+    const plugin = makePluginLayer({ sinks, state: State.layerAt(dir), channelTurns: ChannelTurns.layerTest(host) })
+      .pipe(
+        Layer.provide(Layer.succeed(ActorTuning, options.actor)),
+        Layer.provide(Layer.succeed(RestartTuning, options.supervisor))
+      )
+    const context = yield* Layer.build(plugin)
+    const [supervisor, store, flow] = yield* Effect.all([Supervisor, AccountStore, LoginFlow]).pipe(Effect.provide(context))
+
+    /** What the host's `gateway.startAccount` does for an account: start it with a binding of its own. */
+    const startAccount = (botId: string) => {
+      const binding: HostBinding = { turns: host, config: defaultChannelConfig }
+      return supervisor.start(normalizeAccountId(botId), binding)
+    }
 
     // which bot a bearer token belongs to, old tokens included (a re-login replaces the token)
     const tokenOwner = new Map<string, string>()
@@ -150,15 +156,15 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
     for (let i = 0; i < options.accounts; i++) {
       const bot = learn(yield* emulator.addBot())
       const id = normalizeAccountId(bot.botId)
-      yield* store.saveAccount(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
-      yield* store.registerAccount(id)
+      yield* store.save(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+      yield* store.register(id)
       bots.push(bot)
     }
 
     const phaseOf = (botId: string) =>
       Effect.map(supervisor.status(normalizeAccountId(botId)), (s) => Option.getOrUndefined(Option.map(s, (x) => x.phase._tag)))
     const awaitPhase = (botId: string, phase: string, withinMs = 10_000) =>
-      waitUntil(Effect.map(phaseOf(botId), (p) => p === phase), `${botId} ${phase}`, withinMs)
+      waitUntil(`${botId} ${phase}`, phaseOf(botId), (p) => p === phase, { timeoutMs: withinMs })
 
     /** Phases published for the account from log position `since` on. */
     const phasesSince = (botId: string, since: number) =>
@@ -186,7 +192,7 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
     const say = (botId: string, text: string, withinMs = 10_000) =>
       Effect.gen(function*() {
         const injection = yield* inject(botId, text)
-        yield* waitUntil(allAnswered([injection]), `an answer to "${text}" from ${botId}`, withinMs)
+        yield* waitUntil(`an answer to "${text}" from ${botId}`, allAnswered([injection]), { timeoutMs: withinMs })
         return injection
       })
 
@@ -243,9 +249,9 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
           )
         )
         yield* waitUntil(
-          Effect.map(emulator.requests("get_bot_qrcode"), (r) => r.length > codesBefore),
           "a QR code was fetched",
-          5_000
+          Effect.map(emulator.requests("get_bot_qrcode"), (r) => r.length > codesBefore),
+          { timeoutMs: 5_000 }
         )
         const bot = learn(yield* emulator.qr.confirm(undefined, confirm))
         const outcome: LoginOutcome = yield* Fiber.join(login)
@@ -257,6 +263,7 @@ export const makeIsolationWorld = (options: IsolationOptions) =>
       supervisor,
       store,
       context,
+      startAccount,
       host,
       bots,
       ids: bots.map((b) => normalizeAccountId(b.botId)),

@@ -1,23 +1,26 @@
 /**
  * Fakes of the host for adapter tests: an `api` that records what `register` touches, a gateway `ctx`
- * that records `setStatus` and log lines, plugin deps rooted in a temp state dir, and an inbound bridge
- * that records turns and answers each one.
+ * that records `setStatus` and log lines, plugin deps rooted in a temp state dir, logins and context
+ * tokens stored the way a QR login and a turn store them, and the in-memory host every started account
+ * gets. The Effect helpers are what the plugin tests use; the promise forms serve promise-style tests.
  */
 import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
-import type { HostService, InboundTurn } from "../../src/account/AgentTurns.js"
+import type { InboundTurn } from "../../src/account/AgentTurns.js"
+import { TestAgentTurns } from "../../src/account/TestAgentTurns.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { AccountStore } from "../../src/state/AccountStore.js"
 import { ContextTokenStore } from "../../src/state/ContextTokenStore.js"
 import { State } from "../../src/state/State.js"
 import { statePathsFor } from "../../src/state/StatePaths.js"
-import { InboundBridge } from "../../src/host/InboundBridge.js"
+import { ChannelTurns } from "../../src/host/ChannelTurns.js"
 import { makePluginDeps, type PluginDeps } from "../../src/plugin/PluginDeps.js"
 import { PluginRuntime } from "../../src/plugin/PluginRuntime.js"
 import type { AccountSnapshot, GatewayContext } from "../../src/plugin/SdkTypes.js"
+import { waitUntil } from "../../sandbox/gateway/waitUntil.js"
 
 export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
@@ -36,46 +39,46 @@ export const captureLogs = (label: string, lines: Array<string> = []): LogCaptur
   }
 })
 
-/** Text of the first text item of an inbound turn. */
-export const turnText = (turn: InboundTurn): string => {
-  const item = turn.claimed.message.item_list?.[0] as { readonly text_item?: { readonly text?: string } } | undefined
-  return item?.text_item?.text ?? ""
+/**
+ * The in-memory host every started account of the plugin gets: it records each turn and replies
+ * `pong: <text>` (or what `replyTo` says). `turns` reads what it recorded so far.
+ */
+export const recordingBridge = (options: { readonly replyTo?: (text: string) => string } = {}) => {
+  const replyTo = options.replyTo ?? ((text: string) => `pong: ${text}`)
+  const host = Effect.runSync(TestAgentTurns.make({ replies: (turn) => [replyTo(firstText(turn))] }))
+  return {
+    host,
+    layer: ChannelTurns.layerTest(host),
+    get turns() {
+      return Effect.runSync(host.turns).map((t) => ({ accountId: t.turn.accountId, text: t.text ?? "", peer: t.turn.peer.id }))
+    }
+  }
 }
 
-/** An inbound bridge whose Host records each turn and replies `pong: <text>` (or what `replyTo` says). */
-export const recordingBridge = (options: { readonly replyTo?: (text: string) => string } = {}) => {
-  const turns: Array<{ accountId: string; text: string; peer: string }> = []
-  const replyTo = options.replyTo ?? ((text: string) => `pong: ${text}`)
-  const layer = Layer.succeed(InboundBridge, {
-    make: (input) =>
-      Effect.succeed<HostService>({
-        handleInbound: (turn, reply) =>
-          Effect.gen(function*() {
-            turns.push({ accountId: input.accountId, text: turnText(turn), peer: turn.peer.id })
-            yield* reply.sendText(replyTo(turnText(turn))).pipe(Effect.orDie)
-            return { _tag: "Completed", replies: 1 } as const
-          })
-      })
-  })
-  return { turns, layer }
+/** Text of the first text item of an inbound turn. */
+export const turnText = (turn: InboundTurn): string => firstText(turn)
+
+const firstText = (turn: InboundTurn): string => {
+  const item = turn.claimed.message.item_list?.[0] as { readonly text_item?: { readonly text?: string } } | undefined
+  return item?.text_item?.text ?? ""
 }
 
 /** Plugin deps rooted at `stateDir`, with an optional bridge and ILinkApi. */
 export const testDeps = (
   stateDir: string,
-  options: { readonly bridge?: Layer.Layer<InboundBridge>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
+  options: { readonly bridge?: Layer.Layer<ChannelTurns>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
 ): PluginDeps =>
   makePluginDeps({
     runtime: new PluginRuntime({
       state: State.layerAt(stateDir),
-      inboundBridge: options.bridge,
+      channelTurns: options.bridge,
       ilinkApi: options.ilinkApi
     }),
     statePaths: () => statePathsFor(stateDir)
   })
 
 /** Writes a logged-in account the way a QR login would (index + credentials). */
-export const seedAccount = (
+export const storeLogin = (
   stateDir: string,
   account: { readonly id: string; readonly token?: string; readonly baseUrl?: string; readonly userId?: string }
 ) =>
@@ -87,13 +90,18 @@ export const seedAccount = (
       ...(account.userId === undefined ? {} : { userId: account.userId })
     })
     yield* store.register(account.id)
-  }).pipe(Effect.provide(State.layerAt(stateDir)), Effect.runPromise)
+  }).pipe(Effect.provide(State.layerAt(stateDir)), Effect.orDie)
 
-export const seedContextTokens = (stateDir: string, accountId: string, tokens: Record<string, string>) =>
+/** Writes the official context-token file of an account, as turns would have. */
+export const storeContextTokens = (stateDir: string, accountId: string, tokens: Record<string, string>) =>
   Effect.flatMap(ContextTokenStore, (store) => store.saveTokens(accountId, tokens)).pipe(
     Effect.provide(State.layerAt(stateDir)),
-    Effect.runPromise
+    Effect.orDie
   )
+
+export const seedAccount = (...args: Parameters<typeof storeLogin>) => Effect.runPromise(storeLogin(...args))
+export const seedContextTokens = (...args: Parameters<typeof storeContextTokens>) =>
+  Effect.runPromise(storeContextTokens(...args))
 
 export interface FakeGatewayContext {
   readonly ctx: GatewayContext
@@ -181,22 +189,20 @@ export const fakeApi = (
   return { api, touched, registered, logs, disposers }
 }
 
-/** Polls `done` until true or `withinMs` passes (real time, for tests over real HTTP). */
-export const waitFor = async (
+/** The one wait-until helper (sandbox/gateway/waitUntil.ts) for promise-style tests. */
+export const waitFor = (
   done: () => boolean,
   what: string,
   withinMs = 10_000,
   /** refreshes what `done` reads (e.g. queries a server) before each check */
   refresh?: () => Promise<void>
-): Promise<void> => {
-  const deadline = performance.now() + withinMs
-  while (performance.now() < deadline) {
-    if (refresh !== undefined) await refresh()
-    if (done()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out after ${withinMs} ms waiting for ${what}`)
-}
+): Promise<void> =>
+  Effect.runPromise(
+    waitUntil(what, Effect.promise(async () => {
+      if (refresh !== undefined) await refresh()
+      return done()
+    }), { timeoutMs: withinMs })
+  ).then(() => undefined)
 
 /** A host config whose channel section points at `baseUrl`. */
 export const hostConfig = (section: Record<string, unknown>): Record<string, unknown> => ({

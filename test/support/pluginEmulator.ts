@@ -1,14 +1,75 @@
 /**
- * The sandbox emulator for promise-style adapter tests: started in its own scope, closed by `close`;
- * plus the per-test emulator + plugin set-up the gateway, outbound and PluginLayer tests share.
+ * The sandbox emulator and the plugin around it, for adapter tests. The Effect helpers (what the plugin
+ * tests use) tie everything to the test's scope: closing it disposes the plugin's runtime first, so its
+ * accounts send notifystop while the emulator still listens, then closes the emulator. The promise forms
+ * below them serve promise-style tests.
  */
 import { afterEach } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, type Layer, Scope } from "effect"
 import { type Emulator, type EmulatorOptions, makeEmulator } from "../../sandbox/emulator/Emulator.js"
+import { waitUntil } from "../../sandbox/gateway/waitUntil.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import type { ChannelTurns } from "../../src/host/ChannelTurns.js"
+import type { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
-import { fakeGatewayContext, recordingBridge, seedAccount, tempDir, testDeps, waitFor } from "./plugin.js"
+import { makeTempDir } from "./actorHarness.js"
+import { fakeGatewayContext, recordingBridge, seedAccount, storeLogin, tempDir, testDeps, waitFor } from "./plugin.js"
+
+// ---- Effect helpers ------------------------------------------------------------------------------------
+
+/** Plugin deps rooted at `stateDir`; the plugin's runtime is disposed when the scope closes. */
+export const scopedDeps = (
+  stateDir: string,
+  options: { readonly bridge?: Layer.Layer<ChannelTurns>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
+) => Effect.acquireRelease(Effect.sync(() => testDeps(stateDir, options)), (deps) => Effect.promise(() => deps.runtime.dispose()))
+
+/** A host adapter call (a promise) as an effect that fails with whatever the promise rejects with. */
+export const hostCall = <A>(call: () => Promise<A>): Effect.Effect<A, unknown> =>
+  Effect.tryPromise({ try: call, catch: (error) => error })
+
+/** One bot on a fresh emulator, logged in to a temp state dir, under a plugin whose accounts answer with the in-memory host. */
+export const pluginWithBot = (options: {
+  readonly dirPrefix: string
+  readonly emulator?: EmulatorOptions
+  readonly replyTo?: (text: string) => string
+  /** also store the bot owner's user id, as a login that reported one does */
+  readonly withUserId?: boolean
+}) =>
+  Effect.gen(function*() {
+    const emulator = yield* makeEmulator({ longPollMs: 300, ...options.emulator })
+    const bot = yield* emulator.addBot()
+    const dir = yield* makeTempDir(options.dirPrefix)
+    yield* storeLogin(dir, {
+      id: bot.botId,
+      token: bot.token,
+      baseUrl: emulator.baseUrl,
+      ...(options.withUserId === true ? { userId: bot.ownerUserId } : {})
+    })
+    const bridge = recordingBridge(options.replyTo === undefined ? {} : { replyTo: options.replyTo })
+    const deps = yield* scopedDeps(dir, { bridge: bridge.layer })
+    const plugin = makeWeixinChannelPlugin(deps)
+    return { emulator, bot, dir, accountId: normalizeAccountId(bot.botId), bridge, deps, plugin }
+  })
+
+/**
+ * `gateway.startAccount` the way the host calls it, in a fiber that ends when the host's promise does
+ * (abort `fake.abort` to end it); returns once the account reports running.
+ */
+export const startAccountInFiber = (
+  plugin: ReturnType<typeof makeWeixinChannelPlugin>,
+  accountId: string,
+  cfg: Record<string, unknown>,
+  what = "the account to be running"
+) =>
+  Effect.gen(function*() {
+    const fake = fakeGatewayContext(accountId, cfg)
+    const started = yield* Effect.fork(hostCall(() => plugin.gateway!.startAccount!(fake.ctx)))
+    yield* waitUntil(what, Effect.sync(() => fake.statuses.some((s) => s.statusState === "running")))
+    return { fake, started }
+  })
+
+// ---- promise forms -------------------------------------------------------------------------------------
 
 export interface RunningEmulator {
   readonly emulator: Emulator

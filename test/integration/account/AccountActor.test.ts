@@ -1,10 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Logger, LogLevel, Ref, SubscriptionRef } from "effect"
+import { Deferred, Effect, Either, Logger, LogLevel } from "effect"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { InboundTurn } from "../../../src/account/AgentTurns.js"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
-import { makeRecordingHost, makeTempDir, waitUntil } from "../../support/actorHarness.js"
+import { makeTempDir, turnSummaries } from "../../support/actorHarness.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
+import { TestAgentTurns } from "../../../src/account/TestAgentTurns.js"
 import { startActorOnEmulator } from "../../support/actorHarnessEmulator.js"
 
 const setup = (duringTurn?: (turn: InboundTurn) => Effect.Effect<void>) =>
@@ -12,10 +15,10 @@ const setup = (duringTurn?: (turn: InboundTurn) => Effect.Effect<void>) =>
     const emulator = yield* makeEmulator({ longPollMs: 300 })
     const bot = yield* emulator.addBot()
     const stateDir = yield* makeTempDir("actor-int-")
-    const host = yield* makeRecordingHost(duringTurn === undefined ? {} : { duringTurn })
-    const start = startActorOnEmulator({ emulator, botId: bot.botId, token: bot.token, stateDir, host: host.service })
-    const turnKeys = Effect.map(Ref.get(host.turns), (ts) => ts.map((t) => t.key))
-    const awaitTurns = (n: number) => waitUntil(Effect.map(turnKeys, (ks) => ks.length >= n), `${n} turns`, 10_000)
+    const host = yield* TestAgentTurns.make(duringTurn === undefined ? {} : { during: duringTurn })
+    const start = startActorOnEmulator({ emulator, botId: bot.botId, token: bot.token, stateDir, host })
+    const turnKeys = Effect.map(turnSummaries(host), (ts) => ts.map((t) => t.key))
+    const awaitTurns = (n: number) => waitUntil(`${n} turns`, Effect.map(turnKeys, (ks) => ks.length >= n), { timeoutMs: 10_000 })
     const inject = (text: string, fromUserId?: string) =>
       emulator.injectInbound({ botId: bot.botId, kind: "text", text, ...(fromUserId ? { fromUserId } : {}) })
     const pollCount = Effect.map(emulator.requests("getupdates"), (rs) => rs.length)
@@ -38,18 +41,14 @@ describe("AccountActor against the emulator", () => {
         // a copy 1 s later: wait until two polls started after it was due, so it has been answered
         const due = (yield* t.emulator.now) + 1_000
         yield* t.emulator.redeliver(t.bot.botId, first.messageId!, { delayMs: 1_000 })
-        yield* waitUntil(
-          Effect.map(t.emulator.requests("getupdates"), (rs) => rs.filter((r) => r.at > due).length >= 2),
-          "two polls after the delayed copy",
-          10_000
-        )
+        yield* waitUntil("two polls after the delayed copy", Effect.map(t.emulator.requests("getupdates"), (rs) => rs.filter((r) => r.at > due).length >= 2), { timeoutMs: 10_000 })
         yield* actor.stop
         actor = yield* t.start
         yield* t.emulator.redeliver(t.bot.botId, first.messageId!)
         yield* t.emulator.ignoreCursorOnce(t.bot.botId)
         yield* t.inject("marker 2")
         yield* t.awaitTurns(3)
-        const texts = (yield* Ref.get(t.host.turns)).map((x) => x.text)
+        const texts = (yield* turnSummaries(t.host)).map((x) => x.text)
         expect(texts).toEqual(["hello", "marker 1", "marker 2"])
         expect((yield* t.turnKeys)[0]).toBe(`mid:${first.messageId}`)
         yield* actor.stop
@@ -68,11 +67,11 @@ describe("AccountActor against the emulator", () => {
         yield* t.emulator.redeliver(t.bot.botId, first.messageId!)
         const polls = yield* t.pollCount
         // polling goes on while the turn is held
-        yield* waitUntil(Effect.map(t.pollCount, (n) => n >= polls + 2), "polls during the long turn", 10_000)
+        yield* waitUntil("polls during the long turn", Effect.map(t.pollCount, (n) => n >= polls + 2), { timeoutMs: 10_000 })
         yield* Deferred.succeed(release, undefined)
         yield* t.inject("after")
         yield* t.awaitTurns(2)
-        expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["slow one", "after"])
+        expect((yield* turnSummaries(t.host)).map((x) => x.text)).toEqual(["slow one", "after"])
         yield* actor.stop
         expect(yield* t.emulator.violations()).toEqual([])
       })
@@ -92,16 +91,12 @@ describe("AccountActor against the emulator", () => {
         yield* t.inject("slow 2", slowPeer)
         yield* t.inject("fast 1", fastPeer)
         yield* t.inject("fast 2", fastPeer)
-        yield* waitUntil(
-          Effect.map(Ref.get(t.host.turns), (ts) => ts.filter((x) => x.peer === fastPeer).length === 2),
-          "both fast turns while the slow one is held",
-          10_000
-        )
+        yield* waitUntil("both fast turns while the slow one is held", Effect.map(turnSummaries(t.host), (ts) => ts.filter((x) => x.peer === fastPeer).length === 2), { timeoutMs: 10_000 })
         // slow 2 waits behind slow 1 (per-peer order)
-        expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).not.toContain("slow 2")
+        expect((yield* turnSummaries(t.host)).map((x) => x.text)).not.toContain("slow 2")
         yield* Deferred.succeed(release, undefined)
         yield* t.awaitTurns(4)
-        const slowTexts = (yield* Ref.get(t.host.turns)).filter((x) => x.peer === slowPeer).map((x) => x.text)
+        const slowTexts = (yield* turnSummaries(t.host)).filter((x) => x.peer === slowPeer).map((x) => x.text)
         expect(slowTexts).toEqual(["slow 1", "slow 2"])
         yield* actor.stop
         expect(yield* t.emulator.violations()).toEqual([])
@@ -113,13 +108,13 @@ describe("AccountActor against the emulator", () => {
       Effect.gen(function*() {
         const t = yield* setup()
         const actor = yield* t.start
-        yield* waitUntil(Effect.map(t.pollCount, (n) => n >= 1), "first poll", 10_000)
+        yield* waitUntil("first poll", Effect.map(t.pollCount, (n) => n >= 1), { timeoutMs: 10_000 })
         yield* t.emulator.expireSession(t.bot.botId)
         yield* actor.handle.awaitParked
-        const status = yield* SubscriptionRef.get(actor.handle.state)
+        const status = yield* actor.handle.state.get
         expect(status.phase._tag).toBe("AuthExpired")
         const polls = yield* t.pollCount
-        const refused = yield* actor.handle.send({ to: t.bot.ownerUserId, text: "hi" }).pipe(Effect.flip)
+        const refused = yield* actor.handle.send({ to: Either.getOrThrow(normalizePeerId(t.bot.ownerUserId)), text: "hi" }).pipe(Effect.flip)
         expect(refused._tag).toBe("AccountAuthExpired")
         yield* actor.stop
         expect(yield* t.pollCount).toBe(polls)
@@ -157,16 +152,12 @@ describe("AccountActor against the emulator", () => {
         const actor = yield* t.start.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
         yield* t.awaitTurns(1)
         // the next poll carries a cursor past the batch
-        yield* waitUntil(
-          Effect.map(t.emulator.requests("getupdates"), (rs) =>
+        yield* waitUntil("a poll with the advanced cursor", Effect.map(t.emulator.requests("getupdates"), (rs) =>
             rs.some((r) => {
               const body = JSON.parse(r.body) as { get_updates_buf?: string }
               return body.get_updates_buf !== undefined && body.get_updates_buf !== ""
-            })),
-          "a poll with the advanced cursor",
-          10_000
-        )
-        expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["the good one"])
+            })), { timeoutMs: 10_000 })
+        expect((yield* turnSummaries(t.host)).map((x) => x.text)).toEqual(["the good one"])
         const warning = warnings.find((w) => w.includes("mid:4242424242"))
         expect(warning).toContain("not passed to the agent")
         const journalFile = warning?.match(/in (\/\S+\.jsonl)/)?.[1]
@@ -175,7 +166,7 @@ describe("AccountActor against the emulator", () => {
         const journal = fs.readFileSync(journalFile!, "utf8")
         expect(journal).toMatch(/"t":"rejected","key":"mid:4242424242"/)
         yield* actor.stop
-        expect((yield* Ref.get(t.host.turns)).length).toBe(1)
+        expect((yield* turnSummaries(t.host)).length).toBe(1)
         expect(yield* t.emulator.violations()).toEqual([])
       })
     ), 30_000)

@@ -1,6 +1,6 @@
 /**
- * Multi-account isolation on the emulator (real Supervisor, AccountActors, ILinkApi over HTTP on
- * 127.0.0.1, state stores in a temp dir). One account's trouble (5xx storm, resets, a hung poll, −14,
+ * Multi-account isolation on the emulator (the production composition: Supervisor, AccountRunner,
+ * AccountActors, ILinkApi over HTTP on 127.0.0.1, state stores in a temp dir). One account's trouble (5xx storm, resets, a hung poll, −14,
  * QR re-login), a new login, and a logout must not cost the other accounts a restart, a cursor, a
  * message or a poll gap. Real time; traffic is paced, every wait is a bounded wait on a condition.
  *
@@ -17,7 +17,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { logoutAccount } from "../../../src/login/Logout.js"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
-import { waitUntil } from "../../support/actorHarness.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import { cursorSeq, type Injection, type IsolationWorld, longestPollGap, makeIsolationWorld } from "../../support/isolationWorld.js"
 
 const LONG_POLL_MS = 500
@@ -35,10 +35,10 @@ const worldOptions = {
   actor: { initialPollTimeoutMs: POLL_TIMEOUT_MS, backoffBaseMs: 200, backoffCapMs: 1_000 }
 }
 
-/** All accounts in the index started and answering once. */
+/** All accounts in the index started (as the host starts each) and answering once. */
 const startAll = (world: IsolationWorld) =>
   Effect.gen(function*() {
-    yield* world.supervisor.reconcile(yield* world.store.listAccountIds())
+    for (const id of yield* world.store.list()) yield* world.startAccount(id)
     for (const bot of world.bots) yield* world.awaitPhase(bot.botId, "Running")
     for (const bot of world.bots) yield* world.say(bot.botId, `hello-${bot.botId}`)
   })
@@ -46,7 +46,7 @@ const startAll = (world: IsolationWorld) =>
 /** Waits until every injection is answered, then reports the slowest answer (ms after injection). */
 const slowestAnswer = (world: IsolationWorld, injections: ReadonlyArray<Injection>) =>
   Effect.gen(function*() {
-    yield* waitUntil(world.allAnswered(injections), `answers to ${injections.length} steady messages`, 15_000)
+    yield* waitUntil(`answers to ${injections.length} steady messages`, world.allAnswered(injections), { timeoutMs: 15_000 })
     let slowest = 0
     for (const injection of injections) {
       const at = yield* world.answeredAt(injection)
@@ -102,17 +102,17 @@ describe("multi-account isolation on the emulator", () => {
         // a message that reaches A during its trouble is answered once the trouble is over
         const duringStorm = yield* world.inject(a.botId, "a-during-storm")
         yield* waitUntil(
-          Effect.map(emulator.faults, (plans) => plans.every((p) => p.botId !== a.botId || p.remaining === 0)),
           "A's fault plans used up",
-          20_000
+          Effect.map(emulator.faults, (plans) => plans.every((p) => p.botId !== a.botId || p.remaining === 0)),
+          { timeoutMs: 20_000 }
         )
-        yield* waitUntil(world.allAnswered([duringStorm]), "A answers the message that came during its storm", 15_000)
+        yield* waitUntil("A answers the message that came during its storm", world.allAnswered([duringStorm]), { timeoutMs: 15_000 })
         expect(yield* world.phasesSince(a.botId, mark)).toContain("Backoff")
 
         // then −14: A is parked, its run ends, nothing restarts it
         yield* emulator.expireSession(a.botId)
         yield* world.awaitPhase(a.botId, "AuthExpired")
-        yield* waitUntil(Effect.map(supervisor.isRunning(a.botId), (running) => !running), "A's run ended", 5_000)
+        yield* waitUntil("A's run ended", supervisor.isRunning(a.botId), (running) => !running, { timeoutMs: 5_000 })
 
         // re-login of A by QR (the phone confirms as the same bot and owner)
         const relogin = yield* world.qrLogin({ botId: a.botId, userId: a.ownerUserId })
@@ -173,6 +173,8 @@ describe("multi-account isolation on the emulator", () => {
       const login = yield* world.qrLogin({})
       expect(login.outcome._tag).toBe("Connected")
       const d = login.bot
+      // the CLI's login asks the running gateway to start the new account, and the host does
+      yield* world.startAccount(d.botId)
       yield* world.awaitPhase(d.botId, "Running")
       yield* world.say(d.botId, "d-hello")
       const loginSteady = yield* duringLogin.stop
@@ -193,9 +195,9 @@ describe("multi-account isolation on the emulator", () => {
       expect(yield* world.stops(b.botId)).toBe(1)
       // the traffic goes on for a while after the logout: a bounded wait for more injections, not a sleep
       yield* waitUntil(
-        Effect.map(duringLogout.injected, (made) => made.filter((i) => i.at > loggedOutAt).length >= 3 * 8),
         "steady traffic after the logout",
-        10_000
+        Effect.map(duringLogout.injected, (made) => made.filter((i) => i.at > loggedOutAt).length >= 3 * 8),
+        { timeoutMs: 10_000 }
       )
       const logoutSteady = yield* duringLogout.stop
       const to = yield* emulator.now
@@ -210,7 +212,7 @@ describe("multi-account isolation on the emulator", () => {
       }
       // B's run is over: no poll after its logout returned, and its files are gone
       expect((yield* world.pollsOf(b.botId)).filter((p) => p.at > loggedOutAt)).toEqual([])
-      expect([...(yield* store.listAccountIds())].sort()).toEqual(
+      expect([...(yield* store.list())].sort()).toEqual(
         [a.botId, c.botId, d.botId].map(normalizeAccountId).sort()
       )
       expect(yield* noDuplicateTurns(world)).toEqual([])

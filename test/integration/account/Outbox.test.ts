@@ -1,21 +1,25 @@
 /**
- * The Outbox over real HTTP against the sandbox emulator: each sendmessage outcome of ILINK App. C
+ * The Outbox over real HTTP against the sandbox emulator: each sendmessage outcome of PROTOCOL App. C
  * yields the right receipt or typed error, and nothing goes out without a context token.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Either, Layer, Redacted, Schedule } from "effect"
 import { ContextTokens } from "../../../src/account/ContextTokens.js"
-import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { Outbox, type OutboxOptions } from "../../../src/account/Outbox.js"
+import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
+import type { WeixinMessage } from "../../../src/wire/Message.js"
+import { scriptedApi } from "../../support/actorHarness.js"
 import { defaultILinkTimeouts, ILinkTimeouts } from "../../../src/ilink/ILinkSettings.js"
 import { type Emulator, makeEmulator } from "../../../sandbox/emulator/Emulator.js"
 
 const user = "o9cQ8Abc@im.wechat"
+/** a target as the outbound adapter makes it */
+const peerOf = (raw: string): Peer => Either.getOrThrow(normalizePeerId(raw))
 
-const setup = (options: Partial<Pick<OutboxOptions<unknown>, "chunkLimit" | "replyBudget" | "retrySchedule">> = {}) =>
+const setup = (options: Partial<Pick<OutboxOptions, "chunkLimit" | "replyBudget" | "retrySchedule">> = {}) =>
   Effect.gen(function* () {
     const emulator = yield* makeEmulator({ longPollMs: 300 })
     const bot = yield* emulator.addBot()
@@ -29,8 +33,7 @@ const setup = (options: Partial<Pick<OutboxOptions<unknown>, "chunkLimit" | "rep
     const tokens = yield* ContextTokens.make({ accountId: "outbox-it" }).pipe(Effect.provide(ContextTokenStore.layerMemory))
     const outbox = yield* Outbox.make({
       accountId: "outbox-it",
-      connection: Effect.succeed(connection),
-      api,
+      connection,
       contextTokens: tokens,
       ...options
     })
@@ -59,7 +62,7 @@ describe("Outbox against the emulator", () => {
     Effect.gen(function* () {
       const t = yield* setup()
       const injected = yield* t.userWrites()
-      const receipt = yield* t.outbox.send({ to: `user:${user}`, text: "hello", runId: "run-1" })
+      const receipt = yield* t.outbox.send({ to: peerOf(`user:${user}`), text: "hello", runId: "run-1" })
       const [record] = yield* t.sent
       expect(receipt.status).toBe("delivered")
       expect(record).toMatchObject({
@@ -78,7 +81,7 @@ describe("Outbox against the emulator", () => {
       const t = yield* setup()
       yield* t.userWrites()
       yield* t.emulator.setFault({ endpoint: "sendmessage", fault: { kind: "no_message_id" }, times: 1 })
-      const receipt = yield* t.outbox.send({ to: user, text: "hello" })
+      const receipt = yield* t.outbox.send({ to: peerOf(user), text: "hello" })
       expect(receipt.status).toBe("unconfirmed")
       expect(receipt.chunks[0]?._tag).toBe("Unconfirmed")
       yield* noViolations(t.emulator)
@@ -87,7 +90,7 @@ describe("Outbox against the emulator", () => {
   live("refuses a peer who never wrote without any request reaching the server", () =>
     Effect.gen(function* () {
       const t = yield* setup()
-      const error = yield* Effect.flip(t.outbox.send({ to: user, text: "hello" }))
+      const error = yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "hello" }))
       expect(error._tag).toBe("NoContextToken")
       expect(yield* t.sent).toEqual([])
       expect(yield* t.emulator.requests("sendmessage")).toEqual([])
@@ -99,13 +102,13 @@ describe("Outbox against the emulator", () => {
       const t = yield* setup()
       yield* t.userWrites()
       yield* t.emulator.invalidateContextTokens(t.bot.botId, user)
-      const error = yield* Effect.flip(t.outbox.send({ to: user, text: "hello" }))
+      const error = yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "hello" }))
       expect(error._tag).toBe("ContextTokenRejected")
       expect((yield* t.sent).map((s) => s.outcome)).toEqual(["stale_context_token"])
-      expect((yield* Effect.flip(t.outbox.send({ to: user, text: "again" })))._tag).toBe("ReplyBudgetSpent")
+      expect((yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "again" })))._tag).toBe("ReplyBudgetSpent")
       expect(yield* t.sent).toHaveLength(1)
       yield* t.userWrites()
-      expect((yield* t.outbox.send({ to: user, text: "after writing" })).status).toBe("delivered")
+      expect((yield* t.outbox.send({ to: peerOf(user), text: "after writing" })).status).toBe("delivered")
       yield* noViolations(t.emulator)
     }))
 
@@ -113,8 +116,8 @@ describe("Outbox against the emulator", () => {
     Effect.gen(function* () {
       const t = yield* setup()
       yield* t.userWrites()
-      for (let i = 0; i < 10; i++) yield* t.outbox.send({ to: user, text: `reply ${i}` })
-      expect((yield* Effect.flip(t.outbox.send({ to: user, text: "one too many" })))._tag).toBe("ReplyBudgetSpent")
+      for (let i = 0; i < 10; i++) yield* t.outbox.send({ to: peerOf(user), text: `reply ${i}` })
+      expect((yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "one too many" })))._tag).toBe("ReplyBudgetSpent")
       const outcomes = (yield* t.sent).map((s) => s.outcome)
       expect(outcomes).toEqual(Array.from({ length: 10 }, () => "delivered"))
       yield* noViolations(t.emulator)
@@ -124,8 +127,8 @@ describe("Outbox against the emulator", () => {
     Effect.gen(function* () {
       const t = yield* setup({ replyBudget: 50 })
       yield* t.userWrites()
-      for (let i = 0; i < 10; i++) yield* t.outbox.send({ to: user, text: `reply ${i}` })
-      const error = yield* Effect.flip(t.outbox.send({ to: user, text: "one too many" }))
+      for (let i = 0; i < 10; i++) yield* t.outbox.send({ to: peerOf(user), text: `reply ${i}` })
+      const error = yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "one too many" }))
       expect(error._tag).toBe("ContextTokenRejected")
       expect((yield* t.sent).at(-1)?.outcome).toBe("budget_spent")
       yield* noViolations(t.emulator)
@@ -136,7 +139,7 @@ describe("Outbox against the emulator", () => {
       const t = yield* setup()
       yield* t.userWrites()
       yield* t.emulator.advanceClock(24 * 3_600_000 + 1_000)
-      const error = yield* Effect.flip(t.outbox.send({ to: user, text: "late" }))
+      const error = yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "late" }))
       expect(error._tag).toBe("ContextTokenRejected")
       expect((yield* t.sent).map((s) => s.outcome)).toEqual(["window_closed"])
       yield* noViolations(t.emulator)
@@ -147,7 +150,7 @@ describe("Outbox against the emulator", () => {
       const t = yield* setup()
       yield* t.userWrites()
       yield* t.emulator.setFault({ endpoint: "sendmessage", fault: { kind: "rate_limited" }, times: 1 })
-      expect((yield* Effect.flip(t.outbox.send({ to: user, text: "hello" })))._tag).toBe("RateLimited")
+      expect((yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "hello" })))._tag).toBe("RateLimited")
       yield* noViolations(t.emulator)
     }))
 
@@ -157,13 +160,13 @@ describe("Outbox against the emulator", () => {
       expect(long.length).toBeGreaterThan(5_000)
       const whole = yield* setup({ chunkLimit: 10_000 })
       yield* whole.userWrites()
-      expect((yield* Effect.flip(whole.outbox.send({ to: user, text: long })))._tag).toBe("MessageRejected")
+      expect((yield* Effect.flip(whole.outbox.send({ to: peerOf(user), text: long })))._tag).toBe("MessageRejected")
       expect((yield* whole.sent).map((s) => s.outcome)).toEqual(["text_too_long"])
       yield* noViolations(whole.emulator)
 
       const chunked = yield* setup()
       yield* chunked.userWrites()
-      const receipt = yield* chunked.outbox.send({ to: user, text: long })
+      const receipt = yield* chunked.outbox.send({ to: peerOf(user), text: long })
       const records = yield* chunked.sent
       expect(receipt.status).toBe("delivered")
       expect(receipt.chunks.length).toBeGreaterThanOrEqual(3)
@@ -179,7 +182,7 @@ describe("Outbox against the emulator", () => {
       const injected = yield* t.userWrites()
       // a stray id with a real token, as a host with a mangled target would send it
       const error = yield* Effect.flip(
-        t.outbox.send({ to: "ghost@im.wechat", text: "hello", contextToken: injected.contextToken! })
+        t.outbox.send({ to: peerOf("ghost@im.wechat"), text: "hello", contextToken: injected.contextToken! })
       )
       expect(error._tag).toBe("InvalidTarget")
       expect(error.message).toContain("check the recipient id")
@@ -199,7 +202,7 @@ describe("Outbox against the emulator", () => {
         const t = yield* setup()
         yield* t.userWrites()
         yield* t.emulator.setFault({ endpoint: "sendmessage", fault, times: 1 })
-        const error = yield* Effect.flip(t.outbox.send({ to: user, text: "hello" }))
+        const error = yield* Effect.flip(t.outbox.send({ to: peerOf(user), text: "hello" }))
         expect(error._tag).toBe("DeliveryUnknown")
         expect(error.message).toContain("may or may not have arrived")
         expect(yield* t.emulator.requests("sendmessage")).toHaveLength(1)
@@ -216,14 +219,18 @@ describe("Outbox against the emulator", () => {
       const tokens = yield* ContextTokens.make({ accountId: "x" }).pipe(Effect.provide(ContextTokenStore.layerMemory))
       yield* tokens.remember(Either.getOrThrow(normalizePeerId(user)), "ctx", yield* Clock.currentTimeMillis)
       let attempts = 0
+      // the real client, counting its sendmessage calls
+      const counting = scriptedApi({
+        sendMessage: (conn: ILinkConnection, request: { readonly msg: WeixinMessage }) =>
+          Effect.suspend(() => (attempts++, t.api.sendMessage(conn, request)))
+      })
       const outbox = yield* Outbox.make({
         accountId: "x",
-        connection: Effect.sync(() => (attempts++, closed)),
-        api: t.api,
+        connection: closed,
         contextTokens: tokens,
         retrySchedule: Schedule.intersect(Schedule.spaced(Duration.millis(20)), Schedule.recurs(3))
-      })
-      const result = yield* Effect.either(outbox.send({ to: user, text: "hello" }))
+      }).pipe(Effect.provide(counting))
+      const result = yield* Effect.either(outbox.send({ to: peerOf(user), text: "hello" }))
       expect(Either.isLeft(result) && result.left._tag).toBe("ServerUnreachable")
       expect(attempts).toBe(4)
       yield* noViolations(t.emulator)

@@ -6,6 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Either, Redacted } from "effect"
 import { ContextTokens } from "../../../src/account/ContextTokens.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { Outbox } from "../../../src/account/Outbox.js"
@@ -13,20 +15,9 @@ import { Typing } from "../../../src/account/Typing.js"
 import type { InboundTurn } from "../../../src/account/AgentTurns.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
-import { normalizePeerId } from "../../../src/domain/PeerId.js"
-import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
-import { makeTestHost } from "../../support/TestHost.js"
-
-/** Polls `condition` every 20 ms until it holds; dies after `timeoutMs`. */
-const waitUntil = (condition: Effect.Effect<boolean>, what: string, timeoutMs = 10_000) =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-    while (!(yield* condition)) {
-      if ((yield* Clock.currentTimeMillis) > deadline) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
-      yield* Effect.sleep(Duration.millis(20))
-    }
-  })
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
+import { TestAgentTurns } from "../../../src/account/TestAgentTurns.js"
 
 describe("turns against the emulator", () => {
   it.live("serves three peers at once, keeps each peer's reply order, and shows typing around each turn", () =>
@@ -35,13 +26,12 @@ describe("turns against the emulator", () => {
         const emulator = yield* makeEmulator({ longPollMs: 300 })
         const bot = yield* emulator.addBot()
         const connection = yield* ILinkConnection.make({ baseUrl: emulator.baseUrl, token: Redacted.make(bot.token) })
-        const api = yield* ILinkApi
         const tokens = yield* ContextTokens.make({ accountId: "turns-it" })
-        const outbox = yield* Outbox.make({ accountId: "turns-it", connection: Effect.succeed(connection), api, contextTokens: tokens })
-        const typing = yield* Typing.make({ accountId: "turns-it", connection: Effect.succeed(connection), api })
+        const outbox = yield* Outbox.make({ accountId: "turns-it", connection, contextTokens: tokens })
+        const typing = yield* Typing.make({ accountId: "turns-it", connection })
         const texts = new Map<string, string>()
         // each turn "thinks" for 300 ms of real time, then echoes the inbound text
-        const host = yield* makeTestHost({
+        const host = yield* TestAgentTurns.make({
           delay: Duration.millis(300),
           replies: (turn: InboundTurn) => [`echo ${texts.get(turn.claimed.key)}`]
         })
@@ -50,13 +40,13 @@ describe("turns against the emulator", () => {
           Effect.gen(function* () {
             const peer = claimed.peer
             const contextToken = claimed.message.context_token
-            if (contextToken !== undefined) yield* tokens.remember(peer, contextToken, claimed.claimedAt)
+            if (contextToken !== undefined) yield* tokens.remember(claimed.peer, contextToken, claimed.claimedAt)
             const turn: InboundTurn = { accountId: "turns-it", claimed, peer, contextToken, runId: `run-${claimed.key}` }
             const reply = {
-              ...outbox.replyChannel({ to: peer.id, contextToken, runId: turn.runId }),
-              withTyping: <A, E, R>(effect: Effect.Effect<A, E, R>) => typing.duringTurn(peer.id, contextToken, effect)
+              ...outbox.replyChannel({ to: peer, contextToken, runId: turn.runId }),
+              withTyping: <A, E, R>(effect: Effect.Effect<A, E, R>) => typing.duringTurn(peer, contextToken, effect)
             }
-            yield* host.service.handleInbound(turn, reply)
+            yield* host.run(turn, reply)
           })
         const dispatcher = yield* Dispatcher.make({ concurrency: 8, handle: runTurn })
 
@@ -69,15 +59,16 @@ describe("turns against the emulator", () => {
             const injected = yield* emulator.injectInbound({ botId: bot.botId, fromUserId: user, kind: "text", text })
             const key = `mid:${injected.messageId}`
             texts.set(key, text)
-            yield* dispatcher.offer({
+            const claimed: ClaimedMessage = {
               key,
               peer: Either.getOrThrow(normalizePeerId(user)),
               message: { from_user_id: user, message_id: injected.messageId!, context_token: injected.contextToken! },
               claimedAt: yield* Clock.currentTimeMillis
-            })
+            }
+            yield* dispatcher.offer(claimed)
           }
         }
-        yield* waitUntil(Effect.map(dispatcher.size, (n) => n === 0), "all turns to finish")
+        yield* waitUntil("all turns to finish", dispatcher.size, (n) => n === 0)
 
         const turns = yield* host.turns
         expect(turns.map((t) => t.outcome)).toEqual(turns.map(() => "completed"))

@@ -1,16 +1,21 @@
 /**
- * Crash test: a real AccountActor in a child process (test/support/crashChild.ts) is killed with SIGKILL at
- * random moments while messages keep arriving; after ≥ 50 kills a last run drains everything, and every
- * injected message must have been dispatched exactly once. See actorChild.ts for why the dispatch record
- * is idempotent by key and what "exactly once" means across a kill between the turn and its done mark.
+ * Crash test: an account run by the production AccountRunner in a child process
+ * (test/support/crashChild.ts) is killed with SIGKILL at random moments while messages keep arriving;
+ * after ≥ 50 kills a last run drains everything, and every injected message must have been dispatched
+ * exactly once. See crashChild.ts for why the dispatch record is idempotent by key and what "exactly
+ * once" means across a kill between the turn and its done mark.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
-import { makeTempDir, waitUntil } from "../../support/actorHarness.js"
+import { normalizeAccountId } from "../../../src/domain/AccountId.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { State } from "../../../src/state/State.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
+import { makeTempDir } from "../../support/actorHarness.js"
 
 const rounds = 50
 const childScript = path.join(import.meta.dirname, "..", "..", "support", "crashChild.ts")
@@ -68,7 +73,12 @@ describe("AccountActor crash safety", () => {
         const dir = yield* makeTempDir("actor-crash-")
         const stateDir = path.join(dir, "state")
         const dispatchFile = path.join(dir, "dispatched.log")
-        const args = [emulator.baseUrl, bot.botId, bot.token, stateDir, dispatchFile]
+        // the login the child runs with, stored as a QR login would
+        yield* Effect.flatMap(AccountStore, (store) =>
+          store.save(normalizeAccountId(bot.botId), { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl })).pipe(
+            Effect.provide(State.layerAt(stateDir))
+          )
+        const args = [bot.botId, stateDir, dispatchFile]
         const injected: Array<string> = []
         const messageIds: Array<string> = []
 
@@ -96,10 +106,10 @@ describe("AccountActor crash safety", () => {
               if (round % 2 === 1) {
                 // kill right after a turn recorded its effect, likely before its done mark
                 yield* waitUntil(
-                  Effect.sync(() => readDispatched(dispatchFile).length > before),
                   "a dispatch in this round",
-                  20_000
-                ).pipe(Effect.catchAllDefect(() => Effect.void))
+                  Effect.sync(() => readDispatched(dispatchFile).length > before),
+                  { timeoutMs: 20_000 }
+                ).pipe(Effect.catchTag("WaitTimeoutError", () => Effect.void))
               } else {
                 yield* pauseMs(random(800))
               }
@@ -113,13 +123,13 @@ describe("AccountActor crash safety", () => {
             yield* startChild(args)
             const want = new Set(injected)
             yield* waitUntil(
+              "every injected message dispatched",
               Effect.sync(() => {
                 const got = new Set(readDispatched(dispatchFile))
                 return [...want].every((k) => got.has(k))
               }),
-              "every injected message dispatched",
-              60_000
-            ).pipe(Effect.catchAllDefect(() => Effect.void))
+              { timeoutMs: 60_000 }
+            ).pipe(Effect.catchTag("WaitTimeoutError", () => Effect.void))
           })
         )
 

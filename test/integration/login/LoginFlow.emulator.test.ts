@@ -12,7 +12,7 @@ import * as Path from "node:path"
 import { type Emulator, makeEmulator, type RequestRecord } from "../../../sandbox/emulator/Emulator.js"
 import {
   type LoginEvent,
-  LoginListener,
+  type LoginSupervisor,
   LoginOutcome,
   LoginPrompt,
   loginStore,
@@ -72,10 +72,10 @@ const world = (emulatorOptions: Parameters<typeof makeEmulator>[0], answers: Arr
       api,
       store,
       Option.some({
-        loginSaved: (id: string, resetCursor: Effect.Effect<void>) =>
-          Effect.zipRight(Effect.sync(() => void told.push(`loginSaved ${id}`)), resetCursor),
-        accountRemoved: (id: string) => Effect.sync(() => void told.push(`accountRemoved ${id}`))
-      } satisfies typeof LoginListener.Service)
+        loginSaved: (id: string, resetCursor: Effect.Effect<void> = Effect.void) =>
+          Effect.zipRight(Effect.sync(() => void told.push(`loginSaved ${id}`)), Effect.as(resetCursor, "restarted" as const)),
+        forget: (id: string) => Effect.sync(() => void told.push(`accountRemoved ${id}`))
+      } satisfies LoginSupervisor)
     )
     const prompt = Layer.succeed(LoginPrompt, {
       askVerifyCode: ({ retry }) =>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { makeWeixinChannelPlugin } from "../../../src/plugin/ChannelPlugin.js"
 import { hostConfig, tempDir, testDeps } from "../../support/plugin.js"
 
@@ -60,20 +61,23 @@ describe("agentPrompt.messageToolHints", () => {
 })
 
 describe("status.buildAccountSnapshot", () => {
-  it("adds the account's identity, configuration state and DM policy to the runtime snapshot", async () => {
-    const snapshot = await plugin.status!.buildAccountSnapshot!({
-      account,
-      cfg: hostConfig({ dmPolicy: "open" }),
-      runtime: { accountId: "a", running: true, statusState: "running" }
-    })
-    expect(snapshot).toMatchObject({
-      accountId: "a",
-      running: true,
-      statusState: "running",
-      configured: false,
-      enabled: true,
-      dmPolicy: "open",
-      baseUrl: "https://ilinkai.weixin.qq.com"
-    })
-  })
+  it.effect("adds the account's identity, configuration state and DM policy to the runtime snapshot", () =>
+    Effect.gen(function*() {
+      const snapshot = yield* Effect.promise(async () =>
+        plugin.status!.buildAccountSnapshot!({
+          account,
+          cfg: hostConfig({ dmPolicy: "open" }),
+          runtime: { accountId: "a", running: true, statusState: "running" }
+        })
+      )
+      expect(snapshot).toMatchObject({
+        accountId: "a",
+        running: true,
+        statusState: "running",
+        configured: false,
+        enabled: true,
+        dmPolicy: "open",
+        baseUrl: "https://ilinkai.weixin.qq.com"
+      })
+    }))
 })

@@ -23,8 +23,8 @@ import type { ResumeRequest } from "../../../src/plugin/ResumeMethod.js"
 import { RESUME_ACCOUNT_METHOD, RESUME_ACCOUNT_SCOPE } from "../../../src/plugin/ResumeProtocol.js"
 import { emulatorPerTest, startAccountUntilRunning } from "../../support/pluginEmulator.js"
 import { hostConfig, seedAccount, tempDir, testDeps, turnText, waitFor } from "../../support/plugin.js"
-import type { HostService } from "../../../src/account/AgentTurns.js"
-import { InboundBridge } from "../../../src/host/InboundBridge.js"
+import type { AgentTurnsService } from "../../../src/account/AgentTurns.js"
+import { ChannelTurns } from "../../../src/host/ChannelTurns.js"
 
 const perTest = emulatorPerTest()
 
@@ -86,12 +86,12 @@ interface Turn {
   readonly inRequest: string | undefined
 }
 
-/** An inbound bridge that records each turn (and the async context it runs in) and replies `pong: <text>`. */
+/** Agent turns that record each turn (and the async context it runs in) and reply `pong: <text>`. */
 const recordingBridge = (turns: Array<Turn>) =>
-  Layer.succeed(InboundBridge, {
-    make: (input) =>
-      Effect.succeed<HostService>({
-        handleInbound: (turn, reply) =>
+  Layer.succeed(ChannelTurns, {
+    forAccount: (input) =>
+      Effect.succeed<AgentTurnsService>({
+        run: (turn, reply) =>
           Effect.gen(function*() {
             turns.push({ accountId: input.accountId, text: turnText(turn), inRequest: hostRequest.getStore() })
             yield* reply.sendText(`pong: ${turnText(turn)}`).pipe(Effect.orDie)

@@ -4,16 +4,23 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, TestClock } from "effect"
-import { AccountPhase, type AccountStateRef, markPolled, setPhase } from "../../../src/account/AccountStatus.js"
-import { AccountRunner, Supervisor, SupervisorSettingsTag } from "../../../src/account/Supervisor.js"
+import { AccountRunner, type HostBinding } from "../../../src/account/AccountRunner.js"
+import { AccountPhase, type AccountStateRef, markPolled, type ParkedPhase, setPhase } from "../../../src/account/AccountStatus.js"
+import { Supervisor } from "../../../src/account/Supervisor.js"
+import { TestAgentTurns } from "../../../src/account/TestAgentTurns.js"
+import { defaultChannelConfig } from "../../../src/config/ChannelConfig.js"
+import { RestartTuning } from "../../../src/config/Tuning.js"
 import { publishAccountStatus } from "../../../src/plugin/GatewayAdapter.js"
 import type { AccountSnapshot } from "../../../src/plugin/SdkTypes.js"
 import { collectStatusIssues, POLL_STALL_MS, statusSnapshot } from "../../../src/plugin/StatusAdapter.js"
 
-const supervisorWith = (run: (id: string, state: AccountStateRef) => Effect.Effect<void, unknown>) =>
+const binding: HostBinding = { turns: Effect.runSync(TestAgentTurns.make()), config: defaultChannelConfig }
+
+/** A Supervisor whose runner runs `run` for every account. */
+const supervisorWith = (run: (id: string, state: AccountStateRef) => Effect.Effect<ParkedPhase>) =>
   Supervisor.Default.pipe(
-    Layer.provide(Layer.succeed(AccountRunner, { run })),
-    Layer.provide(Layer.succeed(SupervisorSettingsTag, {
+    Layer.provide(Layer.succeed(AccountRunner, { run: (id, _binding, { state }) => run(id, state) })),
+    Layer.provide(Layer.succeed(RestartTuning, {
       restartBaseMs: 1_000,
       restartCapMs: 10_000,
       stableAfterMs: 60_000,
@@ -55,7 +62,7 @@ describe("status publishing", () => {
       yield* Effect.gen(function*() {
         const supervisor = yield* Supervisor
         const publisher = yield* Effect.fork(publishAccountStatus("a", ctx, 0))
-        yield* supervisor.start("a")
+        yield* supervisor.start("a", binding)
         yield* TestClock.adjust(3_000)
         const states = statuses.map((s) => s.statusState)
         expect(states).toContain("starting")
@@ -79,7 +86,7 @@ describe("status publishing", () => {
       yield* Effect.gen(function*() {
         const supervisor = yield* Supervisor
         yield* Effect.fork(publishAccountStatus("a", ctx, 0))
-        yield* supervisor.start("a")
+        yield* supervisor.start("a", binding)
         yield* TestClock.adjust(60_000)
         expect(statuses.at(-1)?.statusState).toBe("running")
         expect(collectStatusIssues([statuses.at(-1)!])).toEqual([])
@@ -101,12 +108,14 @@ describe("status publishing", () => {
         Effect.gen(function*() {
           yield* setPhase(state, AccountPhase.Running())
           yield* Effect.sleep(500)
-          yield* setPhase(state, AccountPhase.AuthExpired({ since: 500, reason: "iLink said -14" }))
+          const parked: ParkedPhase = AccountPhase.AuthExpired({ since: 500, reason: "iLink said -14" })
+          yield* setPhase(state, parked)
+          return parked
         })
       yield* Effect.gen(function*() {
         const supervisor = yield* Supervisor
         yield* Effect.fork(publishAccountStatus("a", ctx, 0))
-        yield* supervisor.start("a")
+        yield* supervisor.start("a", binding)
         yield* TestClock.adjust(1_000)
         const last = statuses.at(-1)!
         expect(last).toMatchObject({ statusState: "auth-expired", lifecycle: "blocked", connected: false })

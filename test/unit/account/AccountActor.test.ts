@@ -1,49 +1,54 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, SubscriptionRef, TestClock } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, HashMap, Layer, Logger, Option, Queue, Ref, Scope, TestClock } from "effect"
 import { AccountActor } from "../../../src/account/AccountActor.js"
 import { makeAccountState } from "../../../src/account/AccountStatus.js"
 import { Inbox } from "../../../src/account/Inbox.js"
-import { type AccountSettings, defaultAccountSettings } from "../../../src/account/AccountSettings.js"
-import { defaultDispatchConcurrency } from "../../../src/account/Dispatcher.js"
 import { sendStopGrace } from "../../../src/account/Outbox.js"
-import type { Host } from "../../../src/account/AgentTurns.js"
+import { AgentTurns } from "../../../src/account/AgentTurns.js"
+import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT } from "../../../src/config/Defaults.js"
+import { type ActorSettings, defaultActorSettings } from "../../../src/config/Tuning.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
+import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { State } from "../../../src/state/State.js"
 import { AuthExpired } from "../../../src/wire/ILinkError.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import {
-  makeRecordingHost,
+  deliveredReceipts,
   makeTempDir,
   makeTestApi,
   textMessage,
-  waitUntil
+  turnSummaries
 } from "../../support/actorHarness.js"
-import { makeTestHost } from "../../support/TestHost.js"
+import { TestAgentTurns, type TurnScript } from "../../../src/account/TestAgentTurns.js"
 import { fileInboxStorage } from "../../support/StateSupport.js"
 
 const accountId = "bot1-im-bot"
 const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
 const notifyStopTimeoutMs = 500
+const alice = Either.getOrThrow(normalizePeerId("alice@im.wechat"))
 
 const setup = (
-  hostOptions: Parameters<typeof makeRecordingHost>[0] = {},
-  hostLayer?: Layer.Layer<Host>,
-  settings: Partial<AccountSettings> = {}
+  script: TurnScript = {},
+  hostLayer?: Layer.Layer<AgentTurns>,
+  settings: Partial<ActorSettings> = {}
 ) =>
   Effect.gen(function*() {
     const dir = yield* makeTempDir("actor-")
     const api = yield* makeTestApi
-    const host = yield* makeRecordingHost(hostOptions)
-    const layer = Layer.mergeAll(api.layer, hostLayer ?? host.layer, State.layerAt(dir))
+    const host = yield* TestAgentTurns.make(script)
+    const layer = Layer.mergeAll(api.layer, hostLayer ?? Layer.succeed(AgentTurns, host), State.layerAt(dir))
+    /** the scope the actor is made in: closing it stops the actor, as the runner's end does */
     const actorScope = yield* Scope.make()
-    const start = Effect.gen(function*() {
-      const handle = yield* AccountActor.run({ accountId, connection, settings: { notifyStopTimeoutMs, ...settings } }).pipe(
-        Scope.extend(actorScope),
-        Effect.provide(layer)
-      )
-      return handle
-    })
+    const state = yield* makeAccountState
+    const start = AccountActor.make({
+      accountId,
+      connection,
+      settings: { ...defaultActorSettings, notifyStopTimeoutMs, ...settings },
+      state
+    }).pipe(Scope.extend(actorScope), Effect.provide(layer))
     const pollCount = Effect.map(Ref.get(api.poll.requests), (rs) => rs.length)
-    const awaitPolls = (n: number) => waitUntil(Effect.map(pollCount, (c) => c >= n), `${n} polls`)
-    return { dir, api, host, start, actorScope, pollCount, awaitPolls }
+    const awaitPolls = (n: number) => waitUntil(`${n} polls`, pollCount, (c) => c >= n)
+    return { dir, api, host, start, actorScope, pollCount, awaitPolls, layer }
   })
 
 describe("AccountActor", () => {
@@ -54,7 +59,7 @@ describe("AccountActor", () => {
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, "hang")
       yield* actor.stop
-      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect((yield* actor.state.get).phase._tag).toBe("Stopped")
       expect(yield* Ref.get(t.api.interruptedPolls)).toBe(1)
       expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
       expect(yield* TestClock.currentTimeMillis).toBe(0)
@@ -67,12 +72,12 @@ describe("AccountActor", () => {
       const actor = yield* t.start
       yield* t.awaitPolls(1)
       const stopping = yield* Effect.fork(actor.stop)
-      yield* waitUntil(Effect.map(Ref.get(t.api.notifyStops), (n) => n === 1), "notifystop called")
+      yield* waitUntil("notifystop called", Effect.map(Ref.get(t.api.notifyStops), (n) => n === 1))
       yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs - 1))
       expect(stopping.unsafePoll()).toBeNull()
       yield* TestClock.adjust(Duration.millis(1))
       yield* Fiber.join(stopping)
-      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect((yield* actor.state.get).phase._tag).toBe("Stopped")
       expect(yield* Ref.get(t.api.interruptedPolls)).toBe(1)
     }))
 
@@ -87,7 +92,7 @@ describe("AccountActor", () => {
 
   it.scoped("runs one turn per new message, replies through the Outbox and records the times", () =>
     Effect.gen(function*() {
-      const t = yield* setup({ reply: "hello back" })
+      const t = yield* setup({ replies: ["hello back"] })
       const actor = yield* t.start
       yield* t.awaitPolls(1)
       yield* TestClock.adjust(Duration.seconds(3))
@@ -95,15 +100,12 @@ describe("AccountActor", () => {
         get_updates_buf: "c1",
         msgs: [textMessage({ message_id: "1", text: "hi" }), textMessage({ message_id: "1", text: "hi" })]
       })
-      yield* waitUntil(
-        Effect.map(SubscriptionRef.get(actor.state), (s) => s.lastOutboundAt !== undefined),
-        "reply receipt"
-      )
-      expect(yield* Ref.get(t.host.turns)).toEqual([{ key: "mid:1", peer: "alice@im.wechat", text: "hi" }])
+      yield* waitUntil("reply receipt", Effect.map(actor.state.get, (s) => s.lastOutboundAt !== undefined))
+      expect(yield* turnSummaries(t.host)).toEqual([{ key: "mid:1", peer: "alice@im.wechat", text: "hi" }])
       const sent = (yield* Ref.get(t.api.sent))[0]
       expect(sent?.to_user_id).toBe("alice@im.wechat")
       expect(sent?.context_token).toBe("ctx")
-      const status = yield* SubscriptionRef.get(actor.state)
+      const status = yield* actor.state.get
       expect(status.phase._tag).toBe("Running")
       expect(status.lastPollAt).toBe(3_000)
       expect(status.lastInboundAt).toBe(3_000)
@@ -120,12 +122,12 @@ describe("AccountActor", () => {
         get_updates_buf: "c1",
         msgs: [anonymous, textMessage({ message_id: "2", text: "after" })]
       })
-      yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "the good message's turn")
-      expect((yield* Ref.get(t.host.turns)).map((x) => x.text)).toEqual(["after"])
+      yield* waitUntil("the good message's turn", Effect.map(turnSummaries(t.host), (ts) => ts.length === 1))
+      expect((yield* turnSummaries(t.host)).map((x) => x.text)).toEqual(["after"])
       const files = yield* fileInboxStorage(t.dir)
       const records = (kind: string) =>
         Effect.map(files.lines(accountId), (lines) => lines.filter((l) => l.includes(`"t":"${kind}"`)))
-      yield* waitUntil(Effect.map(records("done"), (done) => done.length === 1), "the good message marked done")
+      yield* waitUntil("the good message marked done", Effect.map(records("done"), (done) => done.length === 1))
       const rejected = yield* records("rejected")
       expect(rejected).toHaveLength(1)
       expect(rejected[0]).toContain("no sender id")
@@ -145,8 +147,8 @@ describe("AccountActor", () => {
         yield* previous.markDone("mid:7")
       }))
       const actor = yield* t.start
-      yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "replayed turn")
-      expect((yield* Ref.get(t.host.turns)).map((x) => x.key)).toEqual(["mid:8"])
+      yield* waitUntil("replayed turn", Effect.map(turnSummaries(t.host), (ts) => ts.length === 1))
+      expect((yield* turnSummaries(t.host)).map((x) => x.key)).toEqual(["mid:8"])
       yield* t.awaitPolls(1)
       expect((yield* Ref.get(t.api.poll.requests))[0]?.get_updates_buf).toBe("c0")
       // the server redelivers it: no second turn
@@ -155,7 +157,7 @@ describe("AccountActor", () => {
       yield* actor.stop
       const after = yield* files.provide(Inbox.make({ accountId }))
       expect(after.unfinished).toEqual([])
-      expect((yield* Ref.get(t.host.turns)).length).toBe(1)
+      expect((yield* turnSummaries(t.host)).length).toBe(1)
     }))
 
   it.scoped("parks in AuthExpired on -14: no more polls, proactive sends fail fast", () =>
@@ -166,30 +168,27 @@ describe("AccountActor", () => {
       yield* Queue.offer(t.api.poll.script, {
         fail: new AuthExpired({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", ret: -14 })
       })
-      yield* actor.awaitParked
-      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("AuthExpired")
-      const refused = yield* actor.send({ to: "alice@im.wechat", text: "ping" }).pipe(Effect.flip)
+      const parked = yield* actor.awaitParked
+      expect(parked).toMatchObject({ _tag: "AuthExpired" })
+      expect((yield* actor.state.get).phase).toEqual(parked)
+      const refused = yield* actor.send({ to: alice, text: "ping" }).pipe(Effect.flip)
       expect(refused._tag).toBe("AccountAuthExpired")
       yield* TestClock.adjust(Duration.hours(3))
       expect(yield* t.pollCount).toBe(1)
       expect(yield* Ref.get(t.api.sent)).toEqual([])
     }))
 
-  it.scoped("stays AuthExpired after a parked actor is stopped, and runUntilParked returns", () =>
+  it.scoped("stays AuthExpired after a parked actor's scope closes, and calls notifystop", () =>
     Effect.gen(function*() {
       const t = yield* setup()
-      const dir = yield* makeTempDir("actor-parked-")
-      const state = yield* makeAccountState
-      const running = yield* AccountActor.runUntilParked({ accountId, connection, state }).pipe(
-        Effect.provide(Layer.mergeAll(t.api.layer, t.host.layer, State.layerAt(dir))),
-        Effect.fork
-      )
+      const actor = yield* t.start
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, {
         fail: new AuthExpired({ endpoint: "ilink/bot/getupdates", reachedServer: "yes", errcode: -14 })
       })
-      yield* Fiber.join(running)
-      expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("AuthExpired")
+      yield* actor.awaitParked
+      yield* Scope.close(t.actorScope, Exit.void)
+      expect((yield* actor.state.get).phase._tag).toBe("AuthExpired")
       expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
     }))
 
@@ -215,21 +214,21 @@ describe("AccountActor", () => {
       const actor = yield* t.start
       yield* t.awaitPolls(1)
       yield* Scope.close(t.actorScope, Exit.void)
-      expect((yield* SubscriptionRef.get(actor.state)).phase._tag).toBe("Stopped")
+      expect((yield* actor.state.get).phase._tag).toBe("Stopped")
       expect(yield* Ref.get(t.api.notifyStops)).toBe(1)
     }))
 
   it.scoped("keeps typing alive through a 12 s agent run: start at 0, 5 and 10 s, cancel when it ends", () =>
     Effect.gen(function*() {
-      const testHost = yield* makeTestHost({ delay: Duration.seconds(12) })
-      const t = yield* setup({}, testHost.layer)
+      const testHost = yield* TestAgentTurns.make({ delay: Duration.seconds(12) })
+      const t = yield* setup({}, Layer.succeed(AgentTurns, testHost))
       t.api.options.typingTicket = "T1"
       yield* t.start
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
-      yield* waitUntil(Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 1), "typing started")
+      yield* waitUntil("typing started", Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 1))
       yield* TestClock.adjust(Duration.seconds(12))
-      yield* waitUntil(Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 4), "typing cancelled")
+      yield* waitUntil("typing cancelled", Effect.map(Ref.get(t.api.typing), (ts) => ts.length === 4))
       expect(yield* Ref.get(t.api.typing)).toEqual([
         { at: 0, userId: "alice@im.wechat", status: 1 },
         { at: 5_000, userId: "alice@im.wechat", status: 1 },
@@ -241,16 +240,13 @@ describe("AccountActor", () => {
 
   it.scoped("shows no typing for a turn the host skips without running the agent", () =>
     Effect.gen(function*() {
-      const testHost = yield* makeTestHost({ skip: "sender not paired" })
-      const t = yield* setup({}, testHost.layer)
+      const testHost = yield* TestAgentTurns.make({ skip: "sender not paired" })
+      const t = yield* setup({}, Layer.succeed(AgentTurns, testHost))
       t.api.options.typingTicket = "T1"
       yield* t.start
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
-      yield* waitUntil(
-        Effect.map(testHost.turns, (ts) => ts.length === 1 && ts[0]?.outcome === "skipped"),
-        "the skipped turn"
-      )
+      yield* waitUntil("the skipped turn", Effect.map(testHost.turns, (ts) => ts.length === 1 && ts[0]?.outcome === "skipped"))
       yield* t.awaitPolls(2)
       yield* TestClock.adjust(Duration.seconds(10))
       expect(yield* Ref.get(t.api.typing)).toEqual([])
@@ -258,36 +254,37 @@ describe("AccountActor", () => {
 
   it.scoped("serves 8 peers at once by default, the Dispatcher's own default", () =>
     Effect.gen(function*() {
-      expect(defaultDispatchConcurrency).toBe(8)
-      expect(defaultAccountSettings.dispatchConcurrency).toBe(defaultDispatchConcurrency)
+      expect(DEFAULT_DISPATCH_CONCURRENCY).toBe(8)
+      expect(defaultActorSettings.dispatchConcurrency).toBe(DEFAULT_DISPATCH_CONCURRENCY)
       const gate = yield* Deferred.make<void>()
-      const testHost = yield* makeTestHost({ gate })
-      const t = yield* setup({}, testHost.layer)
+      const testHost = yield* TestAgentTurns.make({ gate })
+      const t = yield* setup({}, Layer.succeed(AgentTurns, testHost))
       yield* t.start
       yield* t.awaitPolls(1)
       const msgs = Array.from({ length: 10 }, (_, i) => textMessage({ message_id: String(i + 1), from: `peer${i}@im.wechat` }))
       yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs })
-      yield* waitUntil(Effect.map(testHost.active, (n) => n === 8), "8 turns running")
+      yield* waitUntil("8 turns running", Effect.map(testHost.active, (n) => n === 8))
       yield* t.awaitPolls(2)
       expect(yield* testHost.maxActive).toBe(8)
       yield* Deferred.succeed(gate, undefined)
-      yield* waitUntil(Effect.map(testHost.turns, (ts) => ts.length === 10 && ts.every((x) => x.outcome === "completed")), "all 10 turns")
+      yield* waitUntil("all 10 turns", Effect.map(testHost.turns, (ts) => ts.length === 10 && ts.every((x) => x.outcome === "completed")))
     }))
 
   it.scoped("splits a reply longer than the configured chunkLimit into one sendmessage per chunk", () =>
     Effect.gen(function*() {
       const long = "abcdefghij".repeat(12)
-      const t = yield* setup({ reply: long }, undefined, { chunkLimit: 50 })
+      const t = yield* setup({ replies: [long] }, undefined, { chunkLimit: 50 })
       yield* t.start
       yield* t.awaitPolls(1)
       yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
-      yield* waitUntil(Effect.map(Ref.get(t.host.receipts), (rs) => rs.length === 1), "the reply's receipt")
+      yield* waitUntil("the reply's receipt", Effect.map(deliveredReceipts(t.host), (rs) => rs.length === 1))
       const texts = (yield* Ref.get(t.api.sent)).map((m) => {
         const item = m.item_list?.[0]
         return item !== undefined && "text_item" in item ? item.text_item.text : undefined
       })
       expect(texts).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
-      expect(defaultAccountSettings.chunkLimit).toBe(2000)
+      expect(defaultActorSettings.chunkLimit).toBe(DEFAULT_TEXT_CHUNK_LIMIT)
+      expect(DEFAULT_TEXT_CHUNK_LIMIT).toBe(2000)
     }))
 
   /** An actor that has served alice once (so a proactive send has her token) and holds its next poll. */
@@ -298,14 +295,14 @@ describe("AccountActor", () => {
     const actor = yield* t.start
     yield* t.awaitPolls(1)
     yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
-    yield* waitUntil(Effect.map(Ref.get(t.host.turns), (ts) => ts.length === 1), "alice's turn")
+    yield* waitUntil("alice's turn", Effect.map(turnSummaries(t.host), (ts) => ts.length === 1))
     yield* t.awaitPolls(2)
-    const sending = yield* Effect.fork(actor.send({ to: "alice@im.wechat", text: "proactive" }))
-    yield* waitUntil(Effect.map(Ref.get(t.api.sent), (ms) => ms.length === 1), "the send in flight")
+    const sending = yield* Effect.fork(actor.send({ to: alice, text: "proactive" }))
+    yield* waitUntil("the send in flight", Effect.map(Ref.get(t.api.sent), (ms) => ms.length === 1))
     const stopStartedAt = yield* TestClock.currentTimeMillis
     const stopping = yield* Effect.fork(actor.stop)
     // the held long-poll is aborted before any virtual time passes
-    yield* waitUntil(Effect.map(Ref.get(t.api.interruptedPolls), (n) => n === 1), "the long-poll aborted")
+    yield* waitUntil("the long-poll aborted", Effect.map(Ref.get(t.api.interruptedPolls), (n) => n === 1))
     expect(yield* TestClock.currentTimeMillis).toBe(stopStartedAt)
     return { t, actor, sending, stopping, stopStartedAt }
   })
@@ -314,10 +311,10 @@ describe("AccountActor", () => {
   /** Lets notifystop (which hangs) run into its bound and returns how long the whole stop took. */
   const finishStop = (r: StopDuringSend) =>
     Effect.gen(function*() {
-      yield* waitUntil(Effect.map(Ref.get(r.t.api.notifyStops), (n) => n === 1), "notifystop called")
+      yield* waitUntil("notifystop called", Effect.map(Ref.get(r.t.api.notifyStops), (n) => n === 1))
       yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs))
       yield* Fiber.join(r.stopping)
-      expect((yield* SubscriptionRef.get(r.actor.state)).phase._tag).toBe("Stopped")
+      expect((yield* r.actor.state.get).phase._tag).toBe("Stopped")
       return (yield* TestClock.currentTimeMillis) - r.stopStartedAt
     })
 
@@ -344,5 +341,32 @@ describe("AccountActor", () => {
       const took = yield* finishStop(r)
       expect(took).toBe(grace + notifyStopTimeoutMs)
       expect(took).toBeLessThan(1_000)
+    }))
+
+  it.scoped("a reply counted during the stop grace is on disk once the enclosing scope has closed", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ replies: ["hello back"] })
+      t.api.options.notifyStop = "hang"
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* waitUntil("the turn's reply", Effect.map(deliveredReceipts(t.host), (rs) => rs.length === 1))
+      yield* t.awaitPolls(2)
+      t.api.options.sendMessage = { delayMs: 100 }
+      const sending = yield* Effect.fork(actor.send({ to: alice, text: "proactive" }))
+      yield* waitUntil("the send in flight", Effect.map(Ref.get(t.api.sent), (ms) => ms.length === 2))
+      // the runner's scope closing, as when the Supervisor stops the account
+      const stopping = yield* Effect.fork(Scope.close(t.actorScope, Exit.void))
+      yield* waitUntil("the long-poll aborted", Effect.map(Ref.get(t.api.interruptedPolls), (n) => n === 1))
+      yield* TestClock.adjust(Duration.millis(100))
+      expect((yield* Fiber.join(sending)).status).toBe("delivered")
+      yield* waitUntil("notifystop called", Effect.map(Ref.get(t.api.notifyStops), (n) => n === 1))
+      yield* TestClock.adjust(Duration.millis(notifyStopTimeoutMs))
+      yield* Fiber.join(stopping)
+      const activity = yield* Effect.flatMap(ContextTokenStore, (store) => store.loadActivity(accountId)).pipe(
+        Effect.provide(State.layerAt(t.dir))
+      )
+      // the turn's reply and the one delivered during the grace
+      expect(Option.map(activity, (file) => file.peers[alice.id]?.repliesSince)).toEqual(Option.some(2))
     }))
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, FastCheck, Fiber, Logger, Option } from "effect"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
 
 interface Msg {
@@ -9,22 +10,12 @@ interface Msg {
   readonly seq: number
 }
 
-/** A message from `peer` as spelled, normalised as the Inbox does. */
-const msg = (peer: string, seq: number): Msg => ({
-  key: `mid:${peer}-${seq}`,
-  peer: Either.getOrThrow(normalizePeerId(peer)),
+/** A message from `sender` as the Inbox claims it: the peer normalised once, there. */
+const msg = (sender: string, seq: number): Msg => ({
+  key: `mid:${sender}-${seq}`,
+  peer: Either.getOrThrow(normalizePeerId(sender)),
   seq
 })
-
-/** Yields until `condition` holds; fails the test after a bounded number of scheduler turns. */
-const eventually = (condition: () => boolean, what: string) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 10_000; i++) {
-      if (condition()) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage(`condition never held: ${what}`)
-  })
 
 describe("Dispatcher", () => {
   it.scoped.prop(
@@ -48,8 +39,8 @@ describe("Dispatcher", () => {
           capacity,
           handle: (m) =>
             Effect.gen(function* () {
-              // peer ids differ in case and prefix only: the FIFO key is the normalised id
-              const lane = m.peer.key
+              // peer ids differ in case and prefix only: the FIFO key is the peer's key
+              const lane = m.peer.key as string
               if (running.has(lane)) overlap = true
               running.add(lane)
               for (let i = 0; i < (work.get(m.key) ?? 0); i++) yield* Effect.yieldNow()
@@ -93,7 +84,7 @@ describe("Dispatcher", () => {
           })
       })
       for (let p = 0; p < 10; p++) yield* dispatcher.offer(msg(`p${p}`, 0))
-      yield* eventually(() => active === 3, "three turns running")
+      yield* waitUntil("three turns running", Effect.sync(() => active === 3))
       for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
       expect(active).toBe(3)
       expect(yield* dispatcher.size).toBe(10)

@@ -1,15 +1,16 @@
 /**
- * The Dispatcher driving host turns (TestHost) in virtual time: peers overlap, each peer's turns do
+ * The Dispatcher driving host turns (TestAgentTurns) in virtual time: peers overlap, each peer's turns do
  * not, and a held, failing or defecting turn affects only its own message.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Either, TestClock } from "effect"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, Receipt } from "../../../src/account/Receipt.js"
-import { normalizePeerId } from "../../../src/domain/PeerId.js"
-import { makeTestHost, recordingReplyChannel, type TestHost } from "../../support/TestHost.js"
+import { recordingReplyChannel, TestAgentTurns, type TestAgentTurnsService } from "../../../src/account/TestAgentTurns.js"
 
+/** A message from `peer` as the Inbox claims it: the peer normalised once, there. */
 const claimed = (peer: string, n: number): ClaimedMessage => ({
   key: `mid:${peer}-${n}`,
   peer: Either.getOrThrow(normalizePeerId(peer)),
@@ -21,17 +22,17 @@ const reply = recordingReplyChannel((text) =>
   Effect.succeed(Receipt.fromChunks("x", [new ChunkDelivered({ clientId: `c-${text}`, messageId: "1" })]))
 )
 
-const dispatcherFor = (host: TestHost) =>
+const dispatcherFor = (host: TestAgentTurnsService) =>
   Dispatcher.make({
     concurrency: 4,
-    handle: (message: ClaimedMessage) =>
-      host.service.handleInbound(
+    handle: (claimed: ClaimedMessage) =>
+      host.run(
         {
           accountId: "a",
-          claimed: message,
-          peer: message.peer,
-          contextToken: message.message.context_token,
-          runId: `run-${message.key}`
+          claimed,
+          peer: claimed.peer,
+          contextToken: claimed.message.context_token,
+          runId: `run-${claimed.key}`
         },
         reply
       )
@@ -40,7 +41,7 @@ const dispatcherFor = (host: TestHost) =>
 describe("Dispatcher with host turns", () => {
   it.scoped("runs different peers' 10 s turns side by side and one peer's turns one after another", () =>
     Effect.gen(function* () {
-      const host = yield* makeTestHost({ delay: Duration.seconds(10), replies: ["ok"] })
+      const host = yield* TestAgentTurns.make({ delay: Duration.seconds(10), replies: ["ok"] })
       const dispatcher = yield* dispatcherFor(host)
       for (const n of [1, 2]) for (const peer of ["a", "b", "c"]) yield* dispatcher.offer(claimed(peer, n))
       yield* TestClock.adjust(Duration.seconds(10))
@@ -65,7 +66,7 @@ describe("Dispatcher with host turns", () => {
   it.scoped("a held turn holds only its own peer; failed and defecting turns do not stop the next message", () =>
     Effect.gen(function* () {
       const gate = yield* Deferred.make<void>()
-      const host = yield* makeTestHost({ replies: ["ok"] })
+      const host = yield* TestAgentTurns.make({ replies: ["ok"] })
       yield* host.script({ peer: "slow" }, { gate, replies: ["finally"] })
       yield* host.script({ key: "mid:b-1" }, { fail: "model unavailable" })
       yield* host.script({ key: "mid:b-2" }, { defect: "bug" })
@@ -84,10 +85,10 @@ describe("Dispatcher with host turns", () => {
 
   it.scoped("a skipped turn is recorded as skipped and sends nothing", () =>
     Effect.gen(function* () {
-      const host = yield* makeTestHost({ skip: "sender not paired", replies: ["never"] })
+      const host = yield* TestAgentTurns.make({ skip: "sender not paired", replies: ["never"] })
       const channel = recordingReplyChannel(() => Effect.die("must not send"))
-      const outcome = yield* host.service.handleInbound(
-        { accountId: "a", claimed: claimed("z", 1), peer: { id: "z", key: "z" }, contextToken: undefined, runId: "r" },
+      const outcome = yield* host.run(
+        { accountId: "a", claimed: claimed("z", 1), peer: Either.getOrThrow(normalizePeerId("z")), contextToken: undefined, runId: "r" },
         channel
       )
       expect(outcome).toMatchObject({ _tag: "Skipped", reason: "sender not paired" })

@@ -1,16 +1,30 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Logger, LogLevel, Queue, Ref, SubscriptionRef, TestClock } from "effect"
-import { defaultAccountSettings } from "../../../src/account/AccountSettings.js"
+import { Duration, Effect, Fiber, Logger, LogLevel, Queue, Ref, TestClock } from "effect"
+import { defaultActorSettings } from "../../../src/config/Tuning.js"
 import { makeAccountState } from "../../../src/account/AccountStatus.js"
 import { type ClaimedMessage, Inbox } from "../../../src/account/Inbox.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import { runMonitor } from "../../../src/account/Monitor.js"
 import {
   ILinkDecodeError,
   AuthExpired,
   ILinkTransportError
 } from "../../../src/wire/ILinkError.js"
-import { makeScriptedPoll, textMessage } from "../../support/actorHarness.js"
 import { memoryInboxStorage } from "../../support/StateSupport.js"
+import {
+  makeScriptedPoll,
+  type ScriptedPoll,
+  scriptedApi,
+  testConnection,
+  textMessage
+} from "../../support/actorHarness.js"
+
+/** The ILinkApi of a monitor whose getupdates answers come from the script. */
+const pollingApi = (poll: ScriptedPoll) =>
+  scriptedApi({
+    getUpdates: (_conn: unknown, request: { readonly get_updates_buf: string; readonly timeoutMs?: number }) =>
+      poll.getUpdates({ get_updates_buf: request.get_updates_buf, timeoutMs: request.timeoutMs ?? 35_000 })
+  })
 
 const accountId = "bot1-im-bot"
 const endpoint = "ilink/bot/getupdates"
@@ -21,16 +35,6 @@ const transportError = new ILinkTransportError({
   detail: "connect ECONNREFUSED"
 })
 
-/** Lets forked fibers run until `done` holds; fails the test instead of hanging. */
-const waitUntil = (done: Effect.Effect<boolean>, what: string) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 10_000; i++) {
-      if (yield* done) return
-      yield* Effect.yieldNow()
-    }
-    return yield* Effect.dieMessage(`condition never held: ${what}`)
-  })
-
 const setup = Effect.gen(function*() {
   const files = yield* memoryInboxStorage
   const inbox = yield* files.provide(Inbox.make({ accountId }))
@@ -38,15 +42,15 @@ const setup = Effect.gen(function*() {
   const state = yield* makeAccountState
   const dispatched = yield* Ref.make<ReadonlyArray<ClaimedMessage>>([])
   const fiber = yield* runMonitor({
-    getUpdates: poll.getUpdates,
+    connection: testConnection,
     inbox,
     dispatch: (c) => Ref.update(dispatched, (cs) => [...cs, c]),
     state,
-    settings: defaultAccountSettings
-  }).pipe(Effect.forkScoped)
+    settings: defaultActorSettings
+  }).pipe(Effect.provide(pollingApi(poll)), Effect.forkScoped)
   const requestCount = Effect.map(Ref.get(poll.requests), (rs) => rs.length)
-  const awaitRequests = (n: number) => waitUntil(Effect.map(requestCount, (c) => c >= n), `${n} polls`)
-  const phase = Effect.map(SubscriptionRef.get(state), (s) => s.phase)
+  const awaitRequests = (n: number) => waitUntil(`${n} polls`, Effect.map(requestCount, (c) => c >= n))
+  const phase = Effect.map(state.get, (s) => s.phase)
   return { files, inbox, poll, state, dispatched, fiber, requestCount, awaitRequests, phase }
 })
 
@@ -57,7 +61,7 @@ describe("Monitor", () => {
       for (let attempt = 1; attempt <= 9; attempt++) {
         yield* t.awaitRequests(attempt)
         yield* Queue.offer(t.poll.script, { fail: transportError })
-        yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Backoff" && p.attempt === attempt), "backoff")
+        yield* waitUntil("backoff", Effect.map(t.phase, (p) => p._tag === "Backoff" && p.attempt === attempt))
         const phase = yield* t.phase
         if (phase._tag !== "Backoff") return expect.unreachable()
         const delay = phase.nextAttemptAt - (yield* TestClock.currentTimeMillis)
@@ -71,7 +75,7 @@ describe("Monitor", () => {
         yield* TestClock.adjust(Duration.millis(1))
       }
       yield* t.awaitRequests(10)
-      expect((yield* SubscriptionRef.get(t.state)).lastError?.message).toContain("ECONNREFUSED")
+      expect((yield* t.state.get).lastError?.message).toContain("ECONNREFUSED")
     }))
 
   it.scoped("starts over at about 1 s after a successful poll", () =>
@@ -80,15 +84,15 @@ describe("Monitor", () => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         yield* t.awaitRequests(attempt)
         yield* Queue.offer(t.poll.script, { fail: transportError })
-        yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Backoff" && p.attempt === attempt), "backoff")
+        yield* waitUntil("backoff", Effect.map(t.phase, (p) => p._tag === "Backoff" && p.attempt === attempt))
         yield* TestClock.adjust(Duration.seconds(30))
       }
       yield* t.awaitRequests(4)
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c1" })
-      yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Running"), "running")
+      yield* waitUntil("running", Effect.map(t.phase, (p) => p._tag === "Running"))
       yield* t.awaitRequests(5)
       yield* Queue.offer(t.poll.script, { fail: transportError })
-      yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Backoff"), "backoff again")
+      yield* waitUntil("backoff again", Effect.map(t.phase, (p) => p._tag === "Backoff"))
       const phase = yield* t.phase
       if (phase._tag !== "Backoff") return expect.unreachable()
       expect(phase.attempt).toBe(1)
@@ -116,9 +120,10 @@ describe("Monitor", () => {
       yield* Queue.offer(t.poll.script, {
         fail: new AuthExpired({ endpoint, reachedServer: "yes", errcode: -14 })
       })
-      yield* Fiber.join(t.fiber)
+      const parked = yield* Fiber.join(t.fiber)
       const phase = yield* t.phase
       expect(phase).toMatchObject({ _tag: "AuthExpired", since: 5_000 })
+      expect(parked).toEqual(phase)
       yield* TestClock.adjust(Duration.hours(10))
       expect(yield* t.requestCount).toBe(1)
     }))
@@ -143,7 +148,7 @@ describe("Monitor", () => {
       yield* Queue.offer(t.poll.script, {
         fail: new ILinkDecodeError({ endpoint, reachedServer: "yes", problem: "truncated JSON", bodySnippet: "{\"ms" })
       })
-      yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Backoff"), "backoff")
+      yield* waitUntil("backoff", Effect.map(t.phase, (p) => p._tag === "Backoff"))
       yield* TestClock.adjust(Duration.seconds(2))
       yield* t.awaitRequests(3)
       const requests = yield* Ref.get(t.poll.requests)
@@ -158,20 +163,20 @@ describe("Monitor", () => {
       yield* TestClock.adjust(Duration.seconds(10))
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c1" })
       yield* t.awaitRequests(2)
-      let status = yield* SubscriptionRef.get(t.state)
+      let status = yield* t.state.get
       expect(status.lastPollAt).toBe(10_000)
       expect(status.lastInboundAt).toBeUndefined()
       yield* TestClock.adjust(Duration.seconds(10))
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c2", msgs: [textMessage({ message_id: "1" })] })
       yield* t.awaitRequests(3)
-      status = yield* SubscriptionRef.get(t.state)
+      status = yield* t.state.get
       expect(status.lastPollAt).toBe(20_000)
       expect(status.lastInboundAt).toBe(20_000)
       // a redelivered message is not new inbound traffic
       yield* TestClock.adjust(Duration.seconds(10))
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c3", msgs: [textMessage({ message_id: "1" })] })
       yield* t.awaitRequests(4)
-      status = yield* SubscriptionRef.get(t.state)
+      status = yield* t.state.get
       expect(status.lastPollAt).toBe(30_000)
       expect(status.lastInboundAt).toBe(20_000)
       expect(status.phase._tag).toBe("Running")
@@ -200,8 +205,8 @@ describe("Monitor", () => {
       yield* t.awaitRequests(1)
       t.files.failing.set("append", "disk full")
       yield* Queue.offer(t.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
-      yield* waitUntil(Effect.map(t.phase, (p) => p._tag === "Backoff"), "backoff")
-      expect((yield* SubscriptionRef.get(t.state)).lastError?.message).toContain("disk full")
+      yield* waitUntil("backoff", Effect.map(t.phase, (p) => p._tag === "Backoff"))
+      expect((yield* t.state.get).lastError?.message).toContain("disk full")
       t.files.failing.delete("append")
       yield* TestClock.adjust(Duration.seconds(2))
       yield* t.awaitRequests(2)
@@ -225,13 +230,17 @@ describe("Monitor", () => {
       const state = yield* makeAccountState
       const dispatched = yield* Ref.make<ReadonlyArray<ClaimedMessage>>([])
       yield* runMonitor({
-        getUpdates: poll.getUpdates,
+        connection: testConnection,
         inbox,
         dispatch: (c) => Ref.update(dispatched, (cs) => [...cs, c]),
         state,
-        settings: defaultAccountSettings
-      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)), Effect.forkScoped)
-      const polls = (n: number) => waitUntil(Effect.map(Ref.get(poll.requests), (rs) => rs.length >= n), `${n} polls`)
+        settings: defaultActorSettings
+      }).pipe(
+        Effect.provide(pollingApi(poll)),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+        Effect.forkScoped
+      )
+      const polls = (n: number) => waitUntil(`${n} polls`, Effect.map(Ref.get(poll.requests), (rs) => rs.length >= n))
       yield* polls(1)
       yield* Queue.offer(poll.script, {
         get_updates_buf: "c1",
@@ -248,6 +257,6 @@ describe("Monitor", () => {
       expect(warnings[0]).toContain("not passed to the agent")
       expect(warnings[0]).toContain(files.journalPath(accountId))
       expect(warnings[0]).toContain("report")
-      expect((yield* SubscriptionRef.get(state)).phase._tag).toBe("Running")
+      expect((yield* state.get).phase._tag).toBe("Running")
     }))
 })

@@ -1,11 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Either, Exit, Fiber, Scope, TestClock } from "effect"
 import { ContextTokens } from "../../../src/account/ContextTokens.js"
-import { Outbox, type OutboxApi, sendStopGrace } from "../../../src/account/Outbox.js"
-import type { ILinkApi } from "../../../src/ilink/ILinkApi.js"
-import type { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
-import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
+import { Outbox, sendStopGrace } from "../../../src/account/Outbox.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import type { SendMessageResponse } from "../../../src/wire/Api.js"
 import {
   ILinkApiError,
@@ -15,10 +13,7 @@ import {
   ILinkTransportError
 } from "../../../src/wire/ILinkError.js"
 import type { WeixinMessage } from "../../../src/wire/Message.js"
-
-// the real client must keep satisfying the narrow interface the Outbox is written against
-const apiFits = (api: ILinkApi): OutboxApi<ILinkConnection> => api
-void apiFits
+import { scriptedApi, testConnection } from "../../support/actorHarness.js"
 
 const endpoint = "ilink/bot/sendmessage"
 const never = (detail = "ECONNREFUSED") =>
@@ -32,15 +27,15 @@ type Answer = SendMessageResponse | ILinkError
 const fakeApi = (answers: Array<Answer> = []) => {
   const calls: Array<WeixinMessage> = []
   let next = 1
-  const api: OutboxApi<string> = {
-    sendMessage: (_conn, { msg }) =>
+  const api = scriptedApi({
+    sendMessage: (_conn: unknown, { msg }: { readonly msg: WeixinMessage }) =>
       Effect.suspend((): Effect.Effect<SendMessageResponse, ILinkError> => {
         calls.push(msg)
         const answer = answers.shift()
         if (answer === undefined) return Effect.succeed({ ret: 0, message_id: String(next++) })
         return "_tag" in answer ? Effect.fail(answer) : Effect.succeed(answer)
       })
-  }
+  })
   return { api, calls }
 }
 
@@ -50,17 +45,16 @@ const setup = (answers: Array<Answer> = [], options: { chunkLimit?: number; repl
     const tokens = yield* memoryTokens
     const outbox = yield* Outbox.make({
       accountId: "bot",
-      connection: Effect.succeed("conn"),
-      api: fake.api,
+      connection: testConnection,
       contextTokens: tokens,
       ...options
-    })
+    }).pipe(Effect.provide(fake.api))
     return { ...fake, tokens, outbox }
   })
 
 const peer = "o9cQ8Abc@im.wechat"
-/** the peer as the Inbox hands it to ContextTokens */
-const sender = Either.getOrThrow(normalizePeerId(peer))
+/** the peer as the Inbox or the outbound adapter makes it */
+const target = Either.getOrThrow(normalizePeerId(peer))
 
 /** ContextTokens over the in-memory token store */
 const memoryTokens = ContextTokens.make({ accountId: "bot" }).pipe(Effect.provide(ContextTokenStore.layerMemory))
@@ -69,7 +63,7 @@ describe("Outbox", () => {
   it.scoped("refuses to send to a peer who never wrote, without calling the server", () =>
     Effect.gen(function* () {
       const { calls, outbox } = yield* setup()
-      const error = yield* Effect.flip(outbox.send({ to: peer, text: "hello" }))
+      const error = yield* Effect.flip(outbox.send({ to: target, text: "hello" }))
       expect(error._tag).toBe("NoContextToken")
       expect(error.message).toContain("ask them to send a message first")
       expect(calls).toHaveLength(0)
@@ -78,8 +72,8 @@ describe("Outbox", () => {
   it.scoped("sends with the remembered token to the id as the server spelled it and returns a delivered receipt", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const receipt = yield* outbox.send({ to: "user:O9CQ8ABC@im.wechat", text: "hello", runId: "run-1" })
+      yield* tokens.remember(target, "ctx-1", 0)
+      const receipt = yield* outbox.send({ to: Either.getOrThrow(normalizePeerId("user:O9CQ8ABC@im.wechat")), text: "hello", runId: "run-1" })
       expect(receipt.status).toBe("delivered")
       expect(receipt.chunks).toHaveLength(1)
       expect(receipt.chunks[0]).toMatchObject({ _tag: "Delivered", messageId: "1", clientId: receipt.clientId })
@@ -106,9 +100,11 @@ describe("Outbox", () => {
         saveTokens: (id, next) => Effect.zipRight(Deferred.await(diskGate), memory.saveTokens(id, next))
       })
       const tokens = yield* ContextTokens.make({ accountId: "bot" }).pipe(Effect.provideService(ContextTokenStore, gated))
-      const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api: fake.api, contextTokens: tokens })
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const sending = yield* Effect.fork(outbox.send({ to: peer, text: "hello" }))
+      const outbox = yield* Outbox.make({ accountId: "bot", connection: testConnection, contextTokens: tokens }).pipe(
+        Effect.provide(fake.api)
+      )
+      yield* tokens.remember(target, "ctx-1", 0)
+      const sending = yield* Effect.fork(outbox.send({ to: target, text: "hello" }))
       yield* Effect.repeatN(Effect.yieldNow(), 20)
       expect(fake.calls).toHaveLength(0)
       yield* Deferred.succeed(diskGate, undefined)
@@ -120,8 +116,8 @@ describe("Outbox", () => {
   it.scoped("reports ret=0 without message_id as unconfirmed, not delivered", () =>
     Effect.gen(function* () {
       const { outbox, tokens } = yield* setup([{ ret: 0 }])
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const receipt = yield* outbox.send({ to: peer, text: "hi" })
+      yield* tokens.remember(target, "ctx-1", 0)
+      const receipt = yield* outbox.send({ to: target, text: "hi" })
       expect(receipt.status).toBe("unconfirmed")
       expect(receipt.chunks[0]?._tag).toBe("Unconfirmed")
     }))
@@ -148,8 +144,8 @@ describe("Outbox", () => {
     it.scoped(`maps ${what} to ${tag} after exactly one request`, () =>
       Effect.gen(function* () {
         const { calls, outbox, tokens } = yield* setup([answer])
-        yield* tokens.remember(sender, "ctx-1", 0)
-        const error = yield* Effect.flip(outbox.send({ to: peer, text: "hi" }))
+        yield* tokens.remember(target, "ctx-1", 0)
+        const error = yield* Effect.flip(outbox.send({ to: target, text: "hi" }))
         expect(error._tag).toBe(tag)
         expect(calls).toHaveLength(1)
         expect("clientId" in error && error.clientId).toBe(calls[0]?.client_id)
@@ -159,21 +155,21 @@ describe("Outbox", () => {
   it.scoped("after a stale-token refusal, refuses further sends until the peer writes again", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([apiError(-2)])
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const first = yield* Effect.flip(outbox.send({ to: peer, text: "one" }))
+      yield* tokens.remember(target, "ctx-1", 0)
+      const first = yield* Effect.flip(outbox.send({ to: target, text: "one" }))
       expect(first.message).toContain("the user has to write to the bot again")
-      expect((yield* Effect.flip(outbox.send({ to: peer, text: "two" })))._tag).toBe("ReplyBudgetSpent")
+      expect((yield* Effect.flip(outbox.send({ to: target, text: "two" })))._tag).toBe("ReplyBudgetSpent")
       expect(calls).toHaveLength(1)
-      yield* tokens.remember(sender, "ctx-2", 1)
-      yield* outbox.send({ to: peer, text: "three" })
+      yield* tokens.remember(target, "ctx-2", 1)
+      yield* outbox.send({ to: target, text: "three" })
       expect(calls).toHaveLength(2)
     }))
 
   it.scoped("retries a never-reached failure with the same client_id, backing off in virtual time", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([never(), never()])
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const fiber = yield* Effect.fork(outbox.send({ to: peer, text: "hi" }))
+      yield* tokens.remember(target, "ctx-1", 0)
+      const fiber = yield* Effect.fork(outbox.send({ to: target, text: "hi" }))
       yield* TestClock.adjust(Duration.millis(100))
       // the first retry waits ~200 ms (jittered 160–240 ms): not yet
       expect(calls).toHaveLength(1)
@@ -188,24 +184,24 @@ describe("Outbox", () => {
   it.scoped("gives up after four retries of an unreachable server and says nothing was delivered", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup(Array.from({ length: 10 }, () => never()))
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const fiber = yield* Effect.fork(Effect.flip(outbox.send({ to: peer, text: "hi" })))
+      yield* tokens.remember(target, "ctx-1", 0)
+      const fiber = yield* Effect.fork(Effect.flip(outbox.send({ to: target, text: "hi" })))
       yield* TestClock.adjust(Duration.seconds(30))
       const error = yield* Fiber.join(fiber)
       expect(error._tag).toBe("ServerUnreachable")
       expect(calls).toHaveLength(5)
       // the reply was never sent, so it does not count against the budget
-      expect((yield* tokens.lookup(sender)).pipe((o) => o._tag === "Some" && o.value.repliesSince)).toBe(0)
+      expect((yield* tokens.lookup(target)).pipe((o) => o._tag === "Some" && o.value.repliesSince)).toBe(0)
     }))
 
   it.scoped("refuses replies once 24 h have passed since the peer's last message", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(sender, "ctx-1", 0)
+      yield* tokens.remember(target, "ctx-1", 0)
       yield* TestClock.adjust(Duration.hours(24).pipe(Duration.subtract(Duration.seconds(1))))
-      yield* outbox.send({ to: peer, text: "just in time" })
+      yield* outbox.send({ to: target, text: "just in time" })
       yield* TestClock.adjust(Duration.seconds(1))
-      const error = yield* Effect.flip(outbox.send({ to: peer, text: "too late" }))
+      const error = yield* Effect.flip(outbox.send({ to: target, text: "too late" }))
       expect(error._tag).toBe("ReplyWindowClosed")
       expect(calls).toHaveLength(1)
     }))
@@ -213,17 +209,17 @@ describe("Outbox", () => {
   it.scoped("spends at most the reply budget per inbound message and refuses a send that would overrun it", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([], { replyBudget: 3, chunkLimit: 10 })
-      yield* tokens.remember(sender, "ctx-1", 0)
-      yield* outbox.send({ to: peer, text: "one" })
-      yield* outbox.send({ to: peer, text: "two" })
+      yield* tokens.remember(target, "ctx-1", 0)
+      yield* outbox.send({ to: target, text: "one" })
+      yield* outbox.send({ to: target, text: "two" })
       // two chunks would make four replies: refused whole, before any chunk goes out
-      const overrun = yield* Effect.flip(outbox.send({ to: peer, text: "0123456789 abcdefghij" }))
+      const overrun = yield* Effect.flip(outbox.send({ to: target, text: "0123456789 abcdefghij" }))
       expect(overrun._tag).toBe("ReplyBudgetSpent")
       expect(calls).toHaveLength(2)
-      yield* outbox.send({ to: peer, text: "three" })
-      expect((yield* Effect.flip(outbox.send({ to: peer, text: "four" })))._tag).toBe("ReplyBudgetSpent")
-      yield* tokens.remember(sender, "ctx-2", 1)
-      yield* outbox.send({ to: peer, text: "four" })
+      yield* outbox.send({ to: target, text: "three" })
+      expect((yield* Effect.flip(outbox.send({ to: target, text: "four" })))._tag).toBe("ReplyBudgetSpent")
+      yield* tokens.remember(target, "ctx-2", 1)
+      yield* outbox.send({ to: target, text: "four" })
       expect(calls).toHaveLength(4)
     }))
 
@@ -232,9 +228,9 @@ describe("Outbox", () => {
       const { calls, outbox, tokens } = yield* setup([{ ret: 0, message_id: "m1" }, { ret: 0 }, { ret: 0, message_id: "m3" }], {
         chunkLimit: 2000
       })
-      yield* tokens.remember(sender, "ctx-1", 0)
+      yield* tokens.remember(target, "ctx-1", 0)
       const paragraph = "x".repeat(1500)
-      const receipt = yield* outbox.send({ to: peer, text: [paragraph, paragraph, paragraph].join("\n\n"), runId: "r" })
+      const receipt = yield* outbox.send({ to: target, text: [paragraph, paragraph, paragraph].join("\n\n"), runId: "r" })
       expect(calls).toHaveLength(3)
       expect(calls.map((c) => c.item_list?.[0])).toEqual([1, 2, 3].map(() => ({ type: 1, text_item: { text: paragraph } })))
       expect(new Set(calls.map((c) => c.client_id)).size).toBe(3)
@@ -249,8 +245,8 @@ describe("Outbox", () => {
       const { calls, outbox, tokens } = yield* setup([{ ret: 0, message_id: "m1" }, apiError(-2, "rate limited")], {
         chunkLimit: 10
       })
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const error = yield* Effect.flip(outbox.send({ to: peer, text: "aaaaaaaa bbbbbbbb cccccccc" }))
+      yield* tokens.remember(target, "ctx-1", 0)
+      const error = yield* Effect.flip(outbox.send({ to: target, text: "aaaaaaaa bbbbbbbb cccccccc" }))
       expect(error).toMatchObject({ _tag: "RateLimited", chunkIndex: 2, chunkCount: 3 })
       expect(error._tag === "RateLimited" && error.sentBefore.map((c) => c.clientId)).toEqual([calls[0]?.client_id])
       expect(calls).toHaveLength(2)
@@ -259,32 +255,32 @@ describe("Outbox", () => {
   it.scoped("fails fast with the login command while the account is logged out, and sends again after", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(sender, "ctx-1", 0)
+      yield* tokens.remember(target, "ctx-1", 0)
       yield* outbox.setAuthExpired("iLink answered -14")
-      const error = yield* Effect.flip(outbox.send({ to: peer, text: "hi" }))
+      const error = yield* Effect.flip(outbox.send({ to: target, text: "hi" }))
       expect(error._tag).toBe("AccountAuthExpired")
       expect(error.message).toContain("openclaw channels login --channel openclaw-weixin")
       expect(calls).toHaveLength(0)
       yield* outbox.clearAuthExpired
-      yield* outbox.send({ to: peer, text: "hi" })
+      yield* outbox.send({ to: target, text: "hi" })
       expect(calls).toHaveLength(1)
     }))
 
-  it.scoped("rejects an empty recipient and an empty message before queueing", () =>
+  // an empty recipient never reaches the Outbox: the outbound adapter refuses it (OutboundAdapter.test)
+  it.scoped("rejects an empty message before queueing", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(sender, "ctx-1", 0)
-      expect((yield* Effect.flip(outbox.send({ to: "user: ", text: "hi" })))._tag).toBe("InvalidRecipient")
-      expect((yield* Effect.flip(outbox.send({ to: peer, text: "   " })))._tag).toBe("EmptyMessage")
+      yield* tokens.remember(target, "ctx-1", 0)
+      expect((yield* Effect.flip(outbox.send({ to: target, text: "   " })))._tag).toBe("EmptyMessage")
       expect(calls).toHaveLength(0)
     }))
 
   it.scoped("keeps the order of sends to one peer", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup([], { replyBudget: 100 })
-      yield* tokens.remember(sender, "ctx-1", 0)
+      yield* tokens.remember(target, "ctx-1", 0)
       const fibers = []
-      for (let i = 0; i < 20; i++) fibers.push(yield* Effect.fork(outbox.send({ to: peer, text: `m${i}` })))
+      for (let i = 0; i < 20; i++) fibers.push(yield* Effect.fork(outbox.send({ to: target, text: `m${i}` })))
       for (const fiber of fibers) yield* Fiber.join(fiber)
       const texts = calls.map((c) => {
         const item = c.item_list?.[0]
@@ -296,8 +292,8 @@ describe("Outbox", () => {
   it.scoped("the reply channel sends text and progress with the turn's token and run id", () =>
     Effect.gen(function* () {
       const { calls, outbox, tokens } = yield* setup()
-      yield* tokens.remember(sender, "ctx-new", 0)
-      const reply = outbox.replyChannel({ to: peer, contextToken: "ctx-turn", runId: "run-9" })
+      yield* tokens.remember(target, "ctx-new", 0)
+      const reply = outbox.replyChannel({ to: target, contextToken: "ctx-turn", runId: "run-9" })
       yield* reply.sendProgress({ type: 11, is_completed: false, tool_call_start_item: { tool_name: "search" } })
       yield* reply.sendText("done")
       expect(calls.map((c) => [c.context_token, c.run_id, c.item_list?.[0]?.type])).toEqual([
@@ -310,15 +306,19 @@ describe("Outbox", () => {
   const stoppable = (respond: Effect.Effect<SendMessageResponse, ILinkError>) =>
     Effect.gen(function* () {
       const calls: Array<WeixinMessage> = []
-      const api: OutboxApi<string> = { sendMessage: (_conn, { msg }) => Effect.suspend(() => (calls.push(msg), respond)) }
+      const api = scriptedApi({
+        sendMessage: (_conn: unknown, { msg }: { readonly msg: WeixinMessage }) =>
+          Effect.suspend(() => (calls.push(msg), respond))
+      })
       const scope = yield* Scope.make()
       const tokens = yield* memoryTokens
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api, contextTokens: tokens }).pipe(
-        Scope.extend(scope)
+      yield* tokens.remember(target, "ctx-1", 0)
+      const outbox = yield* Outbox.make({ accountId: "bot", connection: testConnection, contextTokens: tokens }).pipe(
+        Scope.extend(scope),
+        Effect.provide(api)
       )
-      const inFlight = yield* Effect.fork(outbox.send({ to: peer, text: "one" }))
-      const waiting = yield* Effect.fork(outbox.send({ to: peer, text: "two" }))
+      const inFlight = yield* Effect.fork(outbox.send({ to: target, text: "one" }))
+      const waiting = yield* Effect.fork(outbox.send({ to: target, text: "two" }))
       for (let i = 0; i < 20 && calls.length === 0; i++) yield* Effect.yieldNow()
       expect(calls).toHaveLength(1)
       const stopping = yield* Effect.fork(Scope.close(scope, Exit.void))
@@ -333,7 +333,7 @@ describe("Outbox", () => {
     Effect.gen(function* () {
       const t = yield* stoppable(Effect.as(Effect.sleep(Duration.millis(100)), { ret: 0, message_id: "77" }))
       expect(failureTag(yield* Fiber.await(t.waiting))).toBe("OutboxClosed")
-      const late = yield* Effect.flip(t.outbox.send({ to: peer, text: "three" }))
+      const late = yield* Effect.flip(t.outbox.send({ to: target, text: "three" }))
       expect(late._tag).toBe("OutboxClosed")
       expect(t.inFlight.unsafePoll()).toBeNull()
       yield* TestClock.adjust(Duration.millis(100))
@@ -363,14 +363,15 @@ describe("Outbox", () => {
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const tokens = yield* memoryTokens
-      yield* tokens.remember(sender, "ctx-1", 0)
-      const hang: OutboxApi<string> = { sendMessage: () => Effect.never }
-      const outbox = yield* Outbox.make({ accountId: "bot", connection: Effect.succeed("c"), api: hang, contextTokens: tokens, capacity: 1 }).pipe(
-        Scope.extend(scope)
+      yield* tokens.remember(target, "ctx-1", 0)
+      const hang = scriptedApi({ sendMessage: () => Effect.never })
+      const outbox = yield* Outbox.make({ accountId: "bot", connection: testConnection, contextTokens: tokens, capacity: 1 }).pipe(
+        Scope.extend(scope),
+        Effect.provide(hang)
       )
       const sends = []
       for (const text of ["in flight", "queued", "blocked 1", "blocked 2"]) {
-        sends.push(yield* Effect.fork(outbox.send({ to: peer, text })))
+        sends.push(yield* Effect.fork(outbox.send({ to: target, text })))
         for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
       }
       const stopping = yield* Effect.fork(Scope.close(scope, Exit.void))

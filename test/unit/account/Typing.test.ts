@@ -1,41 +1,44 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Either, Fiber, TestClock } from "effect"
-import { Typing, type TypingApi } from "../../../src/account/Typing.js"
-import type { ILinkApi } from "../../../src/ilink/ILinkApi.js"
-import type { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
+import { Typing } from "../../../src/account/Typing.js"
+import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
 import type { GetConfigResponse, SendTypingRequest } from "../../../src/wire/Api.js"
 import { ILinkApiError, type ILinkError, ILinkTimeoutError } from "../../../src/wire/ILinkError.js"
+import { scriptedApi, testConnection } from "../../support/actorHarness.js"
 
-const apiFits = (api: ILinkApi): TypingApi<ILinkConnection> => api
-void apiFits
-
-const peer = "o9cQ8Abc@im.wechat"
+const peerOf = (id: string): Peer => Either.getOrThrow(normalizePeerId(id))
+const peer = peerOf("o9cQ8Abc@im.wechat")
 const configFailure = new ILinkApiError({ endpoint: "ilink/bot/getconfig", reachedServer: "yes", ret: -4 })
 
 /** getconfig answers from `answers` in order (then the last one forever); sendtyping records with the time. */
 const fakeApi = (answers: Array<GetConfigResponse | ILinkError>, typingFails = false) => {
   const configCalls: Array<number> = []
   const typing: Array<{ at: number; request: SendTypingRequest }> = []
-  const api: TypingApi<string> = {
+  const api = scriptedApi({
     getConfig: () =>
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<GetConfigResponse, ILinkError> => {
         configCalls.push(now)
         const answer = answers.length > 1 ? answers.shift()! : answers[0]!
         return "_tag" in answer ? Effect.fail(answer) : Effect.succeed(answer)
       }),
-    sendTyping: (_conn, request) =>
+    sendTyping: (_conn: unknown, request: SendTypingRequest) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         typing.push({ at: now, request })
         return typingFails
           ? Effect.fail(new ILinkTimeoutError({ endpoint: "ilink/bot/sendtyping", reachedServer: "maybe", timeoutMs: 10_000 }))
           : Effect.void
       })
-  }
+  })
   return { api, configCalls, typing }
 }
 
-const makeTyping = (api: TypingApi<string>, randomFraction = 0.5) =>
-  Typing.make({ accountId: "bot", connection: Effect.succeed("conn"), api, randomFraction: Effect.succeed(randomFraction) })
+const makeTyping = (api: ReturnType<typeof fakeApi>["api"], randomFraction = 0.5, capacity?: number) =>
+  Typing.make({
+    accountId: "bot",
+    connection: testConnection,
+    randomFraction: Effect.succeed(randomFraction),
+    ...(capacity === undefined ? {} : { capacity })
+  }).pipe(Effect.provide(api))
 
 const settle = Effect.gen(function* () {
   for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
@@ -77,8 +80,11 @@ describe("Typing", () => {
       const fake = fakeApi([{ ret: 0, typing_ticket: "T1" }, configFailure])
       const typing = yield* makeTyping(fake.api, 0)
       expect(yield* typing.ticketFor(peer, "ctx")).toBe("T1")
+      // a ticket with a life of 0 ms is due from the next millisecond on
+      yield* TestClock.adjust(Duration.millis(1))
       expect(yield* typing.ticketFor(peer, "ctx")).toBe("T1")
       expect(fake.configCalls).toHaveLength(2)
+      expect(fake.configCalls[1]).toBe(1)
       // a failure after a success backs off from the doubled delay (4 s), as the official cache does
       yield* TestClock.adjust(Duration.millis(3_999))
       yield* typing.ticketFor(peer, "ctx")
@@ -90,9 +96,31 @@ describe("Typing", () => {
       const fake = fakeApi([{ ret: 0, typing_ticket: "T" }])
       const typing = yield* makeTyping(fake.api)
       yield* typing.ticketFor(peer, undefined)
-      yield* typing.ticketFor(peer.toUpperCase(), undefined)
-      yield* typing.ticketFor("other@im.wechat", undefined)
+      yield* typing.ticketFor(peerOf(peer.id.toUpperCase()), undefined)
+      yield* typing.ticketFor(peerOf("other@im.wechat"), undefined)
       expect(fake.configCalls).toHaveLength(2)
+    }))
+
+  it.effect("remembers at most `capacity` peers, forgetting the oldest first", () =>
+    Effect.gen(function* () {
+      const fake = fakeApi([{ ret: 0, typing_ticket: "T" }])
+      const typing = yield* makeTyping(fake.api, 0.5, 2)
+      const [a, b, c] = ["a@im.wechat", "b@im.wechat", "c@im.wechat"].map(peerOf) as [Peer, Peer, Peer]
+      yield* typing.ticketFor(a, undefined)
+      yield* typing.ticketFor(b, undefined)
+      yield* typing.ticketFor(b, undefined)
+      expect(fake.configCalls).toHaveLength(2)
+      // a third peer pushes out a, the oldest
+      yield* typing.ticketFor(c, undefined)
+      expect(yield* typing.cachedPeers).toBe(2)
+      yield* typing.ticketFor(b, undefined)
+      yield* typing.ticketFor(c, undefined)
+      expect(fake.configCalls).toHaveLength(3)
+      yield* typing.ticketFor(a, undefined)
+      expect(fake.configCalls).toHaveLength(4)
+      // a thousand peers later the cache still holds two
+      for (let i = 0; i < 1_000; i++) yield* typing.ticketFor(peerOf(`p${i}@im.wechat`), undefined)
+      expect(yield* typing.cachedPeers).toBe(2)
     }))
 
   it.effect("sends typing at the start and every 5 s while the turn runs, and cancels at the end", () =>
@@ -109,7 +137,7 @@ describe("Typing", () => {
       expect(fake.typing.map((t) => [t.at, t.request.status])).toEqual([[0, 1], [5_000, 1], [10_000, 1]])
       yield* Deferred.succeed(gate, "answer")
       expect(yield* Fiber.join(turn)).toBe("answer")
-      expect(fake.typing.at(-1)?.request).toEqual({ ilink_user_id: peer, typing_ticket: "T", status: 2 })
+      expect(fake.typing.at(-1)?.request).toEqual({ ilink_user_id: peer.id, typing_ticket: "T", status: 2 })
       const count = fake.typing.length
       yield* TestClock.adjust(Duration.seconds(30))
       expect(fake.typing).toHaveLength(count)

@@ -20,7 +20,6 @@ import { EventEmitter } from "node:events"
 import { PassThrough } from "node:stream"
 import {
   type LoginEvent,
-  LoginListener,
   LoginOutcome,
   LoginPrompt,
   LoginPromptError,
@@ -148,8 +147,9 @@ const makeHarness = (script: Script): Harness => {
   }
 
   const listener: Context = Option.some({
-    loginSaved: (id: string, resetCursor: Effect.Effect<void>) => Effect.zipRight(at(`loginSaved ${id}`), resetCursor),
-    accountRemoved: (id: string) => at(`accountRemoved ${id}`)
+    loginSaved: (id: string, resetCursor: Effect.Effect<void> = Effect.void) =>
+      Effect.zipRight(at(`loginSaved ${id}`), Effect.as(resetCursor, "restarted" as const)),
+    forget: (id: string) => Effect.asVoid(at(`accountRemoved ${id}`))
   })
 
   const prompt = Layer.succeed(LoginPrompt, {
@@ -661,7 +661,7 @@ describe("LoginFlow QR state machine", () => {
       const h = makeHarness({ statuses: [confirmed()] })
       const broken = Option.some({
         loginSaved: () => Effect.dieMessage("gateway gone"),
-        accountRemoved: () => Effect.void
+        forget: () => Effect.void
       })
       const outcome = yield* runQrLogin(h.api, h.store, broken, { qrBaseUrl: QR_BASE, renderQr }).pipe(
         Effect.provide(h.prompt)

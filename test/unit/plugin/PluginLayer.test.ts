@@ -3,82 +3,94 @@
  * the plugin's adapters against the emulator over real HTTP on 127.0.0.1.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { Supervisor } from "../../../src/account/Supervisor.js"
 import { normalizeAccountId } from "../../../src/domain/AccountId.js"
 import type { PluginDeps } from "../../../src/plugin/PluginDeps.js"
-import { emulatorPerTest, startAccountUntilRunning } from "../../support/pluginEmulator.js"
-import { hostConfig, waitFor } from "../../support/plugin.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
+import { hostCall, pluginWithBot, startAccountInFiber } from "../../support/pluginEmulator.js"
+import { hostConfig } from "../../support/plugin.js"
 
-const perTest = emulatorPerTest()
-
-const setup = async (options: { readonly autoConfirmQr?: boolean } = {}) => {
-  const started = await perTest.startPluginWithBot({
-    dirPrefix: "ocw-layer-",
-    emulator: { autoConfirmQr: options.autoConfirmQr ?? false }
+const setup = (options: { readonly autoConfirmQr?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const started = yield* pluginWithBot({
+      dirPrefix: "ocw-layer-",
+      emulator: { autoConfirmQr: options.autoConfirmQr ?? false }
+    })
+    const cfg = hostConfig({ baseUrl: started.emulator.baseUrl })
+    started.deps.latestConfig.value = cfg
+    return { ...started, cfg }
   })
-  const cfg = hostConfig({ baseUrl: started.emulator.baseUrl })
-  started.deps.latestConfig.value = cfg
-  return { ...started, cfg }
-}
 
 const isRunning = (deps: PluginDeps, accountId: string) =>
-  deps.runtime.run(Effect.flatMap(Supervisor, (supervisor) => supervisor.isRunning(accountId)))
+  Effect.promise(() => deps.runtime.run(Effect.flatMap(Supervisor, (supervisor) => supervisor.isRunning(accountId))))
 
 describe("PluginLayer", () => {
   it.live("a channel restart (new startAccount before the old one ends) leaves one poller that serves the new start", () =>
-    Effect.promise(async () => {
-      const t = await setup()
-      const { fake: first, started: firstRun } = await startAccountUntilRunning(
-        t.plugin,
-        t.accountId,
-        t.cfg,
-        "the first start running"
-      )
-      const { fake: second, started: secondRun } = await startAccountUntilRunning(
-        t.plugin,
-        t.accountId,
-        t.cfg,
-        "the second start running"
-      )
-      first.abort.abort()
-      await firstRun.done
-      await t.plugin.gateway!.stopAccount!(first.ctx)
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const first = yield* startAccountInFiber(t.plugin, t.accountId, t.cfg, "the first start running")
+      const second = yield* startAccountInFiber(t.plugin, t.accountId, t.cfg, "the second start running")
+      first.fake.abort.abort()
+      yield* Fiber.join(first.started)
+      yield* hostCall(() => t.plugin.gateway!.stopAccount!(first.fake.ctx))
       // neither the old start's end nor its stopAccount stopped the account the new start owns
-      expect(await isRunning(t.deps, t.accountId)).toBe(true)
-      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after restart" }))
-      await waitFor(() => t.bridge.turns.length === 1, "the turn after the restart")
-      expect(secondRun.state.settled).toBe("pending")
-      second.abort.abort()
-      await secondRun.done
-      expect(await isRunning(t.deps, t.accountId)).toBe(false)
-      const kinds = (await t.run(t.emulator.notifications(t.bot.botId))).map((n) => n.kind)
+      expect(yield* isRunning(t.deps, t.accountId)).toBe(true)
+      yield* t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after restart" })
+      yield* waitUntil("the turn after the restart", Effect.sync(() => t.bridge.turns.length === 1))
+      expect(second.started.unsafePoll()).toBeNull()
+      second.fake.abort.abort()
+      yield* Fiber.join(second.started)
+      expect(yield* isRunning(t.deps, t.accountId)).toBe(false)
+      const kinds = (yield* t.emulator.notifications(t.bot.botId)).map((n) => n.kind)
       expect(kinds).toEqual(["start", "stop", "start", "stop"])
-      expect(await t.run(t.emulator.violations())).toEqual([])
-    }), 30_000)
+      expect(yield* t.emulator.violations()).toEqual([])
+    }).pipe(Effect.scoped), 30_000)
 
   it.live("a login saved in the gateway for an account the host has not started does not start polling it", () =>
-    Effect.promise(async () => {
-      const t = await setup({ autoConfirmQr: true })
-      const start = await t.plugin.gateway!.loginWithQrStart!({ accountId: "web" })
-      const wait = await t.plugin.gateway!.loginWithQrWait!({ sessionKey: start.sessionKey!, timeoutMs: 10_000 })
+    Effect.gen(function*() {
+      const t = yield* setup({ autoConfirmQr: true })
+      const start = yield* hostCall(() => t.plugin.gateway!.loginWithQrStart!({ accountId: "web" }))
+      const wait = yield* hostCall(() =>
+        t.plugin.gateway!.loginWithQrWait!({ sessionKey: start.sessionKey!, timeoutMs: 10_000 })
+      )
       expect(wait.connected).toBe(true)
-      const bots = await t.run(t.emulator.bots)
+      const bots = yield* t.emulator.bots
       const fresh = bots.find((b) => b.botId !== t.bot.botId)!
-      expect(await isRunning(t.deps, normalizeAccountId(fresh.botId))).toBe(false)
-      expect(await t.run(t.emulator.requests("getupdates"))).toEqual([])
-    }), 30_000)
+      expect(yield* isRunning(t.deps, normalizeAccountId(fresh.botId))).toBe(false)
+      expect(yield* t.emulator.requests("getupdates")).toEqual([])
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("a login saved in the gateway for an account it runs restarts it in place with the new token", () =>
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const { fake, started } = yield* startAccountInFiber(t.plugin, t.accountId, t.cfg)
+      yield* t.emulator.expireSession(t.bot.botId)
+      yield* waitUntil("parked", Effect.sync(() => fake.statuses.at(-1)?.statusState === "auth-expired"))
+      // the web login confirms as the same bot: a new token for the account the host started here
+      const start = yield* hostCall(() => t.plugin.gateway!.loginWithQrStart!({ accountId: "again" }))
+      yield* t.emulator.qr.confirm(undefined, { botId: t.bot.botId, userId: t.bot.ownerUserId })
+      const wait = yield* hostCall(() =>
+        t.plugin.gateway!.loginWithQrWait!({ sessionKey: start.sessionKey!, timeoutMs: 10_000 })
+      )
+      expect(wait).toMatchObject({ connected: true, accountId: t.accountId })
+      yield* waitUntil("running again", Effect.sync(() => fake.statuses.at(-1)?.statusState === "running"))
+      yield* t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after the new login" })
+      yield* waitUntil("the turn after the new login", Effect.sync(() => t.bridge.turns.length === 1))
+      expect(started.unsafePoll()).toBeNull()
+      fake.abort.abort()
+      yield* Fiber.join(started)
+    }).pipe(Effect.scoped), 30_000)
 
   it.live("disposing the runtime (host unload) stops every running account with notifystop", () =>
-    Effect.promise(async () => {
-      const t = await setup()
-      const { fake, started } = await startAccountUntilRunning(t.plugin, t.accountId, t.cfg, "the account running")
-      await t.deps.runtime.dispose()
-      const kinds = (await t.run(t.emulator.notifications(t.bot.botId))).map((n) => n.kind)
+    Effect.gen(function*() {
+      const t = yield* setup()
+      const { fake, started } = yield* startAccountInFiber(t.plugin, t.accountId, t.cfg, "the account running")
+      yield* Effect.promise(() => t.deps.runtime.dispose())
+      const kinds = (yield* t.emulator.notifications(t.bot.botId)).map((n) => n.kind)
       expect(kinds).toEqual(["start", "stop"])
       // the host aborts the account after unloading; the pending start still ends quietly
       fake.abort.abort()
-      await started.done
-      expect(started.state.settled).toBe("resolved")
-    }), 30_000)
+      expect(yield* Fiber.join(started)).toBeUndefined()
+    }).pipe(Effect.scoped), 30_000)
 })

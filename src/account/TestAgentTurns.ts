@@ -1,28 +1,22 @@
 /**
- * A recording Host for tests: every turn is recorded with its start and end time (from the Clock), the
- * replies it sent and their outcomes. Behaviour is scripted per message key, per peer, or by default:
- * reply texts, a delay (Clock.sleep, so TestClock controls it), a gate that holds the turn open, a typed
- * failure or a defect. Like the real host, a turn runs its agent part (gate, delay, failure, replies)
- * inside `reply.withTyping`; a skipped turn never calls it, so it shows no typing.
+ * The in-memory host for every test: an `AgentTurns` that records each turn (start and end time from the
+ * Clock, the replies it sent and their outcomes) and behaves as scripted per message key, per peer, or by
+ * default: reply texts, a delay (Clock.sleep, so TestClock controls it), a gate that holds the turn open,
+ * an effect run inside the turn, a typed failure or a defect. Like the real host, a turn runs its agent
+ * part inside `reply.withTyping`; a skipped turn never calls it, so it shows no typing.
  *
  * @example
  * ```ts
- * const host = yield* makeTestHost({ replies: ["ok"] })
+ * const host = yield* TestAgentTurns.make({ replies: ["ok"] })
  * yield* host.script({ key: "mid:7" }, { gate })
- * // ... run turns with Effect.provide(host.layer) or host.service ...
+ * // ... run accounts with Layer.succeed(AgentTurns, host) ...
  * const turns = yield* host.turns
  * ```
  */
-import { Clock, Deferred, Duration, Effect, Either, Layer } from "effect"
-import type { OutboxError, Receipt } from "../../src/account/Receipt.js"
-import {
-  Host,
-  type HostService,
-  HostTurnError,
-  type InboundTurn,
-  type ReplyChannel,
-  TurnOutcome
-} from "../../src/account/AgentTurns.js"
+import { Clock, Context, Deferred, Duration, Effect, Either, Layer } from "effect"
+import { AgentTurns, type AgentTurnsService, type InboundTurn, type ReplyChannel, TurnOutcome } from "./AgentTurns.js"
+import { HostTurnError } from "./HostTurnError.js"
+import type { OutboxError, Receipt } from "./Receipt.js"
 
 export interface TurnScript {
   /** texts to send, in order, through the reply channel (a function sees the turn) */
@@ -31,6 +25,8 @@ export interface TurnScript {
   readonly delay?: Duration.DurationInput
   /** the turn waits until this is completed */
   readonly gate?: Deferred.Deferred<void>
+  /** runs inside the agent part, before the replies (e.g. to record or to hold a turn open) */
+  readonly during?: (turn: InboundTurn) => Effect.Effect<void>
   /** end the turn with HostTurnError (stage "agent") carrying this detail */
   readonly fail?: string
   /** end the turn with a defect carrying this message */
@@ -41,6 +37,8 @@ export interface TurnScript {
 
 export interface RecordedTurn {
   readonly turn: InboundTurn
+  /** the text of the message's first text item, if any */
+  readonly text: string | undefined
   readonly startedAt: number
   endedAt: number | undefined
   readonly replies: Array<{ readonly text: string; readonly result: Either.Either<Receipt, OutboxError> }>
@@ -49,9 +47,7 @@ export interface RecordedTurn {
 
 export type ScriptMatch = { readonly key: string } | { readonly peer: string }
 
-export interface TestHost {
-  readonly service: HostService
-  readonly layer: Layer.Layer<Host>
+export interface TestAgentTurnsService extends AgentTurnsService {
   /** set the behaviour for one message key or one peer (case-insensitive); the latest wins */
   readonly script: (match: ScriptMatch, script: TurnScript) => Effect.Effect<void>
   readonly turns: Effect.Effect<ReadonlyArray<RecordedTurn>>
@@ -60,7 +56,12 @@ export interface TestHost {
   readonly maxActive: Effect.Effect<number>
 }
 
-export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<TestHost> =>
+const firstText = (turn: InboundTurn): string | undefined => {
+  const first = turn.claimed.message.item_list?.[0]
+  return first !== undefined && "text_item" in first ? first.text_item.text : undefined
+}
+
+const make = (defaultScript: TurnScript = {}): Effect.Effect<TestAgentTurnsService> =>
   Effect.sync(() => {
     const byKey = new Map<string, TurnScript>()
     const byPeer = new Map<string, TurnScript>()
@@ -72,7 +73,7 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
       byKey.get(turn.claimed.key) ?? byPeer.get(turn.peer.key) ?? defaultScript
 
     const deliver = (record: RecordedTurn, reply: ReplyChannel, text: string) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const result = yield* Effect.either(reply.sendText(text))
         record.replies.push({ text, result })
         if (Either.isLeft(result)) {
@@ -85,11 +86,12 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
         }
       })
 
-    const handleInbound = (turn: InboundTurn, reply: ReplyChannel) =>
-      Effect.gen(function* () {
+    const run = (turn: InboundTurn, reply: ReplyChannel) =>
+      Effect.gen(function*() {
         const script = scriptFor(turn)
         const record: RecordedTurn = {
           turn,
+          text: firstText(turn),
           startedAt: yield* Clock.currentTimeMillis,
           endedAt: undefined,
           replies: [],
@@ -98,8 +100,9 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
         recorded.push(record)
         active++
         maxActive = Math.max(maxActive, active)
-        const agent = Effect.gen(function* () {
+        const agent = Effect.gen(function*() {
           if (script.gate !== undefined) yield* Deferred.await(script.gate)
+          if (script.during !== undefined) yield* script.during(turn)
           if (script.delay !== undefined) yield* Effect.sleep(script.delay)
           if (script.defect !== undefined) return yield* Effect.dieMessage(script.defect)
           if (script.fail !== undefined) {
@@ -136,10 +139,8 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
         )
       })
 
-    const service: HostService = { handleInbound }
     return {
-      service,
-      layer: Layer.succeed(Host, service),
+      run,
       script: (match, script) =>
         Effect.sync(() => {
           if ("key" in match) byKey.set(match.key, script)
@@ -150,6 +151,18 @@ export const makeTestHost = (defaultScript: TurnScript = {}): Effect.Effect<Test
       maxActive: Effect.sync(() => maxActive)
     }
   })
+
+export class TestAgentTurns extends Context.Tag("openclaw-weixin/TestAgentTurns")<
+  TestAgentTurns,
+  TestAgentTurnsService
+>() {
+  static make = make
+  /** the in-memory host as `AgentTurns`, and as `TestAgentTurns` to script and read it */
+  static layer = (defaultScript: TurnScript = {}): Layer.Layer<AgentTurns | TestAgentTurns> =>
+    Layer.effectContext(
+      Effect.map(make(defaultScript), (host) => Context.make(TestAgentTurns, host).pipe(Context.add(AgentTurns, host)))
+    )
+}
 
 /**
  * A reply channel that records texts and answers each with `answer` (for host tests without an Outbox);

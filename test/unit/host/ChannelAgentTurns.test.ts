@@ -2,17 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
-import type { PeerKey } from "../../../src/domain/PeerId.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
 import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
-import { InboundBridge, type InboundBridgeInput } from "../../../src/host/InboundBridge.js"
-import {
-  channelRuntimeHost,
-  channelRuntimeInboundBridge,
-  type HostBridgeSettings,
-  missingRuntimePieces,
-  REQUIRED_RUNTIME_PIECES
-} from "../../../src/host/HostBridge.js"
+import { ChannelTurns, type ChannelTurnsInput } from "../../../src/host/ChannelTurns.js"
+import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../src/host/ChannelAgentTurns.js"
+import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
+import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { MessageItemType, type WeixinMessage } from "../../../src/wire/Message.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
@@ -163,7 +158,8 @@ const turnOf = (sender: string, overrides: Record<string, unknown> = {}, key = "
   }
   for (const name of Object.keys(fields)) if (fields[name] === undefined) delete fields[name]
   const msg = fields as unknown as WeixinMessage
-  const peer = { id: sender, key: sender.toLowerCase() as PeerKey }
+  // the peer as the Inbox makes it
+  const peer = Either.getOrThrow(normalizePeerId(sender))
   const claimed: ClaimedMessage = { key, peer, message: msg, claimedAt: 1 }
   return {
     accountId: ACCOUNT,
@@ -174,14 +170,14 @@ const turnOf = (sender: string, overrides: Record<string, unknown> = {}, key = "
   }
 }
 
-const settings = (overrides: Partial<HostBridgeSettings> = {}): HostBridgeSettings => ({
+const settings = (overrides: Partial<ChannelAgentTurnsSettings> = {}): ChannelAgentTurnsSettings => ({
   dmPolicy: "pairing",
   replyProgressMessages: true,
   ...overrides
 })
 
-const hostWith = (fake: ReturnType<typeof makeFakeRuntime>, overrides: Partial<HostBridgeSettings> = {}) =>
-  channelRuntimeHost({
+const hostWith = (fake: ReturnType<typeof makeFakeRuntime>, overrides: Partial<ChannelAgentTurnsSettings> = {}) =>
+  makeChannelAgentTurns({
     channelRuntime: fake.runtime,
     cfg,
     accountId: ACCOUNT,
@@ -189,12 +185,12 @@ const hostWith = (fake: ReturnType<typeof makeFakeRuntime>, overrides: Partial<H
     scannerUserId: SCANNER
   })
 
-describe("HostBridge inbound context", () => {
+describe("ChannelAgentTurns inbound context", () => {
   it.effect("builds a direct-chat context keyed on the server message id, sender as reply target", () =>
     Effect.gen(function*() {
       const fake = makeFakeRuntime({ replies: [{ text: "hi" }] })
       const reply = makeReplyChannel()
-      yield* hostWith(fake).handleInbound(turnOf(SCANNER), reply.channel)
+      yield* hostWith(fake).run(turnOf(SCANNER), reply.channel)
       const params = fake.calls.buildContext[0]!
       expect(params["channel"]).toBe("openclaw-weixin")
       expect(params["provider"]).toBe("openclaw-weixin")
@@ -221,13 +217,13 @@ describe("HostBridge inbound context", () => {
       const fake = makeFakeRuntime()
       const host = hostWith(fake)
       const reply = makeReplyChannel()
-      yield* host.handleInbound(
+      yield* host.run(
         turnOf(SCANNER, {
           item_list: [{ type: MessageItemType.VOICE, voice_item: { text: "spoken words" } }]
         }),
         reply.channel
       )
-      yield* host.handleInbound(
+      yield* host.run(
         turnOf(SCANNER, {
           message_id: "1002",
           item_list: [{
@@ -249,7 +245,7 @@ describe("HostBridge inbound context", () => {
     Effect.gen(function*() {
       const fake = makeFakeRuntime()
       const turn = turnOf(SCANNER, { message_id: undefined, client_id: "cl-9" }, "cid:cl-9")
-      yield* hostWith(fake).handleInbound(turn, makeReplyChannel().channel)
+      yield* hostWith(fake).run(turn, makeReplyChannel().channel)
       expect(fake.calls.buildContext[0]!["messageId"]).toBe("cid:cl-9")
       expect(fake.calls.dispatch[0]!["messageId"]).toBe("cid:cl-9")
     }))
@@ -257,7 +253,7 @@ describe("HostBridge inbound context", () => {
   it.effect("resolves the route with the config, the account and the sender as a direct peer", () =>
     Effect.gen(function*() {
       const fake = makeFakeRuntime()
-      yield* hostWith(fake).handleInbound(turnOf(SCANNER), makeReplyChannel().channel)
+      yield* hostWith(fake).run(turnOf(SCANNER), makeReplyChannel().channel)
       const args = fake.calls.resolveAgentRoute[0]!
       expect(args["cfg"]).toBe(cfg)
       expect(args["channel"]).toBe("openclaw-weixin")
@@ -275,26 +271,26 @@ describe("HostBridge inbound context", () => {
     }))
 })
 
-describe("HostBridge pairing and dmPolicy", () => {
+describe("ChannelAgentTurns pairing and dmPolicy", () => {
   it.effect("sends an unknown sender one pairing code, none for the next message, and runs the agent once approved", () =>
     Effect.gen(function*() {
       const fake = makeFakeRuntime({ replies: [{ text: "welcome" }] })
       const host = hostWith(fake)
       const reply = makeReplyChannel()
 
-      const first = yield* host.handleInbound(turnOf(STRANGER), reply.channel)
+      const first = yield* host.run(turnOf(STRANGER), reply.channel)
       expect(first).toMatchObject({ _tag: "Skipped", reason: "pairing code sent" })
       expect(reply.texts).toEqual([`pairing code: CODE1AB (Your WeChat user id: ${STRANGER})`])
       expect(fake.calls.upsertPairingRequest[0]).toMatchObject({ channel: "openclaw-weixin", id: STRANGER, accountId: ACCOUNT })
       expect(fake.calls.dispatch).toHaveLength(0)
 
-      const second = yield* host.handleInbound(turnOf(STRANGER, { message_id: "1002" }, "mid:1002"), reply.channel)
+      const second = yield* host.run(turnOf(STRANGER, { message_id: "1002" }, "mid:1002"), reply.channel)
       expect(second._tag).toBe("Skipped")
       expect(reply.texts).toHaveLength(1)
       expect(fake.calls.dispatch).toHaveLength(0)
 
       fake.approve("CODE1AB")
-      const third = yield* host.handleInbound(turnOf(STRANGER, { message_id: "1003" }, "mid:1003"), reply.channel)
+      const third = yield* host.run(turnOf(STRANGER, { message_id: "1003" }, "mid:1003"), reply.channel)
       expect(third).toEqual({ _tag: "Completed", replies: 1 })
       expect(fake.calls.dispatch).toHaveLength(1)
       expect(reply.texts.at(-1)).toBe("welcome")
@@ -306,9 +302,9 @@ describe("HostBridge pairing and dmPolicy", () => {
       const reply = makeReplyChannel()
       const fake = makeFakeRuntime({ replies: [{ text: "hi" }], typingProbe: () => reply.typing.active })
       const host = hostWith(fake)
-      yield* host.handleInbound(turnOf(STRANGER), reply.channel)
+      yield* host.run(turnOf(STRANGER), reply.channel)
       expect(reply.typing.runs).toBe(0)
-      yield* host.handleInbound(turnOf(SCANNER, { message_id: "1010" }, "mid:1010"), reply.channel)
+      yield* host.run(turnOf(SCANNER, { message_id: "1010" }, "mid:1010"), reply.channel)
       expect(reply.typing.runs).toBe(1)
       expect(fake.calls.typingDuringDispatch).toEqual([true])
       expect(reply.typing.active).toBe(false)
@@ -318,7 +314,7 @@ describe("HostBridge pairing and dmPolicy", () => {
     Effect.gen(function*() {
       for (const dmPolicy of ["pairing", "allowlist"] as const) {
         const fake = makeFakeRuntime()
-        const outcome = yield* hostWith(fake, { dmPolicy }).handleInbound(
+        const outcome = yield* hostWith(fake, { dmPolicy }).run(
           turnOf(SCANNER.toLowerCase()),
           makeReplyChannel().channel
         )
@@ -333,25 +329,25 @@ describe("HostBridge pairing and dmPolicy", () => {
       const fake = makeFakeRuntime()
       const host = hostWith(fake, { dmPolicy: "allowlist", allowFrom: ["user:carol03@IM.WECHAT"] })
       const reply = makeReplyChannel()
-      const dropped = yield* host.handleInbound(turnOf(STRANGER), reply.channel)
+      const dropped = yield* host.run(turnOf(STRANGER), reply.channel)
       expect(dropped._tag).toBe("Skipped")
       expect(reply.texts).toEqual([])
       expect(fake.calls.upsertPairingRequest).toHaveLength(0)
       expect(fake.calls.dispatch).toHaveLength(0)
 
-      const listed = yield* host.handleInbound(turnOf("Carol03@im.wechat"), reply.channel)
+      const listed = yield* host.run(turnOf("Carol03@im.wechat"), reply.channel)
       expect(listed._tag).toBe("Completed")
 
       yield* Effect.promise(() => fake.runtime.pairing.upsertPairingRequest({ id: STRANGER }))
       fake.approve("CODE1AB")
-      const approved = yield* host.handleInbound(turnOf(STRANGER, { message_id: "1005" }, "mid:1005"), reply.channel)
+      const approved = yield* host.run(turnOf(STRANGER, { message_id: "1005" }, "mid:1005"), reply.channel)
       expect(approved._tag).toBe("Completed")
     }))
 
   it.effect("open lets everyone through without reading the pairing store", () =>
     Effect.gen(function*() {
       const fake = makeFakeRuntime()
-      const outcome = yield* hostWith(fake, { dmPolicy: "open" }).handleInbound(turnOf(STRANGER), makeReplyChannel().channel)
+      const outcome = yield* hostWith(fake, { dmPolicy: "open" }).run(turnOf(STRANGER), makeReplyChannel().channel)
       expect(outcome._tag).toBe("Completed")
       expect(fake.calls.readAllowFromStore).toHaveLength(0)
       // an unlisted sender may talk but is not a command owner
@@ -362,7 +358,7 @@ describe("HostBridge pairing and dmPolicy", () => {
     Effect.gen(function*() {
       const fake = makeFakeRuntime()
       const reply = makeReplyChannel()
-      const outcome = yield* hostWith(fake, { dmPolicy: "disabled" }).handleInbound(turnOf(SCANNER), reply.channel)
+      const outcome = yield* hostWith(fake, { dmPolicy: "disabled" }).run(turnOf(SCANNER), reply.channel)
       expect(outcome._tag).toBe("Skipped")
       expect(reply.texts).toEqual([])
       expect(fake.calls.dispatch).toHaveLength(0)
@@ -373,20 +369,20 @@ describe("HostBridge pairing and dmPolicy", () => {
     Effect.gen(function*() {
       const fake = makeFakeRuntime()
       const reply = makeReplyChannel((text) => new NoContextToken({ peer: text }))
-      const outcome = yield* hostWith(fake).handleInbound(turnOf(STRANGER), reply.channel)
+      const outcome = yield* hostWith(fake).run(turnOf(STRANGER), reply.channel)
       expect(outcome._tag).toBe("Skipped")
       expect(fake.calls.buildPairingReply).toHaveLength(1)
     }))
 })
 
-describe("HostBridge reply delivery", () => {
+describe("ChannelAgentTurns reply delivery", () => {
   it.effect("delivers each reply payload markdown-filtered through the reply channel and counts them", () =>
     Effect.gen(function*() {
       const fake = makeFakeRuntime({
         replies: [{ text: "English *中文* ![logo](x.png)" }, { text: "" }, { text: "second" }]
       })
       const reply = makeReplyChannel()
-      const outcome = yield* hostWith(fake).handleInbound(turnOf(SCANNER), reply.channel)
+      const outcome = yield* hostWith(fake).run(turnOf(SCANNER), reply.channel)
       expect(reply.texts).toEqual(["English 中文", "second"])
       expect(outcome).toEqual({ _tag: "Completed", replies: 2 })
       expect(fake.calls.dispatch[0]!["replyOptions"].disableBlockStreaming).toBe(true)
@@ -403,7 +399,7 @@ describe("HostBridge reply delivery", () => {
       ]
       const on = makeFakeRuntime({ itemEvents, replies: [{ text: "done" }] })
       const reply = makeReplyChannel()
-      yield* hostWith(on).handleInbound(turnOf(SCANNER), reply.channel)
+      yield* hostWith(on).run(turnOf(SCANNER), reply.channel)
       expect(reply.progress.map((item) => item.type)).toEqual([
         MessageItemType.TOOL_CALL_START,
         MessageItemType.TOOL_CALL_RESULT,
@@ -415,7 +411,7 @@ describe("HostBridge reply delivery", () => {
 
       const off = makeFakeRuntime({ itemEvents, replies: [{ text: "done" }] })
       const quiet = makeReplyChannel()
-      yield* hostWith(off, { replyProgressMessages: false }).handleInbound(turnOf(SCANNER), quiet.channel)
+      yield* hostWith(off, { replyProgressMessages: false }).run(turnOf(SCANNER), quiet.channel)
       expect(quiet.progress).toEqual([])
       expect(off.calls.dispatch[0]!["replyOptions"].onItemEvent).toBeUndefined()
     }))
@@ -424,7 +420,7 @@ describe("HostBridge reply delivery", () => {
     Effect.gen(function*() {
       const fake = makeFakeRuntime({ replies: [{ text: "lost" }] })
       const reply = makeReplyChannel(() => new NoContextToken({ peer: SCANNER }))
-      const result = yield* Effect.either(hostWith(fake).handleInbound(turnOf(SCANNER), reply.channel))
+      const result = yield* Effect.either(hostWith(fake).run(turnOf(SCANNER), reply.channel))
       expect(fake.calls.deliverRejections).toHaveLength(1)
       expect(fake.calls.deliverRejections[0]).toContain("has not written to this bot")
       expect(Either.isLeft(result) && result.left.stage).toBe("deliver")
@@ -433,17 +429,17 @@ describe("HostBridge reply delivery", () => {
   it.effect("maps a rejected agent turn to an agent-stage error and a host skip to Skipped", () =>
     Effect.gen(function*() {
       const failing = makeFakeRuntime({ reject: "model exploded" })
-      const failed = yield* Effect.either(hostWith(failing).handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
+      const failed = yield* Effect.either(hostWith(failing).run(turnOf(SCANNER), makeReplyChannel().channel))
       expect(Either.isLeft(failed) && failed.left.stage).toBe("agent")
       expect(Either.isLeft(failed) && failed.left.detail).toContain("model exploded")
 
       const skipping = makeFakeRuntime({ result: { dispatched: false, admission: { kind: "drop", reason: "duplicate" } } })
-      const skipped = yield* hostWith(skipping).handleInbound(turnOf(SCANNER), makeReplyChannel().channel)
+      const skipped = yield* hostWith(skipping).run(turnOf(SCANNER), makeReplyChannel().channel)
       expect(skipped).toEqual({ _tag: "Skipped", reason: "duplicate" })
     }))
 })
 
-describe("HostBridge on an incomplete host", () => {
+describe("ChannelAgentTurns on an incomplete host", () => {
   it("lists every missing channelRuntime piece", () => {
     expect(missingRuntimePieces(undefined)).toEqual(REQUIRED_RUNTIME_PIECES)
     expect(missingRuntimePieces(makeFakeRuntime().runtime)).toEqual([])
@@ -458,14 +454,14 @@ describe("HostBridge on an incomplete host", () => {
         ...fake.runtime,
         inbound: { buildContext: fake.runtime.inbound.buildContext, dispatch: "not a function" }
       }
-      const host = channelRuntimeHost({
+      const host = makeChannelAgentTurns({
         channelRuntime: withoutDispatch,
         cfg,
         accountId: ACCOUNT,
         settings: settings(),
         scannerUserId: SCANNER
       })
-      const result = yield* Effect.either(host.handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
+      const result = yield* Effect.either(host.run(turnOf(SCANNER), makeReplyChannel().channel))
       expect(Either.isLeft(result)).toBe(true)
       if (Either.isLeft(result)) {
         expect(result.left._tag).toBe("HostTurnError")
@@ -473,8 +469,8 @@ describe("HostBridge on an incomplete host", () => {
         expect(result.left.detail).toContain("inbound.dispatch")
       }
 
-      const bare = channelRuntimeHost({ channelRuntime: {}, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER })
-      const bareResult = yield* Effect.either(bare.handleInbound(turnOf(STRANGER), makeReplyChannel().channel))
+      const bare = makeChannelAgentTurns({ channelRuntime: {}, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER })
+      const bareResult = yield* Effect.either(bare.run(turnOf(STRANGER), makeReplyChannel().channel))
       expect(Either.isLeft(bareResult) && bareResult.left.detail).toContain("pairing.readAllowFromStore")
     }))
 
@@ -485,32 +481,32 @@ describe("HostBridge on an incomplete host", () => {
         ...fake.runtime,
         routing: { resolveAgentRoute: () => { throw new Error("no agents configured") } }
       }
-      const host = channelRuntimeHost({ channelRuntime: throwing, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER })
-      const result = yield* Effect.either(host.handleInbound(turnOf(SCANNER), makeReplyChannel().channel))
+      const host = makeChannelAgentTurns({ channelRuntime: throwing, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER })
+      const result = yield* Effect.either(host.run(turnOf(SCANNER), makeReplyChannel().channel))
       expect(Either.isLeft(result) && result.left.stage).toBe("route")
       expect(Either.isLeft(result) && result.left.detail).toContain("no agents configured")
     }))
 })
 
-describe("HostBridge as the plugin's InboundBridge", () => {
-  it.effect("builds each account's Host from its channelRuntime, config and stored QR scanner", () =>
+describe("ChannelTurns.layer", () => {
+  it.effect("builds each account's agent turns from its channelRuntime, config and stored QR scanner", () =>
     Effect.gen(function*() {
       const fake = makeFakeRuntime({ replies: [{ text: "hi" }] })
       const input = {
         accountId: ACCOUNT,
-        account: { accountId: ACCOUNT, userId: SCANNER } as InboundBridgeInput["account"],
+        account: { accountId: ACCOUNT, userId: SCANNER } as ChannelTurnsInput["account"],
         cfg,
         config: { dispatchConcurrency: 4, textChunkLimit: 2000, replyProgressMessages: true, dmPolicy: "allowlist" },
-        channelRuntime: fake.runtime as unknown as InboundBridgeInput["channelRuntime"],
+        channelRuntime: fake.runtime as unknown as ChannelTurnsInput["channelRuntime"],
         log: undefined
-      } satisfies InboundBridgeInput
-      const host = yield* Effect.flatMap(InboundBridge, (bridge) => bridge.make(input)).pipe(
-        Effect.provide(channelRuntimeInboundBridge)
+      } satisfies ChannelTurnsInput
+      const host = yield* Effect.flatMap(ChannelTurns, (turns) => turns.forAccount(input)).pipe(
+        Effect.provide(ChannelTurns.layer)
       )
       const reply = makeReplyChannel()
-      expect((yield* host.handleInbound(turnOf(SCANNER), reply.channel))._tag).toBe("Completed")
+      expect((yield* host.run(turnOf(SCANNER), reply.channel))._tag).toBe("Completed")
       // allowlist from the config: a stranger is dropped without a code
-      expect((yield* host.handleInbound(turnOf(STRANGER, { message_id: "2001" }, "mid:2001"), reply.channel))._tag).toBe("Skipped")
+      expect((yield* host.run(turnOf(STRANGER, { message_id: "2001" }, "mid:2001"), reply.channel))._tag).toBe("Skipped")
       expect(fake.calls.upsertPairingRequest).toHaveLength(0)
       expect(reply.texts).toEqual(["hi"])
     }))

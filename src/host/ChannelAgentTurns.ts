@@ -1,0 +1,235 @@
+/**
+ * ChannelAgentTurns: the real `AgentTurns` (src/account/AgentTurns.ts) over the host's task-scoped
+ * `ctx.channelRuntime` (OPENCLAW-HOST §1).
+ *
+ * One turn: admission under the dmPolicy with the host's pairing store (Admission.ts) →
+ * `routing.resolveAgentRoute` with the account and the sender as a direct peer (so `session.dmScope`
+ * isolates accounts) → `inbound.buildContext` (InboundContext.ts) → `inbound.dispatch`, the host's
+ * channel-turn API, which records the session, runs the agent and hands each reply payload to our
+ * `deliver`. Replies go out through the turn's `ReplyChannel` (the Outbox, which chunks, with the turn's
+ * context token); tool progress through `sendProgress`, one item after the other from one fiber;
+ * "typing…" through `withTyping`, around the agent run only (a refused sender never sees it).
+ */
+import { Cause, Clock, Effect, Exit, Fiber, Option, Queue, Ref, Runtime, Stream } from "effect"
+import type { OpenClawConfig, PluginRuntime, ReplyPayload } from "openclaw/plugin-sdk/core"
+import {
+  type AgentTurnsService,
+  type InboundTurn,
+  type ProgressItem,
+  type ReplyChannel,
+  TurnOutcome
+} from "../account/AgentTurns.js"
+import type { HostTurnError } from "../account/HostTurnError.js"
+import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { filterMarkdown } from "../domain/MarkdownFilter.js"
+import type { ChannelConfig } from "../config/ChannelConfig.js"
+import { MessageItemType } from "../wire/Message.js"
+import { makeAdmission } from "./Admission.js"
+import { describeThrown, runtimeCaller } from "./ChannelRuntime.js"
+import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
+
+type HostChannelRuntime = PluginRuntime["channel"]
+type DispatchPlan = Parameters<HostChannelRuntime["inbound"]["dispatch"]>[0]
+type ItemEvent = Parameters<NonNullable<NonNullable<DispatchPlan["replyOptions"]>["onItemEvent"]>>[0]
+
+/** The settings of the channel section the agent turns read. */
+export type ChannelAgentTurnsSettings = Pick<ChannelConfig, "dmPolicy" | "allowFrom" | "replyProgressMessages">
+
+export interface ChannelAgentTurnsParams {
+  /** `ctx.channelRuntime` as the host gave it */
+  readonly channelRuntime: unknown
+  readonly cfg: OpenClawConfig
+  readonly accountId: string
+  readonly settings: ChannelAgentTurnsSettings
+  /** the WeChat user who scanned the login QR: always allowed under `pairing` and `allowlist` */
+  readonly scannerUserId?: string | undefined
+}
+
+/** The tool progress item for one host item event, or undefined for events WeChat does not show (§5.7). */
+export const progressItemFor = (event: ItemEvent, now: number): ProgressItem | undefined => {
+  if (event.kind !== "tool" || (event.phase !== "start" && event.phase !== "end")) return undefined
+  const toolName = event.name?.trim() || event.title?.trim() || "tool"
+  const callId = event.itemId?.trim()
+  const id = callId === undefined || callId === "" ? {} : { tool_call_id: callId }
+  if (event.phase === "start") {
+    return {
+      type: MessageItemType.TOOL_CALL_START,
+      create_time_ms: now,
+      is_completed: false,
+      tool_call_start_item: { tool_name: toolName, ...id }
+    }
+  }
+  const status = event.status === "completed" || event.status === "failed" || event.status === "blocked"
+    ? event.status
+    : "unknown"
+  return {
+    type: MessageItemType.TOOL_CALL_RESULT,
+    create_time_ms: now,
+    is_completed: true,
+    tool_call_result_item: { tool_name: toolName, ...id, status }
+  }
+}
+
+/** The text WeChat shows for a reply payload: markdown filtered; media it cannot send yet is named. */
+export const replyTextOf = (payload: ReplyPayload): { readonly text: string; readonly unsentMedia: number } => {
+  const text = filterMarkdown(payload.text ?? "").trim()
+  const media = [...(payload.mediaUrl === undefined ? [] : [payload.mediaUrl]), ...(payload.mediaUrls ?? [])]
+  return { text, unsentMedia: new Set(media).size }
+}
+
+interface ResolvedRoute extends TurnRoute {
+  readonly lastRouteSessionKey: string
+  readonly dmScope: unknown
+}
+
+export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTurnsService => {
+  const { accountId, cfg, settings } = params
+  const { call, turnError } = runtimeCaller(params.channelRuntime, accountId)
+  const { admit } = makeAdmission({ accountId, settings, scannerUserId: params.scannerUserId, call })
+
+  const resolveRoute = (turn: InboundTurn): Effect.Effect<ResolvedRoute, HostTurnError> =>
+    Effect.flatMap(
+      call<Record<string, unknown> | undefined>(turn, "route", "routing.resolveAgentRoute", {
+        cfg,
+        channel: WEIXIN_CHANNEL_ID,
+        accountId,
+        peer: { kind: "direct", id: turn.peer.id }
+      }),
+      (route) => {
+        const agentId = route?.["agentId"]
+        const sessionKey = route?.["sessionKey"]
+        if (route === undefined || typeof agentId !== "string" || typeof sessionKey !== "string") {
+          return Effect.fail(turnError(turn, "route", "resolveAgentRoute answered without an agentId and sessionKey"))
+        }
+        const mainSessionKey = typeof route["mainSessionKey"] === "string" ? route["mainSessionKey"] : sessionKey
+        return Effect.succeed({
+          agentId,
+          accountId: typeof route["accountId"] === "string" ? route["accountId"] : accountId,
+          sessionKey,
+          mainSessionKey,
+          lastRouteSessionKey: route["lastRoutePolicy"] === "session" ? sessionKey : mainSessionKey,
+          dmScope: route["dmScope"]
+        })
+      }
+    )
+
+  /** `inbound.dispatch` with our delivery callbacks; the host calls them while the agent runs. */
+  const dispatch = (turn: InboundTurn, reply: ReplyChannel, route: ResolvedRoute, ctxPayload: unknown) =>
+    Effect.gen(function*() {
+      const runtime = yield* Effect.runtime<never>()
+      const runPromiseExit = Runtime.runPromiseExit(runtime)
+      const runFork = Runtime.runFork(runtime)
+      const delivered = yield* Ref.make(0)
+      const failures = yield* Ref.make<ReadonlyArray<string>>([])
+
+      const deliverReply = (payload: ReplyPayload) =>
+        Effect.gen(function*() {
+          const { text, unsentMedia } = replyTextOf(payload)
+          if (unsentMedia > 0) {
+            yield* Effect.logWarning(`the agent replied with ${unsentMedia} media file(s); this version sends replies as text only`)
+          }
+          if (text === "") return
+          yield* reply.sendText(text).pipe(
+            Effect.zipRight(Ref.update(delivered, (n) => n + 1)),
+            Effect.tapError((error) =>
+              Effect.zipRight(
+                Ref.update(failures, (all) => [...all, error.message]),
+                Effect.logWarning(`a reply to ${turn.peer.id} was not delivered: ${error.message}`)
+              )
+            )
+          )
+        })
+
+      // the host awaits this per payload; a rejection tells it the delivery failed (the turn goes on)
+      const deliver = async (payload: ReplyPayload): Promise<void> => {
+        const exit = await runPromiseExit(deliverReply(payload))
+        if (Exit.isSuccess(exit)) return
+        throw new Error(Option.match(Cause.failureOption(exit.cause), {
+          onNone: () => "the send was interrupted",
+          onSome: (error) => error.message
+        }))
+      }
+
+      // progress items leave in event order from one fiber and never hold up the turn; None ends it
+      const events = yield* Queue.unbounded<Option.Option<ItemEvent>>()
+      const progress = yield* Stream.fromQueue(events).pipe(
+        Stream.takeWhile(Option.isSome),
+        Stream.runForEach((event) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const item = progressItemFor(event.value, now)
+            return item === undefined ? Effect.void : Effect.asVoid(reply.sendProgress(item))
+          }).pipe(Effect.catchAll((error) => Effect.logDebug(`a tool progress item was not sent: ${error.message}`)))
+        ),
+        Effect.forkScoped
+      )
+
+      const plan = {
+        cfg,
+        channel: WEIXIN_CHANNEL_ID,
+        accountId,
+        route: {
+          agentId: route.agentId,
+          sessionKey: route.sessionKey,
+          ...(typeof route.dmScope === "string" ? { dmScope: route.dmScope } : {})
+        },
+        ctxPayload,
+        messageId: turnMessageId(turn),
+        delivery: {
+          deliver,
+          onError: (error: unknown, info: { readonly kind: string }) =>
+            void runFork(Effect.logWarning(`the host reported a ${info.kind} reply failure: ${describeThrown(error)}`))
+        },
+        record: {
+          updateLastRoute: { sessionKey: route.lastRouteSessionKey, channel: WEIXIN_CHANNEL_ID, to: turn.peer.id, accountId },
+          onRecordError: (error: unknown) =>
+            void runFork(Effect.logWarning(`the host could not record the session: ${describeThrown(error)}`))
+        },
+        replyOptions: {
+          // WeChat shows whole messages only; the host's block streaming would split one answer
+          disableBlockStreaming: true,
+          ...(settings.replyProgressMessages
+            ? { onItemEvent: (event: ItemEvent) => void Queue.unsafeOffer(events, Option.some(event)) }
+            : {})
+        }
+      } as unknown as DispatchPlan
+
+      const dispatched = yield* Effect.either(
+        reply.withTyping(
+          call<{ readonly dispatched?: unknown; readonly admission?: { readonly reason?: unknown } } | undefined>(
+            turn,
+            "agent",
+            "inbound.dispatch",
+            plan
+          )
+        )
+      )
+      yield* Queue.offer(events, Option.none())
+      yield* Fiber.join(progress)
+      const [sent, failed] = [yield* Ref.get(delivered), yield* Ref.get(failures)]
+      if (failed.length > 0 && sent === 0) return yield* turnError(turn, "deliver", failed[0] ?? "no reply could be delivered")
+      if (dispatched._tag === "Left") return yield* dispatched.left
+      const result = dispatched.right
+      if (result?.dispatched === false) {
+        const reason = typeof result.admission?.reason === "string" ? result.admission.reason : "the host skipped it"
+        yield* Effect.logInfo(`the host did not run the agent for ${turn.claimed.key}: ${reason}`)
+        return TurnOutcome.Skipped({ reason })
+      }
+      return TurnOutcome.Completed({ replies: sent })
+    }).pipe(Effect.scoped)
+
+  const run = (turn: InboundTurn, reply: ReplyChannel): Effect.Effect<TurnOutcome, HostTurnError> =>
+    Effect.gen(function*() {
+      const admission = yield* admit(turn, reply)
+      if (admission._tag === "Stop") return admission.outcome
+      const route = yield* resolveRoute(turn)
+      const ctxPayload = yield* call<unknown>(
+        turn,
+        "session",
+        "inbound.buildContext",
+        inboundContextParams(turn, route, { commandsAuthorized: admission.owner })
+      )
+      return yield* dispatch(turn, reply, route, ctxPayload)
+    }).pipe(Effect.withLogSpan("AgentTurns.run"))
+
+  return { run }
+}

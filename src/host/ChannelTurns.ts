@@ -1,0 +1,55 @@
+/**
+ * ChannelTurns: how a host-started account gets its `AgentTurns`. `gateway.startAccount` hands over what
+ * the host gave it (the task-scoped `channelRuntime`, the config, the log sink); `layer` builds
+ * ChannelAgentTurns over that runtime, `layerTest` hands every account the same in-memory host
+ * (src/account/TestAgentTurns.ts), so plugin tests run the production composition with a scripted agent.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { ChannelLogSink, ChannelRuntimeSurface } from "openclaw/plugin-sdk/channel-contract"
+import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
+import type { AgentTurnsService } from "../account/AgentTurns.js"
+import type { ChannelConfig } from "../config/ChannelConfig.js"
+import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
+import { makeChannelAgentTurns } from "./ChannelAgentTurns.js"
+import { missingRuntimePieces } from "./ChannelRuntime.js"
+
+export interface ChannelTurnsInput {
+  readonly accountId: string
+  readonly account: ResolvedWeixinAccount
+  /** the host config the account was started with */
+  readonly cfg: OpenClawConfig
+  /** the decoded channel section of `cfg` */
+  readonly config: ChannelConfig
+  readonly channelRuntime: ChannelRuntimeSurface
+  readonly log: ChannelLogSink | undefined
+}
+
+export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<ChannelTurns, {
+  /** the agent turns of one started account; called once per `startAccount` */
+  readonly forAccount: (input: ChannelTurnsInput) => Effect.Effect<AgentTurnsService>
+}>() {
+  /** Agent turns over each account's own `channelRuntime`. */
+  static layer: Layer.Layer<ChannelTurns> = Layer.succeed(ChannelTurns, {
+    forAccount: (input) =>
+      Effect.gen(function*() {
+        const missing = missingRuntimePieces(input.channelRuntime)
+        if (missing.length > 0) {
+          yield* Effect.logWarning(
+            `the host's channelRuntime lacks ${missing.join(", ")}; messages that need them will fail with a ` +
+              "HostTurnError naming the piece. Run openclaw-weixin on OpenClaw 2026.9.6 or newer"
+          ).pipe(Effect.annotateLogs({ accountId: input.accountId }))
+        }
+        return makeChannelAgentTurns({
+          channelRuntime: input.channelRuntime,
+          cfg: input.cfg,
+          accountId: input.accountId,
+          settings: input.config,
+          scannerUserId: input.account.userId
+        })
+      })
+  })
+
+  /** Every account gets `turns` (an in-memory host), whatever the host passed. */
+  static layerTest = (turns: AgentTurnsService): Layer.Layer<ChannelTurns> =>
+    Layer.succeed(ChannelTurns, { forAccount: () => Effect.succeed(turns) })
+}

@@ -1,0 +1,70 @@
+/**
+ * The one function that resolves an account: endpoint, HTTP settings and actor settings from the channel
+ * config, the stored login and the tuning of tests.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Either, Option, Redacted } from "effect"
+import { decodeChannelConfig } from "../../../src/config/ChannelConfig.js"
+import { DEFAULT_CDN_BASE_URL, DEFAULT_ILINK_BASE_URL } from "../../../src/config/Defaults.js"
+import { loginSettingsOf, resolveWeixinAccount } from "../../../src/config/ResolvedAccount.js"
+import { defaultActorSettings } from "../../../src/config/Tuning.js"
+
+const config = (section: unknown) => Either.getOrThrow(decodeChannelConfig(section))
+const login = (fields: { token?: string; baseUrl?: string; userId?: string }) =>
+  Option.some({
+    ...(fields.token === undefined ? {} : { token: Redacted.make(fields.token) }),
+    ...(fields.baseUrl === undefined ? {} : { baseUrl: fields.baseUrl }),
+    ...(fields.userId === undefined ? {} : { userId: fields.userId })
+  })
+
+describe("resolveWeixinAccount", () => {
+  it("takes the base URL from the login, then the account entry, then the section, then the default", () => {
+    const section = config({ baseUrl: "https://section.example", accounts: { "a@im.bot": { baseUrl: "https://acct.example" } } })
+    expect(resolveWeixinAccount(section, "a@im.bot", login({ token: "t", baseUrl: "https://login.example/" })))
+      .toMatchObject({ accountId: "a-im-bot", baseUrl: "https://login.example/", baseUrlSource: "login", configured: true })
+    expect(resolveWeixinAccount(section, "a-im-bot", login({ token: "t" })))
+      .toMatchObject({ baseUrl: "https://acct.example", baseUrlSource: "account-config" })
+    expect(resolveWeixinAccount(section, "b-im-bot", Option.none()))
+      .toMatchObject({ baseUrl: "https://section.example", baseUrlSource: "channel-config", configured: false })
+    expect(resolveWeixinAccount(config({}), "b-im-bot", Option.none()))
+      .toMatchObject({ baseUrl: DEFAULT_ILINK_BASE_URL, baseUrlSource: "default", cdnBaseUrl: DEFAULT_CDN_BASE_URL })
+  })
+
+  it("treats a blank stored token as not logged in", () => {
+    const account = resolveWeixinAccount(config({}), "a", login({ token: "  " }))
+    expect(account.configured).toBe(false)
+    expect(account.token).toBeUndefined()
+  })
+
+  it("derives the HTTP settings: the section's bot agent, the account's route tag over the section's", () => {
+    const section = config({ botAgent: "Shop/1.0", routeTag: 7, accounts: { a: { routeTag: "east" } } })
+    expect(resolveWeixinAccount(section, "a", Option.none()).http).toEqual({ botAgent: "Shop/1.0", routeTag: "east" })
+    expect(resolveWeixinAccount(section, "b", Option.none()).http).toEqual({ botAgent: "Shop/1.0", routeTag: 7 })
+  })
+
+  it("derives the actor settings: the section's concurrency and chunk limit over the tuned defaults", () => {
+    const section = config({ dispatchConcurrency: 3, textChunkLimit: 500 })
+    expect(resolveWeixinAccount(section, "a", Option.none()).actor).toEqual({
+      ...defaultActorSettings,
+      dispatchConcurrency: 3,
+      chunkLimit: 500
+    })
+    // tuning reaches what a user cannot set, never what the config says
+    const tuned = resolveWeixinAccount(section, "a", Option.none(), {
+      backoffBaseMs: 10,
+      dispatchCapacity: 5,
+      dispatchConcurrency: 99
+    }).actor
+    expect(tuned).toMatchObject({ backoffBaseMs: 10, dispatchCapacity: 5, dispatchConcurrency: 3, chunkLimit: 500 })
+  })
+})
+
+describe("loginSettingsOf", () => {
+  it("fetches the QR from the section's base URL with the section's HTTP settings", () => {
+    expect(loginSettingsOf(config({ baseUrl: " http://127.0.0.1:9 ", botAgent: "X/1", routeTag: "r" }))).toEqual({
+      qrBaseUrl: "http://127.0.0.1:9",
+      http: { botAgent: "X/1", routeTag: "r" }
+    })
+    expect(loginSettingsOf(config({})).qrBaseUrl).toBeUndefined()
+  })
+})

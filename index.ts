@@ -9,3 +9,6 @@ import { makePluginEntry } from "./src/plugin/PluginEntry.js"
 const entry = makePluginEntry(makePluginDeps())
 
 export default entry
+
+/** SILK voice note → WAV file (24 kHz mono 16-bit); its codec loads on the first call. */
+export { silkToWav } from "./src/account/VoiceDecoder.js"

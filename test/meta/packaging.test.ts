@@ -2,12 +2,14 @@
  * Packaging: the manifest matches the code, package.json carries the host metadata and no runtime
  * dependencies, the single-file bundle builds the same bytes every time, imports only Node built-ins and
  * the host, loads on its own (Node 20, and Node 24 as the host runs it), and the npm package ships no
- * sandbox/ or test/ files.
+ * sandbox/ or test/ files. The voice codec's wasm travels beside dist/index.js: the packed plugin decodes a
+ * voice note from its own directory, and without its wasm it fails typed instead of taking the host down.
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { execFile, execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { execFile, execFileSync, spawnSync } from "node:child_process"
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
@@ -18,6 +20,7 @@ import { startEmulator } from "../support/pluginEmulator.js"
 import { seedAccount, seedContextTokens, tempDir } from "../support/plugin.js"
 import { bundleSpecifiers, isHostProvided } from "../support/bundleImports.js"
 import { expectedManifest, manifestPath, rootDir } from "../support/manifest.js"
+import { encodeSilk, testSignal } from "../support/silkFixture.js"
 
 const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Record<string, any>
 
@@ -48,7 +51,7 @@ describe("package.json", () => {
 
   it("declares no runtime dependencies: dist/index.js carries them, the source entry uses devDependencies", () => {
     expect(Object.keys(pkg["dependencies"] ?? {})).toEqual([])
-    for (const name of ["effect", "@effect/platform", "@effect/platform-node", "qrcode"]) {
+    for (const name of ["effect", "@effect/platform", "@effect/platform-node", "qrcode", "silk-wasm"]) {
       expect(pkg["devDependencies"][name]).toMatch(/^\d+\.\d+\.\d+$/)
     }
   })
@@ -110,6 +113,16 @@ describe("bundle and package contents", () => {
     expect(specifiers).toContain("node:stream")
     expect(specifiers.length).toBeGreaterThan(10)
   }, 30_000)
+
+  it("puts the voice codec's wasm, as the library ships it, and its licence beside the bundle", () => {
+    const shipped = readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve("silk-wasm")), "silk.wasm"))
+    for (const bundle of [first, second]) {
+      const dir = path.dirname(bundle)
+      expect(readdirSync(dir).sort()).toEqual(["index.js", "silk.wasm", "silk.wasm.LICENSE"])
+      expect(readFileSync(path.join(dir, "silk.wasm")).equals(shipped)).toBe(true)
+      expect(readFileSync(path.join(dir, "silk.wasm.LICENSE"), "utf8")).toMatch(/^MIT License/)
+    }
+  })
 
   it("builds the same bytes every time, whatever the output directory, with no build-machine paths inside", () => {
     const a = readFileSync(first)
@@ -183,5 +196,113 @@ describe("bundle and package contents", () => {
     const packed = readJson(path.join(destination, "package", "package.json"))
     expect(Object.keys(packed["dependencies"] ?? {})).toEqual([])
     expect(packed["peerDependencies"]).toEqual({ openclaw: `>=${MIN_HOST_VERSION}` })
+  }, 60_000)
+})
+
+/**
+ * Run under Node 24 from the unpacked package's directory: decodes the SILK file through the bundle's
+ * `silkToWav`, optionally overwrites a file after the first decode and decodes again, then tries bytes that
+ * are not SILK; prints one JSON line. An unhandled rejection would end the process non-zero, as it ends
+ * the host's gateway.
+ */
+const voiceProbe = [
+  "import { readFileSync, writeFileSync } from 'node:fs';",
+  "const [bundle, silkFile, damage] = process.argv.slice(1);",
+  "const { silkToWav } = await import(bundle);",
+  "const outcome = (bytes) => silkToWav(bytes).then((wav) => {",
+  "  const v = new DataView(wav.buffer, wav.byteOffset, wav.byteLength);",
+  "  return { riff: String.fromCharCode(...wav.subarray(0, 4)), channels: v.getUint16(22, true), rate: v.getUint32(24, true),",
+  "    bits: v.getUint16(34, true), dataBytes: v.getUint32(40, true), fileBytes: wav.byteLength };",
+  "}, (error) => ({ rejected: error._tag, message: error.message }));",
+  "const silk = readFileSync(silkFile);",
+  "const results = [await outcome(silk)];",
+  "if (damage) { writeFileSync(damage, 'not wasm'); results.push(await outcome(silk)); }",
+  "results.push(await outcome(new Uint8Array([1, 2, 3])));",
+  "console.log(JSON.stringify({ node: process.versions.node.split('.')[0], results }));"
+].join("\n")
+
+describe("the packed plugin decodes voice notes", () => {
+  const work = tempDir("ocw-voice-pack-")
+  let packageDir = ""
+  let files: Array<string> = []
+  let silkFile = ""
+  let samples = 0
+
+  beforeAll(async () => {
+    // a copy of what package.json `files` names, with the bundle built into it, packed and unpacked
+    const stage = path.join(work, "stage")
+    const pkg = readJson(path.join(rootDir, "package.json"))
+    for (const entry of ["package.json", ...(pkg["files"] as Array<string>)]) {
+      if (!entry.startsWith("dist") && existsSync(path.join(rootDir, entry))) {
+        cpSync(path.join(rootDir, entry), path.join(stage, entry), { recursive: true })
+      }
+    }
+    buildBundle(path.join(stage, "dist", "index.js"))
+    const output = execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: stage, encoding: "utf8" })
+    const [report] = JSON.parse(output.slice(output.indexOf("["))) as Array<{ filename: string; files: Array<{ path: string }> }>
+    files = report!.files.map((f) => f.path)
+    execFileSync("tar", ["-xzf", path.join(work, report!.filename), "-C", work])
+    packageDir = path.join(work, "package")
+    const signal = testSignal()
+    samples = signal.length
+    silkFile = path.join(work, "voice.silk")
+    writeFileSync(silkFile, await encodeSilk(signal))
+  }, 180_000)
+
+  /** Runs {@link voiceProbe} with Node 24 in a copy of the unpacked package, changed by `prepare`. */
+  const probeCopy = (name: string, prepare: (dir: string) => void, damage?: string) => {
+    const dir = path.join(work, name)
+    cpSync(packageDir, dir, { recursive: true })
+    prepare(dir)
+    const ensured = execFileSync(process.execPath, [path.join(rootDir, "scripts/ensure-node24.mjs")], { cwd: rootDir, encoding: "utf8", timeout: 120_000 })
+    const node24 = ensured.trim().split("\n").at(-1)!
+    const args = ["--input-type=module", "-e", voiceProbe, path.join(dir, "dist", "index.js"), silkFile]
+    const run = spawnSync(node24, damage === undefined ? args : [...args, path.join(dir, damage)], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { PATH: process.env["PATH"] ?? "", HOME: dir }
+    })
+    return { status: run.status, stderr: run.stderr, output: JSON.parse(run.stdout.trim()) as { node: string; results: Array<Record<string, unknown>> } }
+  }
+
+  const wav = () => ({ riff: "RIFF", channels: 1, rate: 24_000, bits: 16, dataBytes: samples * 2, fileBytes: 44 + samples * 2 })
+  const notSilk = {
+    rejected: "VoiceDecodeError",
+    message: "voice note not decoded (not silk): no #!SILK_V3 header (it starts with 01 02 03); another codec, or a wrong key"
+  }
+
+  it("ships the codec's wasm beside dist/index.js and nothing of node_modules", () => {
+    expect(files).toContain("dist/index.js")
+    expect(files).toContain("dist/silk.wasm")
+    expect(files).toContain("dist/silk.wasm.LICENSE")
+    expect(files.filter((f) => f.includes("node_modules"))).toEqual([])
+    expect(existsSync(path.join(packageDir, "node_modules"))).toBe(false)
+  })
+
+  it("decodes a voice note to 24 kHz mono 16-bit WAV under Node 24, from its own directory", () => {
+    const { status, stderr, output } = probeCopy("intact", () => {})
+    expect(output).toEqual({ node: "24", results: [wav(), notSilk] })
+    expect([status, stderr]).toEqual([0, ""])
+  }, 60_000)
+
+  it("without its wasm, fails typed and leaves the process running (no unhandled rejection)", () => {
+    const { status, stderr, output } = probeCopy("no-wasm", (dir) => rmSync(path.join(dir, "dist", "silk.wasm")))
+    expect(output.results[0]).toEqual({
+      rejected: "VoiceDecoderUnavailable",
+      message: expect.stringMatching(/^the SILK voice decoder is unavailable: cannot read .*\/no-wasm\/dist\/silk\.wasm: ENOENT/)
+    })
+    expect(output.results[1]).toEqual(notSilk)
+    expect([status, stderr]).toEqual([0, ""])
+  }, 60_000)
+
+  it("with its wasm replaced after loading, fails typed and leaves the process running", () => {
+    const { status, stderr, output } = probeCopy("replaced-wasm", () => {}, "dist/silk.wasm")
+    expect(output.results[0]).toEqual(wav())
+    expect(output.results[1]).toEqual({
+      rejected: "VoiceDecoderUnavailable",
+      message: expect.stringMatching(/replaced-wasm\/dist\/silk\.wasm changed on disk since it was loaded; restart the gateway/)
+    })
+    expect([status, stderr]).toEqual([0, ""])
   }, 60_000)
 })

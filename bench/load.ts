@@ -51,7 +51,7 @@ const done = performance.now()
 console.log(JSON.stringify({ importMs: imported - started, registerMs: done - imported, registered }))
 `
 
-// The host runs on Node 24 (OPENCLAW-HOST §5), and its SDK needs it; both plugins are measured on it.
+// The host runs on Node 24 (docs/HOST-NOTES.md "Running the harness"), and its SDK needs it; both plugins are measured on it.
 // @ts-expect-error plain .mjs helper without type declarations
 const { ensureNode24 } = (await import("../scripts/ensure-node24.mjs")) as {
   ensureNode24: () => Promise<string>

@@ -1,5 +1,5 @@
 /**
- * The iLink bot endpoints (ILINK §1.8): authentication by bot token, getupdates long-poll,
+ * The iLink bot endpoints (PROTOCOL §1.8): authentication by bot token, getupdates long-poll,
  * sendmessage with the context-token rules of Appendix C, typing, config, upload URLs, notify.
  * The QR endpoints live in QrHttp.ts.
  */

@@ -1,12 +1,12 @@
 /**
- * Sandbox iLink + CDN emulator: a local stand-in for Tencent's bot API (ILINK §1, App. B, App. C)
+ * Sandbox iLink + CDN emulator: a local stand-in for Tencent's bot API (PROTOCOL §1, App. B, App. C)
  * that integration and e2e tests run against. One HTTP server on 127.0.0.1 serves
  *
  *   baseUrl     http://127.0.0.1:PORT/         iLink API under ilink/bot/…
  *   cdnBaseUrl  http://127.0.0.1:PORT/c2c      CDN upload / download
  *   adminUrl    http://127.0.0.1:PORT/admin    JSON control API (below)
  *
- * It validates every request (headers, body shape, ILINK §1.3/§1.4/§1.8, a bearer token it issued,
+ * It validates every request (headers, body shape, PROTOCOL §1.3/§1.4/§1.8, a bearer token it issued,
  * X-WECHAT-UIN renewed per request) and records problems as violations instead of refusing; an
  * integration test should end with `yield* emulator.expectNoViolations`. Server-side rules
  * (App. C): sendmessage needs a context_token the server issued to that (bot, user); replies are

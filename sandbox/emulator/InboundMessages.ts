@@ -1,5 +1,5 @@
 /**
- * Builds inbound WeixinMessages (ILINK §1.9) of every kind a test needs, including broken ones.
+ * Builds inbound WeixinMessages (PROTOCOL §1.9) of every kind a test needs, including broken ones.
  * Ids are written as bare 64-bit integers, as the real server does.
  */
 import type { CdnStore, InboundMedia, InboundMediaOptions } from "./Cdn.js"

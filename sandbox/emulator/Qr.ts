@@ -1,5 +1,5 @@
 /**
- * The phone side of QR login (ILINK §1.8.7, §1.8.8, §3.2): a state per QR code that tests drive
+ * The phone side of QR login (PROTOCOL §1.8.7, §1.8.8, §3.2): a state per QR code that tests drive
  * with scan / confirm / requireVerifyCode / expire / redirect, or that confirms itself in auto mode.
  */
 import { randomBytes } from "node:crypto"

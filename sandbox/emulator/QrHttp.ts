@@ -1,5 +1,5 @@
 /**
- * The QR login endpoints (ILINK §1.8.7, §1.8.8): issue a QR code, and long-poll its status while
+ * The QR login endpoints (PROTOCOL §1.8.7, §1.8.8): issue a QR code, and long-poll its status while
  * the phone side (tests, or auto mode) moves it along.
  */
 import { Effect } from "effect"

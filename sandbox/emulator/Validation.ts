@@ -1,5 +1,5 @@
 /**
- * Checks each request against what a byte-compatible client sends (ILINK §1.3, §1.4, §1.8).
+ * Checks each request against what a byte-compatible client sends (PROTOCOL §1.3, §1.4, §1.8).
  * Returns problems instead of throwing: the emulator still answers, and tests read the violations.
  */
 import { botEndpointNames, type EndpointName } from "./Records.js"

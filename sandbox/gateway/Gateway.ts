@@ -2,7 +2,7 @@
  * Runs a real OpenClaw gateway (the `openclaw` devDependency on the pinned Node 24) offline, with one
  * channel plugin installed from a directory, for the length of a Scope.
  *
- * Steps: isolated temp root → base config (OPENCLAW-HOST.md §5) → `openclaw plugins install <dir>` →
+ * Steps: isolated temp root → base config (docs/HOST-NOTES.md "Running the harness") → `openclaw plugins install <dir>` →
  * `openclaw config patch --file` with the caller's patch → optional state seeding → `openclaw gateway run`
  * (inside a loopback-only netns when root and `ip netns` allow it) → wait for `[gateway] ready`.
  * Closing the scope stops the gateway (SIGTERM, bounded), the bridge, the netns, and removes the root.

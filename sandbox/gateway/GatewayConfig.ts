@@ -1,5 +1,5 @@
 /**
- * The host config an offline e2e gateway starts from (OPENCLAW-HOST.md §5): every outbound feature of
+ * The host config an offline e2e gateway starts from (docs/HOST-NOTES.md "Running the harness"): every outbound feature of
  * the host off, one local model provider, a loopback gateway with token auth.
  */
 import { Effect } from "effect"

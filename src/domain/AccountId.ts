@@ -1,5 +1,5 @@
 /**
- * Account id rules (ILINK §3.7, §3.8). Pure functions, no I/O.
+ * Account id rules (PROTOCOL §3.7, §3.8). Pure functions, no I/O.
  *
  * - `normalizeAccountId` follows the host's rule so our file names match the official plugin's
  *   (`b0f5860fdecb@im.bot` → `b0f5860fdecb-im-bot`). The result only ever contains `[a-z0-9_-]`, so it

@@ -1,5 +1,5 @@
 /**
- * The rule for an iLink base URL (ILINK §1.2): an absolute http(s) URL without query or fragment. Pure, so
+ * The rule for an iLink base URL (PROTOCOL §1.2): an absolute http(s) URL without query or fragment. Pure, so
  * the connection (at account start) and the config schema (at configuration time) judge a value alike.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The `bot_agent` string sent in `base_info` (ILINK §1.4): a user-agent-like list of `Name/Version`
+ * The `bot_agent` string sent in `base_info` (PROTOCOL §1.4): a user-agent-like list of `Name/Version`
  * products, each optionally followed by one `(comment)`. Whatever the user configured is reduced to the
  * valid parts, capped at 256 UTF-8 bytes, and falls back to `OpenClaw` when nothing valid is left.
  *

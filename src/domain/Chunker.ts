@@ -1,5 +1,5 @@
 /**
- * Markdown-safe splitting of long outbound text (our addition; the official plugin sends one item, ILINK §5.5).
+ * Markdown-safe splitting of long outbound text (our addition; the official plugin sends one item, PROTOCOL §5.5).
  *
  * Lengths are counted in UTF-16 code units (`string.length`): that never under-counts what the server
  * sees, and a cut is always moved back so it never separates a surrogate pair or, where possible, a
@@ -19,7 +19,7 @@
  * ```
  */
 
-/** Default chunk size in UTF-16 code units; well under the ~5,000 characters the server rejects (ILINK App. C). */
+/** Default chunk size in UTF-16 code units; well under the ~5,000 characters the server rejects (PROTOCOL App. C). */
 export const DEFAULT_CHUNK_LIMIT = 2000
 
 /** One planned chunk and where it came from in the source text. */

@@ -1,5 +1,5 @@
 /**
- * The `client_id` of an outbound message (ILINK §5.3): `openclaw-weixin:<epoch ms>-<8 lowercase hex>`.
+ * The `client_id` of an outbound message (PROTOCOL §5.3): `openclaw-weixin:<epoch ms>-<8 lowercase hex>`.
  * The format matches the official plugin so the server and log readers see familiar ids; time and
  * randomness come from `Clock` and `Random`, so tests can pin both.
  */

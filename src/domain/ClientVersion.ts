@@ -1,5 +1,5 @@
 /**
- * The `iLink-App-ClientVersion` header (ILINK §1.3): the package version packed as the uint32
+ * The `iLink-App-ClientVersion` header (PROTOCOL §1.3): the package version packed as the uint32
  * `0x00MMNNPP` and written in decimal. Each part is read like `parseInt` (leading digits only), so
  * `9-beta` counts as 9; a missing or unreadable part counts as 0.
  *

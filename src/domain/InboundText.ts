@@ -1,5 +1,5 @@
 /**
- * What an inbound WeixinMessage says, as text for the agent (ILINK §7.2–§7.4).
+ * What an inbound WeixinMessage says, as text for the agent (PROTOCOL §7.2–§7.4).
  *
  * - {@link inboundBody}: the message body (first text, else voice transcript, else a media label);
  * - {@link quoteOf}: the quote carried inline in `ref_msg`;

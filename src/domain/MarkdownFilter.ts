@@ -1,5 +1,5 @@
 /**
- * Streaming Markdown filter for outbound text (ILINK §5.4).
+ * Streaming Markdown filter for outbound text (PROTOCOL §5.4).
  *
  * WeChat renders most Markdown acceptably, so the filter keeps nearly everything and only removes what
  * shows up badly: images (`![alt](url)`, alt included), H5/H6 heading prefixes, and single/triple

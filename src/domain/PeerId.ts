@@ -1,5 +1,5 @@
 /**
- * Normalising the target of an outbound message (ILINK §4, Appendix C).
+ * Normalising the target of an outbound message (PROTOCOL §4, Appendix C).
  *
  * Hosts and users hand us targets like `openclaw-weixin:user:o9cq8Abc@im.wechat`. The server wants the bare
  * id in its original case (a different case gets `ret=-3`), while lookups (context tokens, pairing) must

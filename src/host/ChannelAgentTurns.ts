@@ -1,6 +1,6 @@
 /**
  * ChannelAgentTurns: the real `AgentTurns` (src/account/AgentTurns.ts) over the host's task-scoped
- * `ctx.channelRuntime` (OPENCLAW-HOST §1).
+ * `ctx.channelRuntime` (docs/HOST-NOTES.md "Inbound").
  *
  * One turn: admission under the dmPolicy with the host's pairing store (Admission.ts) →
  * `routing.resolveAgentRoute` with the account and the sender as a direct peer (so `session.dmScope`

@@ -1,5 +1,5 @@
 /**
- * The request headers of ILINK §1.3, built from pure inputs so golden tests can pin every byte.
+ * The request headers of PROTOCOL §1.3, built from pure inputs so golden tests can pin every byte.
  * `Content-Type` is not here: it comes with the JSON body, and `Content-Length` is left to the HTTP
  * layer, as the official client does for undici.
  */

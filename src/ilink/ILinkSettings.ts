@@ -1,13 +1,13 @@
 /**
  * Settings of the iLink client that come from the channel config (`channels.openclaw-weixin`), and the
- * client-side timeouts of ILINK §1.7. Both are `Context.Reference`s with defaults, read on every call, so
+ * client-side timeouts of PROTOCOL §1.7. Both are `Context.Reference`s with defaults, read on every call, so
  * the plugin adapter can provide the configured values (and a reload applies to the next request) while
  * tests override the timeouts to keep real-HTTP tests short.
  */
 import { Context, Duration } from "effect"
 
 export interface ILinkSettingsShape {
-  /** raw `botAgent` setting; sanitised into `base_info.bot_agent` (ILINK §1.4) */
+  /** raw `botAgent` setting; sanitised into `base_info.bot_agent` (PROTOCOL §1.4) */
   readonly botAgent?: unknown
   /** `routeTag` setting: number → decimal string, string → trimmed, empty/absent → no SKRouteTag header */
   readonly routeTag?: string | number | undefined

@@ -1,5 +1,5 @@
 /**
- * Renders the login QR (the `qrcode_img_content` URL of ILINK §1.8.7) for people: as block characters
+ * Renders the login QR (the `qrcode_img_content` URL of PROTOCOL §1.8.7) for people: as block characters
  * for a terminal, and as a PNG data URL for the web login. Wraps the `qrcode` package; no I/O.
  *
  * Rendering can fail (text too long for a QR symbol); callers then show the URL itself, so the failure is

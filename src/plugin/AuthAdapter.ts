@@ -5,7 +5,7 @@
  * account in place or starts it (LoginAnnouncement.ts).
  *
  * `--account` only names the login session: the stored account id always comes from the server's bot id
- * (ILINK §3.3), and a differing id is pointed out. Already bound → ends normally.
+ * (PROTOCOL §3.3), and a differing id is pointed out. Already bound → ends normally.
  */
 import { Effect } from "effect"
 import {

@@ -1,5 +1,5 @@
 /**
- * The ChannelPlugin object the host registers (OPENCLAW-HOST §2), assembled from one adapter per file.
+ * The ChannelPlugin object the host registers (openclaw/plugin-sdk `ChannelPlugin`), assembled from one adapter per file.
  * Every adapter shares the `PluginDeps` (the lazily built runtime, the state dir, the terminal).
  */
 import { Either } from "effect"

@@ -1,5 +1,5 @@
 /**
- * `config`: which accounts exist and how each resolves (OPENCLAW-HOST §2 "config", PROTOCOL §3.4).
+ * `config`: which accounts exist and how each resolves (the host's `config` adapter; PROTOCOL §3.4).
  * Accounts are the ones in `accounts.json` (a QR login adds them), not config keys. The host calls these
  * synchronously, so they read the files synchronously; a bad channel section throws ChannelConfigError.
  */

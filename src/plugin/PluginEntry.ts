@@ -1,6 +1,6 @@
 /**
  * The plugin definition the entry module default-exports, and what `register(api)` does per
- * registration mode (OPENCLAW-HOST §1):
+ * registration mode (the `registrationMode` of openclaw/plugin-sdk; docs/HOST-NOTES.md "Lifecycle"):
  *
  * - `cli-metadata`, `setup-only`: register the channel, touch nothing else (`api.runtime` throws there).
  * - `discovery` (also the CLI process of `channels login` / `message send`), `tool-discovery`,

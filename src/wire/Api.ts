@@ -1,5 +1,5 @@
 /**
- * Request and response bodies of every iLink endpoint (ILINK §1.8), and the QR-login statuses.
+ * Request and response bodies of every iLink endpoint (PROTOCOL §1.8), and the QR-login statuses.
  *
  * Requests are what callers hand to `ILinkApi` (without `base_info`, which the client adds); the
  * `...Body` schemas are the exact JSON sent, `base_info` included. Responses decode tolerantly: unknown
@@ -17,7 +17,7 @@ import {
 import { describeParseError } from "./Redaction.js"
 
 // ---------------------------------------------------------------------------------------------------------
-// base_info (ILINK §1.4)
+// base_info (PROTOCOL §1.4)
 
 export const BaseInfo = Schema.Struct({
   channel_version: Schema.String,

@@ -1,5 +1,5 @@
 /**
- * JSON parsing that keeps 64-bit ids exact (ILINK §1.5).
+ * JSON parsing that keeps 64-bit ids exact (PROTOCOL §1.5).
  *
  * iLink may send `message_id`, `msg_id` and `svr_id` as bare uint64 numbers, which `JSON.parse` would round.
  * `rewriteIdIntegersAsStrings` walks the text once, tracking whether it is inside a string literal, and

@@ -1,5 +1,5 @@
 /**
- * The iLink message model (ILINK §1.9): enums, CDN media references, message items and `WeixinMessage`.
+ * The iLink message model (PROTOCOL §1.9): enums, CDN media references, message items and `WeixinMessage`.
  *
  * Decoding is tolerant on purpose: unknown fields are ignored, `null` reads as "absent", and an item whose
  * `type` is unknown (or whose payload does not match its type) becomes an {@link UnsupportedItem} instead of
@@ -50,7 +50,7 @@ export const TypingStatus = { TYPING: 1, CANCEL: 2 } as const
 export type TypingStatus = (typeof TypingStatus)[keyof typeof TypingStatus]
 export const TypingStatusSchema = Schema.Literal(1, 2)
 
-/** Voice `encode_type`; informational only (ILINK §1.9). */
+/** Voice `encode_type`; informational only (PROTOCOL §1.9). */
 export const VoiceEncodeType = {
   PCM: 1,
   ADPCM: 2,
@@ -85,7 +85,7 @@ export const Uint64String = Schema.Union(
 
 export const CDNMedia = Schema.Struct({
   encrypt_query_param: optionalField(Schema.String),
-  /** base64 of the raw 16-byte key or of its 32-char hex form (ILINK §6.1) */
+  /** base64 of the raw 16-byte key or of its 32-char hex form (PROTOCOL §6.1) */
   aes_key: optionalField(Schema.String),
   /** 0 = only the file id is encrypted, 1 = packed thumbnail/mid info; we send 1 */
   encrypt_type: optionalField(WireNumber),

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 
 // Schema ships inside `effect`; the standalone @effect/schema package is a different implementation
-// whose schemas the platform modules reject (see ../shared/STYLE.md).
+// whose schemas the platform modules reject.
 const root = join(import.meta.dirname, "..", "..")
 const skip = new Set(["node_modules", "dist", ".git", ".cache", "coverage"])
 const sourceFile = /\.(ts|mts|cts|js|mjs|cjs)$/

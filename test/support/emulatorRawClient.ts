@@ -1,5 +1,5 @@
 /**
- * Plain-fetch helpers for driving the emulator the way a byte-compatible client would (ILINK §1.3,
+ * Plain-fetch helpers for driving the emulator the way a byte-compatible client would (PROTOCOL §1.3,
  * §1.4). Deliberately independent of src/: these tests check the emulator, not the product client.
  */
 import { randomInt } from "node:crypto"
@@ -54,7 +54,7 @@ export const callBot = (baseUrl: string, path: string, token: string | undefined
     body: JSON.stringify({ ...body, base_info: baseInfo })
   })
 
-/** Parses JSON turning bare integers of message_id / msg_id / svr_id into strings (ILINK §1.5). */
+/** Parses JSON turning bare integers of message_id / msg_id / svr_id into strings (PROTOCOL §1.5). */
 export const parseLossless = (text: string): any =>
   JSON.parse(text.replace(/("(?:message_id|msg_id|svr_id)"\s*:\s*)(-?\d+)/g, "$1\"$2\""))
 

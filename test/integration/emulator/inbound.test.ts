@@ -9,7 +9,7 @@ const pollOne = (emulator: Emulator, token: string) =>
     body: parseLossless(r.text)
   }))
 
-/** Downloads and decrypts inbound media the way a client does (ILINK §6.1, §6.3). */
+/** Downloads and decrypts inbound media the way a client does (PROTOCOL §6.1, §6.3). */
 const fetchMedia = (emulator: Emulator, media: any) =>
   Effect.gen(function*() {
     const url = media.full_url ?? `${emulator.cdnBaseUrl}/download?encrypted_query_param=${encodeURIComponent(media.encrypt_query_param)}`

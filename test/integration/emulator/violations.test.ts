@@ -1,5 +1,5 @@
 /**
- * Every request rule of ILINK §1.3 (headers), §1.4 (base_info) and §1.8 (bodies, queries) that a client
+ * Every request rule of PROTOCOL §1.3 (headers), §1.4 (base_info) and §1.8 (bodies, queries) that a client
  * could break: a correct request passes, and each single mistake is recorded under exactly its rule.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -147,7 +147,7 @@ const mistakes: ReadonlyArray<readonly [EndpointName, string, Good, string]> = [
 /** Rules only CDN requests can break, checked in their own test below. */
 const cdnRules = ["cdn-no-ilink-headers", "content-type"]
 
-describe("emulator request validation (ILINK §1.3, §1.4, §1.8)", () => {
+describe("emulator request validation (PROTOCOL §1.3, §1.4, §1.8)", () => {
   it("accepts the request the official plugin sends to every endpoint", () => {
     for (const [endpoint, request] of Object.entries(good)) {
       expect([endpoint, rulesOf(endpoint as EndpointName, request)]).toEqual([endpoint, []])

@@ -1,6 +1,6 @@
 /**
  * Every emulator fault plan against every iLink endpoint, over real HTTP on 127.0.0.1: each pair ends in
- * the outcome the client promises (ILINK §1.5–§1.7, docs/CONTRACTS.md), and the emulator records no
+ * the outcome the client promises (PROTOCOL §1.5–§1.7), and the emulator records no
  * violation. The list of faults is checked against the emulator's own Fault schema, so a new fault kind
  * cannot be added without deciding here what each endpoint does with it.
  */
@@ -67,7 +67,7 @@ const expected = (endpoint: EndpointName, fault: Fault): string => {
       // the request was written before the socket died: it may have been acted on
       return `ILinkTransportError reset ${at("maybe")}`
     case "hang":
-      // a long-poll that gets no answer is an empty poll (ILINK §1.7)
+      // a long-poll that gets no answer is an empty poll (PROTOCOL §1.7)
       return endpoint === "getupdates" ? "ok" : `ILinkTimeoutError ${at("maybe")}`
     case "delay":
       return "ok"

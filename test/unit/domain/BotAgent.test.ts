@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import { DEFAULT_BOT_AGENT, MAX_BOT_AGENT_BYTES, sanitizeBotAgent } from "../../../src/domain/BotAgent.js"
 
-describe("sanitizeBotAgent (ILINK §1.4)", () => {
+describe("sanitizeBotAgent (PROTOCOL §1.4)", () => {
   it.each([
     ["MyBot/1.2.0 (region=cn;env=prod)", "MyBot/1.2.0 (region=cn;env=prod)"],
     ["My Bot ValidApp/1.0", "ValidApp/1.0"],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { clientVersionHeader } from "../../../src/domain/ClientVersion.js"
 
-describe("clientVersionHeader (ILINK §1.3)", () => {
+describe("clientVersionHeader (PROTOCOL §1.3)", () => {
   it.each([
     ["2.4.9", "132105"],
     ["1.0.11", "65547"],

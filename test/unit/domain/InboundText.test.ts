@@ -19,7 +19,7 @@ const withItems = (...items: ReadonlyArray<string>): WeixinMessage =>
 
 const md5 = (text: string): string => createHash("md5").update(text, "utf8").digest("hex")
 
-describe("inboundBody (ILINK §7.3)", () => {
+describe("inboundBody (PROTOCOL §7.3)", () => {
   it("takes the first text item's text, even when media comes first in the list", () => {
     expect(inboundBody(withItems(`{"type": 2, "image_item": {}}`, `{"type": 1, "text_item": {"text": "hi"}}`)))
       .toBe("[图片]")
@@ -60,7 +60,7 @@ describe("inboundBody (ILINK §7.3)", () => {
   })
 })
 
-describe("quoteOf (ILINK §7.4, inline)", () => {
+describe("quoteOf (PROTOCOL §7.4, inline)", () => {
   it("is not a quote when no item carries ref_msg", () => {
     expect(quoteOf(withItems(`{"type": 1, "text_item": {"text": "hi"}}`))).toEqual({ isQuote: false })
   })
@@ -101,7 +101,7 @@ describe("quoteOf (ILINK §7.4, inline)", () => {
   })
 })
 
-describe("resolvePartialQuote (ILINK §7.4, partial quote)", () => {
+describe("resolvePartialQuote (PROTOCOL §7.4, partial quote)", () => {
   const text = "alpha beta gamma beta delta beta"
 
   it("returns the global candidate first when no MD5 is given", () => {

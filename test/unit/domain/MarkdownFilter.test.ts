@@ -15,7 +15,7 @@ const feedSplit = (text: string, cuts: ReadonlyArray<number>): string => {
   return output + filter.feed(text.slice(previous)) + filter.flush()
 }
 
-describe("filterMarkdown (one-shot examples of ILINK §5.4)", () => {
+describe("filterMarkdown (one-shot examples of PROTOCOL §5.4)", () => {
   it.each([
     ["before ![alt](url) after", "before  after"],
     ["*中文*", "中文"],
@@ -97,7 +97,7 @@ describe("filterMarkdown (one-shot examples of ILINK §5.4)", () => {
   })
 })
 
-describe("MarkdownFilter streaming (ILINK §5.4)", () => {
+describe("MarkdownFilter streaming (PROTOCOL §5.4)", () => {
   it("holds a trailing * until it knows whether it opens emphasis", () => {
     const filter = new MarkdownFilter()
     expect(filter.feed("hello *")).toBe("hello ")

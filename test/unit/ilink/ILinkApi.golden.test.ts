@@ -16,7 +16,7 @@ const connection = (token?: string) =>
     })
   )
 
-/** The POST header set of ILINK §1.3 as the HTTP layer sees it (names are case-insensitive, stored lowercase). */
+/** The POST header set of PROTOCOL §1.3 as the HTTP layer sees it (names are case-insensitive, stored lowercase). */
 const postHeaders = (body: string, extra: Record<string, string> = {}) => ({
   "authorizationtype": "ilink_bot_token",
   "x-wechat-uin": "MTIzNDU=",

@@ -25,7 +25,7 @@ import { filterMarkdown } from "../domain/MarkdownFilter.js"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
 import { MessageItemType } from "../wire/Message.js"
 import { makeAdmission } from "./Admission.js"
-import { describeThrown, runtimeCaller } from "./ChannelRuntime.js"
+import { type AsyncContextRunner, describeThrown, runtimeCaller } from "./ChannelRuntime.js"
 import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
 
 type HostChannelRuntime = PluginRuntime["channel"]
@@ -43,6 +43,8 @@ export interface ChannelAgentTurnsParams {
   readonly settings: ChannelAgentTurnsSettings
   /** the WeChat user who scanned the login QR: always allowed under `pairing` and `allowlist` */
   readonly scannerUserId?: string | undefined
+  /** runs each call of `channelRuntime` in the async context the host started the account in */
+  readonly inHostContext?: AsyncContextRunner | undefined
 }
 
 /** The tool progress item for one host item event, or undefined for events WeChat does not show (§5.7). */
@@ -84,7 +86,7 @@ interface ResolvedRoute extends TurnRoute {
 
 export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTurnsService => {
   const { accountId, cfg, settings } = params
-  const { call, turnError } = runtimeCaller(params.channelRuntime, accountId)
+  const { call, turnError } = runtimeCaller(params.channelRuntime, accountId, params.inHostContext)
   const { admit } = makeAdmission({ accountId, settings, scannerUserId: params.scannerUserId, call })
 
   const resolveRoute = (turn: InboundTurn): Effect.Effect<ResolvedRoute, HostTurnError> =>

@@ -45,8 +45,24 @@ export const describeThrown = (error: unknown): string => {
   }
 }
 
-/** Calls the runtime's functions for one account; every failure is a HostTurnError of the turn. */
-export const runtimeCaller = (channelRuntime: unknown, accountId: string) => {
+/**
+ * Runs a function in a chosen async context. The host refuses agent work whose async context is a gateway
+ * request that has already been answered (docs/HOST-NOTES.md "A CLI login resumes a parked account"), and an
+ * account restarted from such a request (a web login, the resume method) would otherwise carry it.
+ */
+export type AsyncContextRunner = <R>(fn: () => R) => R
+
+const inCurrentContext: AsyncContextRunner = (fn) => fn()
+
+/**
+ * Calls the runtime's functions for one account; every failure is a HostTurnError of the turn. Each call
+ * runs inside `inHostContext`: the async context the host started the account in.
+ */
+export const runtimeCaller = (
+  channelRuntime: unknown,
+  accountId: string,
+  inHostContext: AsyncContextRunner = inCurrentContext
+) => {
   const turnError = (turn: InboundTurn, stage: TurnStage, detail: string) =>
     new HostTurnError({ accountId, messageKey: turn.claimed.key, stage, detail })
 
@@ -65,7 +81,7 @@ export const runtimeCaller = (channelRuntime: unknown, accountId: string) => {
         )
       }
       return Effect.tryPromise({
-        try: async () => (await fn(arg)) as A,
+        try: async () => (await inHostContext(() => fn(arg))) as A,
         catch: (error) => turnError(turn, stage, `${piece} failed: ${describeThrown(error)}`)
       })
     })

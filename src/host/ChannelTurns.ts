@@ -11,7 +11,7 @@ import type { AgentTurnsService } from "../account/AgentTurns.js"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import { makeChannelAgentTurns } from "./ChannelAgentTurns.js"
-import { missingRuntimePieces } from "./ChannelRuntime.js"
+import { type AsyncContextRunner, missingRuntimePieces } from "./ChannelRuntime.js"
 
 export interface ChannelTurnsInput {
   readonly accountId: string
@@ -22,6 +22,8 @@ export interface ChannelTurnsInput {
   readonly config: ChannelConfig
   readonly channelRuntime: ChannelRuntimeSurface
   readonly log: ChannelLogSink | undefined
+  /** runs a host call in the async context the host started the account in (default: the caller's) */
+  readonly inHostContext?: AsyncContextRunner | undefined
 }
 
 export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<ChannelTurns, {
@@ -44,7 +46,8 @@ export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<Ch
           cfg: input.cfg,
           accountId: input.accountId,
           settings: input.config,
-          scannerUserId: input.account.userId
+          scannerUserId: input.account.userId,
+          inHostContext: input.inHostContext
         })
       })
   })

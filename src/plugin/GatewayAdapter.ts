@@ -99,7 +99,17 @@ export const runAccountForHost = Effect.fn("Gateway.runAccountForHost")(
 
     const supervisor = yield* Supervisor
     const channelTurns = yield* ChannelTurns
-    const turns = yield* channelTurns.forAccount({ accountId, account, cfg: ctx.cfg, config, channelRuntime, log: ctx.log })
+    // host calls of this account's turns run in the host's start context, whichever request restarts it
+    const inHostContext = <R>(fn: () => R): R => deps.hostTaskContexts.run(accountId, fn)
+    const turns = yield* channelTurns.forAccount({
+      accountId,
+      account,
+      cfg: ctx.cfg,
+      config,
+      channelRuntime,
+      log: ctx.log,
+      inHostContext
+    })
 
     if (ctx.log !== undefined) {
       const sink = ctx.log

@@ -82,18 +82,22 @@ const rpcTo = (handler: Handler, calls: Array<GatewayRpcRequest>): GatewayRpc =>
 interface Turn {
   readonly accountId: string
   readonly text: string
-  /** the host request whose async context the turn ran in, if any */
+  /** the host request whose async context the turn's host calls would run in, if any */
   readonly inRequest: string | undefined
 }
 
-/** Agent turns that record each turn (and the async context it runs in) and reply `pong: <text>`. */
+/**
+ * Agent turns that record each turn (and the async context its calls of the host would run in, through the
+ * account's `inHostContext` as the gateway adapter wires it) and reply `pong: <text>`.
+ */
 const recordingBridge = (turns: Array<Turn>) =>
   Layer.succeed(ChannelTurns, {
     forAccount: (input) =>
       Effect.succeed<AgentTurnsService>({
         run: (turn, reply) =>
           Effect.gen(function*() {
-            turns.push({ accountId: input.accountId, text: turnText(turn), inRequest: hostRequest.getStore() })
+            const inHostContext = input.inHostContext ?? ((fn) => fn())
+            turns.push({ accountId: input.accountId, text: turnText(turn), inRequest: inHostContext(() => hostRequest.getStore()) })
             yield* reply.sendText(`pong: ${turnText(turn)}`).pipe(Effect.orDie)
             return { _tag: "Completed", replies: 1 } as const
           })
@@ -258,5 +262,43 @@ describe("the resumeAccount gateway method", () => {
         expect((await t.run(t.emulator.notifications(bot.botId))).map((n) => n.kind)).toEqual(["start"])
       }
       expect(t.a.fake.statuses.at(-1)?.statusState).toBe("running")
+    }), 60_000)
+})
+
+describe("a web login in the gateway (web.login.start / web.login.wait)", () => {
+  it.live("resumes the account parked by −14 in place; its host calls run outside the login requests", () =>
+    Effect.promise(async () => {
+      const t = await gatewayWithTwoAccounts()
+      t.deps.latestConfig.value = t.cfg
+      await t.run(t.emulator.expireSession(t.bot.botId))
+      await waitFor(() => t.a.fake.statuses.at(-1)?.statusState === "auth-expired", "account a parked as auth-expired")
+
+      // the Control UI's QR login: two gateway requests, each handled inside the request's async context
+      await t.run(t.emulator.qr.autoConfirmNextAs(t.bot.botId))
+      const gateway = makeWeixinChannelPlugin(t.deps).gateway
+      const start = await hostRequest.run("web.login.start", () => gateway!.loginWithQrStart!({ accountId: t.accountId }))
+      const wait = await hostRequest.run(
+        "web.login.wait",
+        () => gateway!.loginWithQrWait!({ sessionKey: start.sessionKey!, timeoutMs: 10_000 })
+      )
+      expect(wait).toMatchObject({ connected: true, accountId: t.accountId })
+      const newToken = (await t.run(t.emulator.bots)).find((bot) => bot.botId === t.bot.botId)!.token
+      expect(newToken).not.toBe(t.bot.token)
+
+      let polling = false
+      await waitFor(() => polling, "account a polling with the new token", 10_000, async () => {
+        polling = await pollsWith(t, newToken)
+      })
+      await waitFor(() => t.a.fake.statuses.at(-1)?.statusState === "running", "account a running again")
+      expect(t.a.started.state.settled).toBe("pending")
+      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after web login" }))
+      await waitFor(() => t.turns.some((turn) => turn.text === "after web login"), "the turn after the web login")
+      expect(t.turns.find((turn) => turn.text === "after web login")?.inRequest).toBeUndefined()
+      let sent = await t.run(t.emulator.sent(t.bot.botId))
+      await waitFor(() => sent.some((s) => s.text === "pong: after web login" && s.outcome === "delivered"), "the reply", 10_000, async () => {
+        sent = await t.run(t.emulator.sent(t.bot.botId))
+      })
+      expect((await t.run(t.emulator.notifications(t.other.botId))).map((n) => n.kind)).toEqual(["start"])
+      expect(await t.run(t.emulator.violations())).toEqual([])
     }), 60_000)
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
+import { AsyncLocalStorage } from "node:async_hooks"
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
@@ -509,5 +510,50 @@ describe("ChannelTurns.layer", () => {
       expect((yield* host.run(turnOf(STRANGER, { message_id: "2001" }, "mid:2001"), reply.channel))._tag).toBe("Skipped")
       expect(fake.calls.upsertPairingRequest).toHaveLength(0)
       expect(reply.texts).toEqual(["hi"])
+    }))
+})
+
+describe("ChannelAgentTurns async context", () => {
+  it.effect("calls the host inside the context the host started the account in, not the caller's", () =>
+    Effect.gen(function*() {
+      // stands for the host's per-request store: a turn started from an answered request must not carry it
+      const request = new AsyncLocalStorage<string>()
+      const seen: Array<string | undefined> = []
+      const fake = makeFakeRuntime({ replies: [{ text: "hi" }] })
+      const recording = <F extends (params: any) => unknown>(fn: F) =>
+        ((params: Parameters<F>[0]) => {
+          seen.push(request.getStore())
+          return fn(params)
+        }) as F
+      fake.runtime.routing.resolveAgentRoute = recording(fake.runtime.routing.resolveAgentRoute)
+      fake.runtime.inbound.buildContext = recording(fake.runtime.inbound.buildContext)
+      fake.runtime.inbound.dispatch = recording(fake.runtime.inbound.dispatch)
+      fake.runtime.pairing.readAllowFromStore = recording(fake.runtime.pairing.readAllowFromStore)
+      // taken where the host started the account: outside any request
+      const startContext = AsyncLocalStorage.snapshot()
+      const turnsOf = (inHostContext: (<R>(fn: () => R) => R) | undefined) =>
+        makeChannelAgentTurns({
+          channelRuntime: fake.runtime,
+          cfg,
+          accountId: ACCOUNT,
+          settings: settings({ dmPolicy: "allowlist", allowFrom: [STRANGER] }),
+          scannerUserId: SCANNER,
+          inHostContext
+        })
+      const runInRequest = (turns: ReturnType<typeof turnsOf>, key: string) =>
+        Effect.promise(() =>
+          request.run("web.login.wait", () => Effect.runPromise(turns.run(turnOf(STRANGER, {}, key), makeReplyChannel().channel)))
+        )
+
+      // without a host context the calls carry the request's store: this is what the host refuses
+      yield* runInRequest(turnsOf(undefined), "mid:1")
+      expect(seen.length).toBeGreaterThanOrEqual(3)
+      expect(new Set(seen)).toEqual(new Set(["web.login.wait"]))
+
+      seen.length = 0
+      yield* runInRequest(turnsOf(startContext), "mid:2")
+      expect(seen.length).toBeGreaterThanOrEqual(3)
+      expect(new Set(seen)).toEqual(new Set([undefined]))
+      expect(fake.calls.dispatch).toHaveLength(2)
     }))
 })

@@ -30,6 +30,23 @@ const MediaMaxMb = PositiveInt(
   "largest media file, in MB, downloaded from or uploaded to WeChat (default 100)"
 )
 
+const versionPart = (part: string) => /^\d{1,3}$/.test(part) && Number(part) <= 255
+const ProtocolVersion = Schema.String.pipe(
+  Schema.filter((text) => {
+    const parts = text.split(".")
+    return parts.length === 3 && parts.every(versionPart)
+      ? true
+      : "must be three numbers from 0 to 255 separated by dots, like 2.4.9"
+  })
+).annotations({
+  jsonSchema: {
+    type: "string",
+    pattern: "^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$",
+    description: "iLink protocol level sent in iLink-App-ClientVersion and base_info.channel_version " +
+      "(default 2.4.9, the official plugin's); change it only if Tencent asks for a newer level"
+  }
+})
+
 const TrimmedText = Schema.String.annotations({ description: "text; surrounding spaces are ignored" })
 const RouteTag = Schema.Union(Schema.Number, Schema.String).annotations({
   description: "value of the SKRouteTag header (number or string); empty means no header"
@@ -70,6 +87,7 @@ export const ChannelConfig = Schema.Struct({
   ),
   cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL" })),
   botAgent: optional(Schema.String.annotations({ description: "base_info.bot_agent sent to the server" })),
+  protocolVersion: optional(ProtocolVersion),
   routeTag: optional(RouteTag),
   accounts: optional(Schema.Record({ key: Schema.String, value: AccountConfig })),
   dispatchConcurrency: Schema.optionalWith(

@@ -14,6 +14,13 @@ export const DEFAULT_ILINK_BASE_URL = "https://ilinkai.weixin.qq.com"
 /** Where media is fetched from and uploaded to when neither the account nor the section names a CDN. */
 export const DEFAULT_CDN_BASE_URL = "https://novac2c.cdn.weixin.qq.com/c2c"
 
+/**
+ * The iLink protocol level this plugin speaks, announced in `iLink-App-ClientVersion` and
+ * `base_info.channel_version` (PROTOCOL §1.3, §1.4): the official plugin's 2.4.9, whose behaviour we follow
+ * (PROTOCOL App. A). The server may gate features on it, so it is not our own package version.
+ */
+export const DEFAULT_PROTOCOL_VERSION = "2.4.9"
+
 // ---- the channel section (`channels.openclaw-weixin`) ------------------------------------------------
 
 /** Agent turns of different WeChat users one account runs at once (`dispatchConcurrency`). */

@@ -12,7 +12,12 @@
  */
 import { Option, Redacted } from "effect"
 import { normalizeAccountId } from "../domain/AccountId.js"
-import { DEFAULT_CDN_BASE_URL, DEFAULT_ILINK_BASE_URL, DEFAULT_MEDIA_MAX_MB } from "./Defaults.js"
+import {
+  DEFAULT_CDN_BASE_URL,
+  DEFAULT_ILINK_BASE_URL,
+  DEFAULT_MEDIA_MAX_MB,
+  DEFAULT_PROTOCOL_VERSION
+} from "./Defaults.js"
 import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
 import { type ActorSettings, defaultActorSettings } from "./Tuning.js"
 
@@ -31,6 +36,8 @@ export interface HttpSettings {
   readonly botAgent: string | undefined
   /** `SKRouteTag` header: the account's own route tag, else the section's */
   readonly routeTag: string | number | undefined
+  /** the protocol level of `iLink-App-ClientVersion` and `base_info.channel_version` (PROTOCOL §1.3, §1.4) */
+  readonly protocolVersion: string
 }
 
 export interface ResolvedWeixinAccount {
@@ -54,6 +61,13 @@ export interface ResolvedWeixinAccount {
   /** what its actor runs with: the section's concurrency and chunk limit over the (tuned) defaults */
   readonly actor: ActorSettings
 }
+
+/** The HTTP settings the section gives every request (an account may override its route tag). */
+const sectionHttp = (config: ChannelConfig): HttpSettings => ({
+  botAgent: config.botAgent,
+  routeTag: config.routeTag,
+  protocolVersion: config.protocolVersion ?? DEFAULT_PROTOCOL_VERSION
+})
 
 const nonBlank = (value: string | undefined): string | undefined => {
   const trimmed = value?.trim()
@@ -101,7 +115,7 @@ export const resolveWeixinAccount = (
     token: tokenText === undefined ? undefined : Redacted.make(tokenText),
     userId: nonBlank(login?.userId),
     accountConfig: entry,
-    http: { botAgent: config.botAgent, routeTag: entry.routeTag ?? config.routeTag },
+    http: { ...sectionHttp(config), routeTag: entry.routeTag ?? config.routeTag },
     actor: {
       ...defaultActorSettings,
       ...tuning,
@@ -120,5 +134,5 @@ export interface LoginSettings {
 
 export const loginSettingsOf = (config: ChannelConfig): LoginSettings => ({
   qrBaseUrl: config.baseUrl,
-  http: { botAgent: config.botAgent, routeTag: config.routeTag }
+  http: sectionHttp(config)
 })

@@ -15,6 +15,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Either, Random, type Redacted, Schema } from "effect"
 import { sanitizeBotAgent } from "../domain/BotAgent.js"
 import { clientVersionHeader } from "../domain/ClientVersion.js"
+import { DEFAULT_PROTOCOL_VERSION } from "../config/Defaults.js"
 import { PackageInfo } from "../domain/PackageInfo.js"
 import type { BaseInfo } from "../wire/Api.js"
 import {
@@ -54,11 +55,13 @@ export const connectionTarget = (conn: ILinkConnection, endpoint: Endpoint, time
   timeout
 })
 
-/** `base_info` of every token endpoint, from this package's version and the configured bot agent. */
+/** `base_info` of every token endpoint: the protocol level and the configured bot agent (PROTOCOL §1.4). */
 export const baseInfo: Effect.Effect<BaseInfo> = Effect.gen(function*() {
-  const pkg = yield* PackageInfo
   const settings = yield* ILinkSettings
-  return { channel_version: pkg.version ?? "unknown", bot_agent: sanitizeBotAgent(settings.botAgent) }
+  return {
+    channel_version: settings.protocolVersion ?? DEFAULT_PROTOCOL_VERSION,
+    bot_agent: sanitizeBotAgent(settings.botAgent)
+  }
 })
 
 const headerInputs: Effect.Effect<ILinkHeaderInputs> = Effect.gen(function*() {
@@ -66,7 +69,7 @@ const headerInputs: Effect.Effect<ILinkHeaderInputs> = Effect.gen(function*() {
   const settings = yield* ILinkSettings
   return {
     appId: pkg.ilinkAppId,
-    clientVersion: clientVersionHeader(pkg.version),
+    clientVersion: clientVersionHeader(settings.protocolVersion ?? DEFAULT_PROTOCOL_VERSION),
     routeTag: routeTagHeader(settings.routeTag)
   }
 })

@@ -11,6 +11,8 @@ export interface ILinkSettingsShape {
   readonly botAgent?: unknown
   /** `routeTag` setting: number → decimal string, string → trimmed, empty/absent → no SKRouteTag header */
   readonly routeTag?: string | number | undefined
+  /** protocol level of `iLink-App-ClientVersion` and `base_info.channel_version`; default 2.4.9 */
+  readonly protocolVersion?: string | undefined
 }
 
 export class ILinkSettings extends Context.Reference<ILinkSettings>()("openclaw-weixin/ILinkSettings", {

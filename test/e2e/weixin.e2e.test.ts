@@ -117,6 +117,13 @@ describe("openclaw-weixin in a real gateway", () => {
       expect(chats.map((request) => typedTextOf(request.spokenText ?? ""))).toContain("hello from wechat")
       const typing = yield* sandbox.emulator.typingEvents(alpha.bot.botId)
       expect(typing.filter((event) => event.userId === alpha.bot.ownerUserId).map((event) => event.status)).toContain("typing")
+      // what the packed bundle sent: protocol level 2.4.9 in both version fields, not the package's own version
+      const sends = yield* sandbox.emulator.requests("sendmessage")
+      expect(sends.length).toBeGreaterThan(0)
+      for (const request of sends) {
+        expect(request.headers["ilink-app-clientversion"]).toBe("132105")
+        expect(JSON.parse(request.body).base_info.channel_version).toBe("2.4.9")
+      }
       yield* noViolations
     }), 120_000)
 

@@ -33,7 +33,7 @@ export const uploadRequest = {
   aeskey: "a"
 } as const
 
-export const pinnedPackage: PackageInfoShape = { name: "@tencent-weixin/openclaw-weixin", version: "2.4.9", ilinkAppId: "bot" }
+export const pinnedPackage: PackageInfoShape = { name: "@tencent-weixin/openclaw-weixin", ilinkAppId: "bot" }
 
 /** Pins the version to 2.4.9 and X-WECHAT-UIN to base64("12345"). */
 export const pinned = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

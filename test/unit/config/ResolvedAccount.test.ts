@@ -38,8 +38,21 @@ describe("resolveWeixinAccount", () => {
 
   it("derives the HTTP settings: the section's bot agent, the account's route tag over the section's", () => {
     const section = config({ botAgent: "Shop/1.0", routeTag: 7, accounts: { a: { routeTag: "east" } } })
-    expect(resolveWeixinAccount(section, "a", Option.none()).http).toEqual({ botAgent: "Shop/1.0", routeTag: "east" })
-    expect(resolveWeixinAccount(section, "b", Option.none()).http).toEqual({ botAgent: "Shop/1.0", routeTag: 7 })
+    expect(resolveWeixinAccount(section, "a", Option.none()).http)
+      .toEqual({ botAgent: "Shop/1.0", routeTag: "east", protocolVersion: "2.4.9" })
+    expect(resolveWeixinAccount(section, "b", Option.none()).http)
+      .toEqual({ botAgent: "Shop/1.0", routeTag: 7, protocolVersion: "2.4.9" })
+  })
+
+  it("announces protocol level 2.4.9 unless protocolVersion says otherwise; refuses a malformed level", () => {
+    expect(resolveWeixinAccount(config({ protocolVersion: "2.5.0" }), "a", Option.none()).http.protocolVersion).toBe("2.5.0")
+    expect(loginSettingsOf(config({ protocolVersion: "2.5.0" })).http.protocolVersion).toBe("2.5.0")
+    expect(loginSettingsOf(config({})).http.protocolVersion).toBe("2.4.9")
+    for (const bad of ["2.4", "2.4.9.1", "v2.4.9", "2.256.0", "", 249]) {
+      const decoded = decodeChannelConfig({ protocolVersion: bad })
+      expect(Either.isLeft(decoded), String(bad)).toBe(true)
+      if (Either.isLeft(decoded)) expect(decoded.left.message).toContain("channels.openclaw-weixin.protocolVersion")
+    }
   })
 
   it("derives the actor settings: the section's concurrency and chunk limit over the tuned defaults", () => {
@@ -82,7 +95,7 @@ describe("loginSettingsOf", () => {
   it("fetches the QR from the section's base URL with the section's HTTP settings", () => {
     expect(loginSettingsOf(config({ baseUrl: " http://127.0.0.1:9 ", botAgent: "X/1", routeTag: "r" }))).toEqual({
       qrBaseUrl: "http://127.0.0.1:9",
-      http: { botAgent: "X/1", routeTag: "r" }
+      http: { botAgent: "X/1", routeTag: "r", protocolVersion: "2.4.9" }
     })
     expect(loginSettingsOf(config({})).qrBaseUrl).toBeUndefined()
   })

@@ -218,6 +218,17 @@ describe("ILinkApi golden requests (version 2.4.9, X-WECHAT-UIN pinned to 12345)
     }).pipe(pinned, Effect.provide(http.layer))
   })
 
+  it.effect("sends the configured protocol level in both version fields, whatever this package's own version", () => {
+    const http = answering(`{"ret":0}`)
+    return Effect.gen(function*() {
+      const api = yield* ILinkApi
+      yield* api.notifyStop(connection("t")).pipe(Effect.provideService(ILinkSettings, { protocolVersion: "2.5.1" }))
+      expect(http.requests[0]?.body).toBe(`{"base_info":{"channel_version":"2.5.1","bot_agent":"OpenClaw"}}`)
+      // 0x00020501
+      expect(http.requests[0]?.headers["ilink-app-clientversion"]).toBe("132353")
+    }).pipe(pinned, Effect.provide(http.layer))
+  })
+
   it.effect("keeps a base URL path prefix for bot endpoints", () => {
     const http = answering(`{"ret":0}`)
     return Effect.gen(function*() {

@@ -8,9 +8,12 @@ export const CHANNEL_META = {
   id: WEIXIN_CHANNEL_ID,
   label: "WeChat",
   selectionLabel: "WeChat (iLink bot, long-poll)",
-  docsPath: "/channels/openclaw-weixin",
-  docsLabel: "openclaw-weixin",
+  // the host's own page for this channel id (node_modules/openclaw/docs/channels/wechat.md)
+  docsPath: "/channels/wechat",
+  docsLabel: "wechat",
   blurb: "Chat with your agents from WeChat through a WeChat bot account; log in by scanning a QR code.",
+  // the names the host's catalog of external channels lists for this channel id
+  aliases: ["weixin", "wechat", "微信"],
   order: 75
 } as const
 

@@ -11,7 +11,7 @@ describe("the channel plugin object", () => {
     expect(plugin.id).toBe("openclaw-weixin")
     expect(plugin.capabilities).toEqual({ chatTypes: ["direct"], media: true, blockStreaming: true })
     expect(plugin.reload).toEqual({ configPrefixes: ["channels.openclaw-weixin"] })
-    expect(plugin.meta).toMatchObject({ id: "openclaw-weixin", docsPath: "/channels/openclaw-weixin", order: 75 })
+    expect(plugin.meta).toMatchObject({ id: "openclaw-weixin", docsPath: "/channels/wechat", aliases: ["weixin", "wechat", "微信"], order: 75 })
     expect(plugin.outbound!.deliveryMode).toBe("direct")
   })
 })

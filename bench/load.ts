@@ -118,9 +118,11 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
 
 const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "ocw-load-bench-"))
 try {
-  // ours: build the bundle fresh into the temp dir and load it from a directory with no node_modules
+  // ours: build the bundle fresh into the temp dir and load it with only the host's `openclaw` link
+  // beside it, as an installed plugin has (docs/HOST-NOTES.md "Plugin install")
   const oursDir = Path.join(work, "ours")
-  Fs.mkdirSync(oursDir)
+  Fs.mkdirSync(Path.join(oursDir, "node_modules"), { recursive: true })
+  Fs.symlinkSync(Path.join(root, "node_modules", "openclaw"), Path.join(oursDir, "node_modules", "openclaw"), "dir")
   const oursEntry = Path.join(oursDir, "index.js")
   execFileSync(process.execPath, [Path.join(root, "scripts/build.mjs"), "--outfile", oursEntry], { cwd: root, stdio: "pipe" })
   const oursBytes = Fs.statSync(oursEntry).size

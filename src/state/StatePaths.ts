@@ -20,8 +20,8 @@
  * hand in an id that escapes the accounts dir.
  */
 import { type Brand, Config, Context, Effect, Layer, Option } from "effect"
-import * as Os from "node:os"
 import { join } from "node:path"
+import { resolveOAuthDir, resolveStateDir } from "openclaw/plugin-sdk/state-paths"
 import { allowFromFileName, deriveRawAccountId, normalizeAccountId } from "../domain/AccountId.js"
 
 export interface StatePaths {
@@ -52,17 +52,29 @@ const trimmedEnv = (name: string) =>
     Config.map((value) => value.trim())
   )
 
-/** PROTOCOL §3.6: OPENCLAW_STATE_DIR, then CLAWDBOT_STATE_DIR, then ~/.openclaw; OPENCLAW_OAUTH_DIR for credentials. */
+/** The environment variables the state dir depends on (read through Effect's Config, so tests can set them). */
+const STATE_ENV = ["OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_OAUTH_DIR", "OPENCLAW_HOME", "HOME", "USERPROFILE"] as const
+
+/**
+ * PROTOCOL §3.6, with the host's own rules so the plugin and the host never disagree: the host's
+ * `resolveStateDir` (OPENCLAW_STATE_DIR with `~` and relative paths resolved, else the home dir —
+ * OPENCLAW_HOME first — and its `.openclaw`, or an existing legacy dir), except that the official plugin's
+ * CLAWDBOT_STATE_DIR, when set and OPENCLAW_STATE_DIR is not, names the state dir explicitly. Credentials:
+ * the host's `resolveOAuthDir` (OPENCLAW_OAUTH_DIR, else `<state>/credentials`).
+ */
 export const resolveStatePaths: Effect.Effect<StatePaths> = Effect.gen(function*() {
-  const openclawStateDir = yield* trimmedEnv("OPENCLAW_STATE_DIR")
-  const clawdbotStateDir = yield* trimmedEnv("CLAWDBOT_STATE_DIR")
-  const oauthDir = yield* trimmedEnv("OPENCLAW_OAUTH_DIR")
-  const stateDir = openclawStateDir !== ""
-    ? openclawStateDir
-    : clawdbotStateDir !== ""
-    ? clawdbotStateDir
-    : join(Os.homedir(), ".openclaw")
-  return statePathsFor(stateDir, oauthDir !== "" ? oauthDir : undefined)
+  const env: Record<string, string> = {}
+  for (const name of STATE_ENV) {
+    const value = yield* trimmedEnv(name)
+    if (value !== "") env[name] = value
+  }
+  const clawdbotStateDir = env["CLAWDBOT_STATE_DIR"]
+  const stateEnv = env["OPENCLAW_STATE_DIR"] === undefined && clawdbotStateDir !== undefined
+    ? { ...env, OPENCLAW_STATE_DIR: clawdbotStateDir }
+    : env
+  const stateDir = resolveStateDir(stateEnv)
+  const credentialsDir = resolveOAuthDir(env, stateDir)
+  return statePathsFor(stateDir, credentialsDir)
 }).pipe(Effect.orDie)
 
 /** The state dir as a service, so every store of one layer uses the same one. */

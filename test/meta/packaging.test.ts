@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { execFile, execFileSync, spawnSync } from "node:child_process"
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { promisify } from "node:util"
@@ -59,17 +59,28 @@ describe("package.json", () => {
 
 const runAsync = promisify(execFile)
 
+/**
+ * What the host does for an installed plugin (docs/HOST-NOTES.md "Plugin install"): `node_modules/openclaw`
+ * in the plugin's directory links to the running host, so the bundle's `openclaw/plugin-sdk/*` imports
+ * resolve. Nothing else is there.
+ */
+const linkHost = (pluginDir: string) => {
+  mkdirSync(path.join(pluginDir, "node_modules"), { recursive: true })
+  symlinkSync(path.join(rootDir, "node_modules", "openclaw"), path.join(pluginDir, "node_modules", "openclaw"), "dir")
+}
+
 /** Builds the bundle with the same script as `npm run build`, into `outfile`. */
 const buildBundle = (outfile: string) =>
   execFileSync(process.execPath, [path.join(rootDir, "scripts/build.mjs"), "--outfile", outfile], { cwd: rootDir, stdio: "pipe" })
 
 describe("bundle and package contents", () => {
-  // two builds into two unrelated directories, both loaded from directories with no node_modules
-  const first = path.join(tempDir("ocw-bundle-"), "index.js")
+  // two builds into two unrelated plugin directories, loaded with nothing beside them but the host's link
+  const first = path.join(tempDir("ocw-bundle-"), "dist", "index.js")
   const second = path.join(tempDir("ocw-bundle-again-"), "dist", "index.js")
   beforeAll(() => {
     buildBundle(first)
     buildBundle(second)
+    for (const bundle of [first, second]) linkHost(path.dirname(path.dirname(bundle)))
   }, 120_000)
 
   it("builds one dist file that loads in a fresh process and default-exports the plugin definition", () => {
@@ -253,6 +264,7 @@ describe("the packed plugin decodes voice notes", () => {
   const probeCopy = (name: string, prepare: (dir: string) => void, damage?: string) => {
     const dir = path.join(work, name)
     cpSync(packageDir, dir, { recursive: true })
+    linkHost(dir)
     prepare(dir)
     const ensured = execFileSync(process.execPath, [path.join(rootDir, "scripts/ensure-node24.mjs")], { cwd: rootDir, encoding: "utf8", timeout: 120_000 })
     const node24 = ensured.trim().split("\n").at(-1)!

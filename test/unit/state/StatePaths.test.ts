@@ -3,7 +3,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
 import * as Os from "node:os"
-import { join, relative } from "node:path"
+import { join, relative, resolve } from "node:path"
 import { AccountStore } from "../../../src/state/AccountStore.js"
 import { State } from "../../../src/state/State.js"
 import {
@@ -32,6 +32,18 @@ describe("state dir resolution (PROTOCOL §3.6)", () => {
       })
       expect((yield* resolveWith({ OPENCLAW_STATE_DIR: "  ", CLAWDBOT_STATE_DIR: "/srv/cb" })).stateDir).toBe("/srv/cb")
       expect((yield* resolveWith({})).stateDir).toBe(join(Os.homedir(), ".openclaw"))
+    }))
+
+  it.effect("resolves the way the host does: OPENCLAW_HOME, `~` and relative paths", () =>
+    Effect.gen(function*() {
+      expect((yield* resolveWith({ OPENCLAW_HOME: "/nowhere/oc-home" })).stateDir).toBe("/nowhere/oc-home/.openclaw")
+      expect((yield* resolveWith({ HOME: "/nowhere/h", OPENCLAW_STATE_DIR: "~/state" })).stateDir).toBe("/nowhere/h/state")
+      expect((yield* resolveWith({ OPENCLAW_HOME: "/nowhere/oh", HOME: "/nowhere/h", OPENCLAW_STATE_DIR: "~/s" })).stateDir)
+        .toBe("/nowhere/oh/s")
+      expect((yield* resolveWith({ OPENCLAW_STATE_DIR: "rel/state" })).stateDir).toBe(resolve("rel/state"))
+      // the official plugin's variable names the dir explicitly, with the same rules
+      expect((yield* resolveWith({ HOME: "/nowhere/h", CLAWDBOT_STATE_DIR: "~/cb" })).stateDir).toBe("/nowhere/h/cb")
+      expect((yield* resolveWith({ HOME: "/nowhere/h", CLAWDBOT_STATE_DIR: "~/cb" })).credentialsDir).toBe("/nowhere/h/cb/credentials")
     }))
 
   it.effect("takes the credentials dir from OPENCLAW_OAUTH_DIR when set", () =>

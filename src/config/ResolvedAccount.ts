@@ -5,9 +5,10 @@
  * needs) and its actor settings. The account runner, the outbound and status adapters all read this;
  * logins (web and CLI), which have no account yet, read `loginSettingsOf`.
  *
- * Base URL precedence: the base URL stored by the account's QR login (the server assigned it to this
- * bot), else `accounts.<id>.baseUrl`, else the section's `baseUrl`, else the default host. A config value
- * therefore never overrides a working login's server, but applies to accounts whose login stored none.
+ * Base URL precedence: `accounts.<id>.baseUrl` (the operator named this account's server on purpose), else
+ * the base URL stored by the account's QR login (the server assigned it to this bot), else the section's
+ * `baseUrl`, else the default host. The section's value is for QR logins and for accounts whose login
+ * stored none; it never overrides the server a login was assigned.
  * CDN base URL: `accounts.<id>.cdnBaseUrl`, else the section's, else the default CDN.
  */
 import { Option, Redacted } from "effect"
@@ -97,8 +98,8 @@ export const resolveWeixinAccount = (
   const login = Option.getOrUndefined(stored)
   const tokenText = login?.token === undefined ? undefined : nonBlank(Redacted.value(login.token))
   const candidates: ReadonlyArray<readonly [string | undefined, BaseUrlSource]> = [
-    [nonBlank(login?.baseUrl), "login"],
     [nonBlank(entry.baseUrl), "account-config"],
+    [nonBlank(login?.baseUrl), "login"],
     [nonBlank(config.baseUrl), "channel-config"],
     [DEFAULT_ILINK_BASE_URL, "default"]
   ]

@@ -18,12 +18,13 @@ const login = (fields: { token?: string; baseUrl?: string; userId?: string }) =>
   })
 
 describe("resolveWeixinAccount", () => {
-  it("takes the base URL from the login, then the account entry, then the section, then the default", () => {
+  it("takes the base URL from the account entry, then the login, then the section, then the default", () => {
     const section = config({ baseUrl: "https://section.example", accounts: { "a@im.bot": { baseUrl: "https://acct.example" } } })
+    // the operator named this account's server: it wins over the one its login stored
     expect(resolveWeixinAccount(section, "a@im.bot", login({ token: "t", baseUrl: "https://login.example/" })))
-      .toMatchObject({ accountId: "a-im-bot", baseUrl: "https://login.example/", baseUrlSource: "login", configured: true })
-    expect(resolveWeixinAccount(section, "a-im-bot", login({ token: "t" })))
-      .toMatchObject({ baseUrl: "https://acct.example", baseUrlSource: "account-config" })
+      .toMatchObject({ accountId: "a-im-bot", baseUrl: "https://acct.example", baseUrlSource: "account-config", configured: true })
+    expect(resolveWeixinAccount(section, "b-im-bot", login({ token: "t", baseUrl: "https://login.example/" })))
+      .toMatchObject({ baseUrl: "https://login.example/", baseUrlSource: "login" })
     expect(resolveWeixinAccount(section, "b-im-bot", Option.none()))
       .toMatchObject({ baseUrl: "https://section.example", baseUrlSource: "channel-config", configured: false })
     expect(resolveWeixinAccount(config({}), "b-im-bot", Option.none()))

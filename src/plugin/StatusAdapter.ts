@@ -156,7 +156,12 @@ export interface WeixinProbe {
   /** `getconfig` with the stored token: accepted, expired (-14), server unreachable, or not tried */
   readonly token: "accepted" | "expired" | "unreachable" | "not-checked"
   readonly detail: string
+  /** why the probe failed (the host prints it as "Probe: failed (<error>)"); absent when it passed */
+  readonly error?: string
 }
+
+/** A failed probe carries its reason where the host looks for it. */
+const withError = (probe: WeixinProbe): WeixinProbe => (probe.ok ? probe : { ...probe, error: probe.detail })
 
 /** The probe as an effect (see the module comment for what it checks and why not getupdates). */
 export const probeAccount = Effect.fn("Status.probeAccount")(
@@ -212,7 +217,7 @@ export const probeAccount = Effect.fn("Status.probeAccount")(
     }
     return { ...base, ok: false, token: "unreachable", detail: error.message } satisfies WeixinProbe
   },
-  (effect, account) => Effect.annotateLogs(effect, { accountId: account.accountId })
+  (effect, account) => Effect.annotateLogs(Effect.map(effect, withError), { accountId: account.accountId })
 )
 
 export const defaultRuntimeSnapshot: AccountSnapshot = {

@@ -112,13 +112,23 @@ describe("status.probeAccount", () => {
       // the user has not written yet: getconfig answers a ret, which still proves the token was accepted
       expect(yield* probe()).toMatchObject({ ok: true, configured: true, token: "accepted" })
       yield* emulator.injectInbound({ botId: bot.botId, kind: "text", text: "hi" })
-      expect(yield* probe()).toMatchObject({ ok: true, token: "accepted", detail: "the server accepted the bot token" })
+      const passed = yield* probe()
+      expect(passed).toMatchObject({ ok: true, token: "accepted", detail: "the server accepted the bot token" })
+      expect(passed).not.toHaveProperty("error")
 
       yield* emulator.setFault({ endpoint: "getconfig", fault: { kind: "session_expired" }, times: 1 })
-      expect(yield* probe()).toMatchObject({ ok: false, token: "expired" })
+      expect(yield* probe()).toMatchObject({
+        ok: false,
+        token: "expired",
+        error: "the server says the login expired; log in again"
+      })
 
       yield* emulator.setFault({ endpoint: "getconfig", fault: { kind: "http", status: 503 }, times: 1 })
-      expect(yield* probe()).toMatchObject({ ok: false, token: "unreachable" })
+      const unreachable = yield* probe()
+      expect(unreachable).toMatchObject({ ok: false, token: "unreachable" })
+      // the reason goes where the host prints it: "Probe: failed (<error>)"
+      expect(unreachable.error).toMatch(/getconfig.*HTTP 503/)
+      expect(unreachable.error).toBe(unreachable.detail)
 
       expect(yield* emulator.requests("getupdates")).toEqual([])
       expect((yield* emulator.requests("getconfig")).length).toBe(4)

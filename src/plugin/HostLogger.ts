@@ -164,11 +164,29 @@ export const makeHostLogger = (sinks: LogSinks, secrets?: SecretValues): Logger.
     }
   })
 
+const HOST_LEVELS: Readonly<Record<string, LogLevel.LogLevel>> = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  silent: LogLevel.None
+}
+
+/**
+ * The level the host runs at by `OPENCLAW_LOG_LEVEL` (its own override of `logging.level`: trace, debug,
+ * info, warn, error, fatal, silent), so `OPENCLAW_LOG_LEVEL=debug` lets our debug lines through too.
+ * Unset or unknown: info.
+ */
+export const hostLogLevel = (env: Readonly<Record<string, string | undefined>> = process.env): LogLevel.LogLevel =>
+  HOST_LEVELS[env["OPENCLAW_LOG_LEVEL"]?.trim().toLowerCase() ?? ""] ?? LogLevel.Info
+
 /** Replaces Effect's default logger with the host logger; lines below `minimumLevel` are dropped. */
 export const hostLoggingLayer = (
   sinks: LogSinks,
   secrets?: SecretValues,
-  minimumLevel: LogLevel.LogLevel = LogLevel.Info
+  minimumLevel: LogLevel.LogLevel = hostLogLevel()
 ): Layer.Layer<never> =>
   Layer.merge(
     Logger.replace(Logger.defaultLogger, makeHostLogger(sinks, secrets)),

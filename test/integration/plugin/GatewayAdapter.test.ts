@@ -124,7 +124,7 @@ describe("status.probeAccount", () => {
       })
 
       yield* emulator.setFault({ endpoint: "getconfig", fault: { kind: "http", status: 503 }, times: 1 })
-      const unreachable = yield* probe()
+      const unreachable = (yield* probe()) as { readonly error?: string; readonly detail: string }
       expect(unreachable).toMatchObject({ ok: false, token: "unreachable" })
       // the reason goes where the host prints it: "Probe: failed (<error>)"
       expect(unreachable.error).toMatch(/getconfig.*HTTP 503/)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, LogLevel, Redacted } from "effect"
-import { hostLoggingLayer, LogSinks, redactText, SecretValues } from "../../../src/plugin/HostLogger.js"
+import { hostLoggingLayer, hostLogLevel, LogSinks, redactText, SecretValues } from "../../../src/plugin/HostLogger.js"
 
 const capture = () => {
   const lines: Array<string> = []
@@ -61,6 +61,30 @@ describe("host logger", () => {
     sinks.fallback = out.sink
     return Effect.logDebug("detail").pipe(
       Effect.provide(hostLoggingLayer(sinks, undefined, LogLevel.Debug)),
+      Effect.tap(() => expect(out.lines).toEqual(["debug detail"]))
+    )
+  })
+
+  it("runs at the host's OPENCLAW_LOG_LEVEL: debug lets debug lines through; unset or unknown is info", () => {
+    expect(hostLogLevel({ OPENCLAW_LOG_LEVEL: "debug" })).toBe(LogLevel.Debug)
+    expect(hostLogLevel({ OPENCLAW_LOG_LEVEL: " TRACE " })).toBe(LogLevel.Trace)
+    expect(hostLogLevel({ OPENCLAW_LOG_LEVEL: "warn" })).toBe(LogLevel.Warning)
+    expect(hostLogLevel({ OPENCLAW_LOG_LEVEL: "silent" })).toBe(LogLevel.None)
+    expect(hostLogLevel({ OPENCLAW_LOG_LEVEL: "loud" })).toBe(LogLevel.Info)
+    expect(hostLogLevel({})).toBe(LogLevel.Info)
+  })
+
+  it.effect("without a level given, takes it from OPENCLAW_LOG_LEVEL", () => {
+    const sinks = new LogSinks()
+    const out = capture()
+    sinks.fallback = out.sink
+    const before = process.env["OPENCLAW_LOG_LEVEL"]
+    process.env["OPENCLAW_LOG_LEVEL"] = "debug"
+    const layer = hostLoggingLayer(sinks)
+    if (before === undefined) delete process.env["OPENCLAW_LOG_LEVEL"]
+    else process.env["OPENCLAW_LOG_LEVEL"] = before
+    return Effect.logDebug("detail").pipe(
+      Effect.provide(layer),
       Effect.tap(() => expect(out.lines).toEqual(["debug detail"]))
     )
   })

@@ -6,6 +6,7 @@
  * it on its own (a new login resumes it). Each says what to do.
  */
 import { Clock, Data, Effect, Ref } from "effect"
+import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
 
 export type AccountPhase = Data.TaggedEnum<{
   Starting: {}
@@ -29,7 +30,6 @@ export type ParkedPhase = Extract<AccountPhase, { readonly _tag: "AuthExpired" |
 export const isParked = (phase: AccountPhase): phase is ParkedPhase =>
   phase._tag === "AuthExpired" || phase._tag === "NotLoggedIn" || phase._tag === "BadConfig"
 
-const LOGIN_COMMAND = "openclaw channels login --channel openclaw-weixin"
 
 /** What a parked account needs from the user, in one sentence. */
 export const whatToDo = (phase: ParkedPhase): string => {

@@ -21,6 +21,7 @@ import {
   setPhase
 } from "./AccountStatus.js"
 import type { ClaimedMessage, InboxService } from "./Inbox.js"
+import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
 
 export const sessionExpiredCode = -14
 
@@ -122,7 +123,7 @@ export const runMonitor = Effect.fn("Monitor.run")(function*(options: {
         yield* setPhase(state, parked)
         yield* Effect.logError(
           `session expired, polling stopped (${e.reason}); ` +
-            "log in again with `openclaw channels login --channel openclaw-weixin` to resume"
+            `log in again with \`${LOGIN_COMMAND}\` to resume`
         )
         return parked
       })

@@ -6,6 +6,7 @@
  * Field meanings follow PROTOCOL Appendix C.
  */
 import { Schema } from "effect"
+import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
 
 /** The server returned a `message_id`: the message exists on WeChat's side. */
 export class ChunkDelivered extends Schema.TaggedClass<ChunkDelivered>()("Delivered", {
@@ -87,7 +88,7 @@ export class AccountAuthExpired extends Schema.TaggedError<AccountAuthExpired>()
   reason: Schema.String
 }) {
   override get message(): string {
-    return `account ${this.accountId} is logged out (${this.reason}); log in again: openclaw channels login --channel openclaw-weixin`
+    return `account ${this.accountId} is logged out (${this.reason}); log in again: ${LOGIN_COMMAND}`
   }
 }
 

@@ -5,7 +5,7 @@
  * Rendering can fail (text too long for a QR symbol); callers then show the URL itself, so the failure is
  * a typed value, never a thrown exception.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import QRCode from "qrcode"
 
 export class QrRenderError extends Schema.TaggedError<QrRenderError>("openclaw-weixin/QrRenderError")("QrRenderError", {
@@ -27,4 +27,17 @@ export const toDataUrl = (text: string): Effect.Effect<string, QrRenderError> =>
   Effect.tryPromise({
     try: () => QRCode.toDataURL(text, { errorCorrectionLevel: "M", margin: 2 }),
     catch: (cause) => new QrRenderError({ target: "dataUrl", message: describe(cause) })
+  })
+
+export interface RenderedQr {
+  readonly terminal: string | undefined
+  readonly dataUrl: string | undefined
+}
+
+/** Both pictures of a QR; a picture that fails to render is left out (the URL is always shown). */
+export const renderQrWithLibrary = (url: string): Effect.Effect<RenderedQr> =>
+  Effect.gen(function*() {
+    const terminal = yield* Effect.option(renderTerminal(url))
+    const dataUrl = yield* Effect.option(toDataUrl(url))
+    return { terminal: Option.getOrUndefined(terminal), dataUrl: Option.getOrUndefined(dataUrl) }
   })

@@ -8,14 +8,9 @@
  * (PROTOCOL §3.3), and a differing id is pointed out. Already bound → ends normally.
  */
 import { Effect } from "effect"
-import {
-  describeLoginEvent,
-  describeLoginOutcome,
-  LoginFlow,
-  terminalLoginPrompt,
-  terminalQrText,
-  untilEvent
-} from "../login/LoginFlow.js"
+import { describeLoginOutcome, loginEventText } from "../login/LoginEvents.js"
+import { LoginFlow } from "../login/LoginFlow.js"
+import { terminalLoginPrompt, untilEvent } from "../login/LoginPrompt.js"
 import { normalizeAccountId } from "../domain/AccountId.js"
 import { withLoginSettings } from "./LoginSettings.js"
 import { channelConfigFromHostConfig } from "../config/ChannelConfig.js"
@@ -34,7 +29,7 @@ export const terminalLogin = Effect.fn("Auth.terminalLogin")(function*(deps: Plu
   const outcome = yield* flow.login({
     // Ctrl-C ends the login as Cancelled (a clear message, nothing half-saved) instead of killing the CLI
     cancel: untilEvent(process, "SIGINT"),
-    onEvent: (event) => say(event._tag === "QrShown" ? terminalQrText(event) : describeLoginEvent(event))
+    onEvent: (event) => say(loginEventText(event))
   }).pipe(
     Effect.provide(terminalLoginPrompt(deps.terminal.input, deps.terminal.output)),
     withLoginSettings(config)

@@ -10,6 +10,7 @@ import { type ChannelConfig, channelConfigFromHostConfig } from "../config/Chann
 import type { PluginDeps } from "./PluginDeps.js"
 import { type ResolvedWeixinAccount, resolveWeixinAccount } from "../config/ResolvedAccount.js"
 import { listAccountIdsSync, loadStoredAccountSync } from "../state/AccountFilesSync.js"
+import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
 
 /** The decoded channel section, or a thrown ChannelConfigError naming the bad host paths. */
 export const channelConfigOrThrow = (cfg: unknown): ChannelConfig =>
@@ -36,7 +37,7 @@ export const makeConfigAdapter = (deps: PluginDeps): WeixinConfigAdapter => {
     isEnabled: (account) => account.enabled,
     disabledReason: () => "disabled in channels.openclaw-weixin (enabled: false)",
     isConfigured: (account) => account.configured,
-    unconfiguredReason: () => "not logged in; run `openclaw channels login --channel openclaw-weixin`",
+    unconfiguredReason: () => `not logged in; run \`${LOGIN_COMMAND}\``,
     describeAccount: (account) => ({
       accountId: account.accountId,
       ...(account.name === undefined ? {} : { name: account.name }),

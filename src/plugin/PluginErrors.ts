@@ -3,8 +3,8 @@
  * the host shows it to the user as is (a rejected adapter promise carries the error object itself).
  */
 import { Schema } from "effect"
+import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
 
-const LOGIN_COMMAND = "openclaw channels login --channel openclaw-weixin"
 
 /** The account has no stored bot token: it never logged in, or logged out. */
 export class AccountNotConfigured extends Schema.TaggedError<AccountNotConfigured>()("AccountNotConfigured", {

@@ -22,6 +22,7 @@ import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import type { AccountSnapshot, StatusIssue, WeixinStatusAdapter } from "./SdkTypes.js"
 
 import { POLL_STALL_MS } from "../config/Defaults.js"
+import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
 
 export { POLL_STALL_MS } from "../config/Defaults.js"
 
@@ -94,7 +95,7 @@ export const statusSnapshot = (
   }
 }
 
-const LOGIN_FIX = "run `openclaw channels login --channel openclaw-weixin` and scan the QR code with WeChat"
+const LOGIN_FIX = `run \`${LOGIN_COMMAND}\` and scan the QR code with WeChat`
 
 /** Issues for `channels status`, read from the snapshots the accounts published. */
 export const collectStatusIssues = (accounts: ReadonlyArray<AccountSnapshot>): Array<StatusIssue> =>

@@ -17,11 +17,10 @@
  * ```
  */
 import { Schema } from "effect"
+import { LOGIN_COMMAND } from "./LoginCommand.js"
 
 export const ReachedServer = Schema.Literal("no", "maybe", "yes")
 export type ReachedServer = typeof ReachedServer.Type
-
-const LOGIN_AGAIN = "openclaw channels login --channel openclaw-weixin"
 
 /** Who an error is about: the endpoint path and, when known, the account. */
 export interface ILinkErrorScope {
@@ -146,7 +145,7 @@ export class AuthExpired
 {
   override get message(): string {
     return `iLink ${this.endpoint}${forAccount(this.accountId)}: the WeChat session has expired (-14); ` +
-      `log in again with \`${LOGIN_AGAIN}\``
+      `log in again with \`${LOGIN_COMMAND}\``
   }
 }
 
@@ -181,7 +180,7 @@ export class ILinkConfigError extends Schema.TaggedError<ILinkConfigError>("open
 ) {
   override get message(): string {
     return `iLink${forAccount(this.accountId)}: ${this.setting} ${JSON.stringify(this.value)} ${this.problem}; ` +
-      `fix it in the channels.openclaw-weixin config (or log in again with \`${LOGIN_AGAIN}\`)`
+      `fix it in the channels.openclaw-weixin config (or log in again with \`${LOGIN_COMMAND}\`)`
   }
 }
 

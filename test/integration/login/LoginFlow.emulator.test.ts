@@ -10,15 +10,12 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type Emulator, makeEmulator, type RequestRecord } from "../../../sandbox/emulator/Emulator.js"
-import {
-  type LoginEvent,
-  type LoginSupervisor,
-  LoginOutcome,
-  LoginPrompt,
-  loginStore,
-  makeLoginFlow
-} from "../../../src/login/LoginFlow.js"
+import { type LoginEvent, LoginOutcome } from "../../../src/login/LoginEvents.js"
+import { makeLoginFlow } from "../../../src/login/LoginFlow.js"
+import { LoginPrompt } from "../../../src/login/LoginPrompt.js"
+import type { LoginSupervisor } from "../../../src/login/SaveLogin.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
 import { CursorStore } from "../../../src/state/CursorStore.js"
 import { State } from "../../../src/state/State.js"
 
@@ -65,18 +62,15 @@ const world = (emulatorOptions: Parameters<typeof makeEmulator>[0], answers: Arr
     const asked: Array<boolean> = []
     const events: Array<LoginEvent> = []
     const context = yield* Layer.build(Layer.merge(ILinkApi.Default, State.layerAt(dir)))
-    const api = yield* Effect.provide(ILinkApi, context)
-    const store = yield* Effect.provide(loginStore, context)
+    const store = yield* Effect.provide(AccountStore, context)
     const cursors = yield* Effect.provide(CursorStore, context)
     const flow = yield* makeLoginFlow(
-      api,
-      store,
       Option.some({
         loginSaved: (id: string, resetCursor: Effect.Effect<void> = Effect.void) =>
           Effect.zipRight(Effect.sync(() => void told.push(`loginSaved ${id}`)), Effect.as(resetCursor, "restarted" as const)),
         forget: (id: string) => Effect.sync(() => void told.push(`accountRemoved ${id}`))
       } satisfies LoginSupervisor)
-    )
+    ).pipe(Effect.provide(context))
     const prompt = Layer.succeed(LoginPrompt, {
       askVerifyCode: ({ retry }) =>
         Effect.sync(() => {
@@ -121,8 +115,8 @@ describe("LoginFlow against the emulator", () => {
       const bots = yield* w.emulator.bots
       expect(outcome.rawBotId).toBe(bots[0]?.botId)
       expect(outcome.baseUrl).toBe(w.emulator.baseUrl)
-      expect(yield* w.store.listAccountIds()).toEqual([outcome.accountId])
-      const stored = Option.getOrThrow(yield* w.store.loadAccount(outcome.accountId))
+      expect(yield* w.store.list()).toEqual([outcome.accountId])
+      const stored = Option.getOrThrow(yield* w.store.load(outcome.accountId))
       expect(stored.token === undefined ? undefined : Redacted.value(stored.token)).toBe(bots[0]?.token)
       expect(stored.userId).toBe(outcome.userId)
       expect(yield* w.cursors.load(outcome.accountId)).toBe("")
@@ -163,7 +157,7 @@ describe("LoginFlow against the emulator", () => {
       yield* w.emulator.qr.alreadyBound()
       expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.AlreadyConnected())
       expect(yield* w.trace).toEqual(["get_bot_qrcode", "status qr1", "get_bot_qrcode", "status qr2"])
-      expect(yield* w.store.listAccountIds()).toEqual([])
+      expect(yield* w.store.list()).toEqual([])
       expect(w.told).toEqual([])
       yield* w.emulator.expectNoViolations
     })))
@@ -195,7 +189,7 @@ describe("LoginFlow against the emulator", () => {
       expect(yield* Fiber.join(fiber)).toEqual(LoginOutcome.AlreadyConnected())
       expect(w.asked).toEqual([false])
       expect(yield* w.trace).toEqual(["get_bot_qrcode", "status qr1", "status qr1 code=1111", "get_bot_qrcode", "status qr2"])
-      expect(yield* w.store.listAccountIds()).toEqual([])
+      expect(yield* w.store.list()).toEqual([])
       yield* w.emulator.expectNoViolations
     })))
 
@@ -230,8 +224,8 @@ describe("LoginFlow against the emulator", () => {
 
       const qrRequests = yield* w.emulator.requests("get_bot_qrcode")
       expect(qrRequests.map((r) => JSON.parse(r.body).local_token_list)).toEqual([[], [oneToken]])
-      expect(yield* w.store.listAccountIds()).toEqual([two.accountId])
-      expect(Option.isNone(yield* w.store.loadAccount(one.accountId))).toBe(true)
+      expect(yield* w.store.list()).toEqual([two.accountId])
+      expect(Option.isNone(yield* w.store.load(one.accountId))).toBe(true)
       expect(w.told).toEqual([
         `loginSaved ${one.accountId}`,
         `accountRemoved ${one.accountId}`,

@@ -18,34 +18,33 @@ import {
 } from "effect"
 import { EventEmitter } from "node:events"
 import { PassThrough } from "node:stream"
+import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
+import { type LoginEvent, LoginOutcome } from "../../../src/login/LoginEvents.js"
 import {
-  type LoginEvent,
-  LoginOutcome,
   LoginPrompt,
   LoginPromptError,
-  type LoginStore,
-  type QrLoginApi,
-  type QrLoginOptions,
-  redirectedBaseUrl,
-  runQrLogin,
   terminalLoginPrompt,
   untilEvent,
   verifyCodeQuestion
-} from "../../../src/login/LoginFlow.js"
+} from "../../../src/login/LoginPrompt.js"
+import { type QrLoginOptions, redirectedBaseUrl, runQrLogin } from "../../../src/login/QrLogin.js"
+import type { LoginSupervisor } from "../../../src/login/SaveLogin.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { CursorStore } from "../../../src/state/CursorStore.js"
 import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StoredFiles.js"
 import { StateError } from "../../../src/state/StateError.js"
 import type { QrCodeResponse, QrStatusResponse } from "../../../src/wire/Api.js"
 import {
   ILinkDecodeError,
-  type ILinkError,
   ILinkHttpStatusError,
+  type ILinkQrCallError,
   ILinkTimeoutError,
   ILinkTransportError
 } from "../../../src/wire/ILinkError.js"
 
 const QR_BASE = "http://127.0.0.1:9"
 
-type Answer<A> = Effect.Effect<A, ILinkError>
+type Answer<A> = Effect.Effect<A, ILinkQrCallError>
 
 interface Harness {
   readonly log: Array<string>
@@ -53,12 +52,11 @@ interface Harness {
   readonly accounts: Map<string, StoredAccount>
   readonly index: Array<string>
   readonly cursors: Map<string, string>
-  readonly api: QrLoginApi
-  readonly store: LoginStore
-  readonly listener: Context
+  /** the QR endpoints of ILinkApi and the two state stores, each call logged */
+  readonly services: Layer.Layer<ILinkApi | AccountStore | CursorStore>
+  readonly listener: Option.Option<LoginSupervisor>
   readonly prompt: Layer.Layer<LoginPrompt>
 }
-type Context = Parameters<typeof runQrLogin>[2]
 
 interface Script {
   readonly qrCodes?: ReadonlyArray<Answer<QrCodeResponse>>
@@ -107,7 +105,7 @@ const makeHarness = (script: Script): Harness => {
   const at = (line: string) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => log.push(`${now / 1000}s ${line}`)))
 
-  const api: QrLoginApi = {
+  const api = ILinkApi.layerTest({
     getBotQrCode: (baseUrl, request) =>
       Effect.zipRight(
         at(`get_bot_qrcode ${baseUrl} tokens=[${request.local_token_list.map(Redacted.value).join(",")}]`),
@@ -118,12 +116,12 @@ const makeHarness = (script: Script): Harness => {
         at(`status ${baseUrl} ${request.qrcode}${request.verify_code === undefined ? "" : ` code=${request.verify_code}`}`),
         Effect.suspend(() => statuses.shift() ?? status("wait"))
       )
-  }
+  })
 
-  const store: LoginStore = {
-    listAccountIds: () => Effect.sync(() => [...index] as ReadonlyArray<string>),
-    loadAccount: (id: string) => Effect.sync(() => Option.fromNullable(accounts.get(id))),
-    saveAccount: (id: string, update: StoredAccountUpdate) =>
+  const store = AccountStore.make({
+    list: () => Effect.sync(() => [...index]),
+    load: (id: string) => Effect.sync(() => Option.fromNullable(accounts.get(id))),
+    save: (id: string, update: StoredAccountUpdate) =>
       script.failSave === true
         ? Effect.fail(new StateError({ path: `/state/${id}.json`, operation: "write", message: "disk full" }))
         : Effect.zipRight(
@@ -132,11 +130,10 @@ const makeHarness = (script: Script): Harness => {
             accounts.set(id, { ...accounts.get(id), ...update })
           })
         ),
-    registerAccount: (id: string) =>
+    register: (id: string) =>
       Effect.zipRight(at(`registerAccount ${id}`), Effect.sync(() => void (index.includes(id) || index.push(id)))),
-    saveCursor: (id: string, buf: string) =>
-      Effect.zipRight(at(`saveCursor ${id} "${buf}"`), Effect.sync(() => void cursors.set(id, buf))),
-    removeAccount: (id: string) =>
+    unregister: () => Effect.dieMessage("a login never unregisters an account by itself"),
+    remove: (id: string) =>
       Effect.zipRight(
         at(`removeAccount ${id}`),
         Effect.sync(() => {
@@ -144,9 +141,16 @@ const makeHarness = (script: Script): Harness => {
           index.splice(index.indexOf(id), 1)
         })
       )
-  }
+  })
 
-  const listener: Context = Option.some({
+  const cursorStore = CursorStore.make({
+    load: (id: string) => Effect.sync(() => cursors.get(id) ?? ""),
+    save: (id: string, buf: string) =>
+      Effect.zipRight(at(`saveCursor ${id} "${buf}"`), Effect.sync(() => void cursors.set(id, buf)))
+  })
+  const services = Layer.mergeAll(api, Layer.succeed(AccountStore, store), Layer.succeed(CursorStore, cursorStore))
+
+  const listener: Option.Option<LoginSupervisor> = Option.some({
     loginSaved: (id: string, resetCursor: Effect.Effect<void> = Effect.void) =>
       Effect.zipRight(at(`loginSaved ${id}`), Effect.as(resetCursor, "restarted" as const)),
     forget: (id: string) => Effect.asVoid(at(`accountRemoved ${id}`))
@@ -160,15 +164,15 @@ const makeHarness = (script: Script): Harness => {
       )
   })
 
-  return { log, events, accounts, index, cursors, api, store, listener, prompt }
+  return { log, events, accounts, index, cursors, services, listener, prompt }
 }
 
 const renderQr = (url: string) => Effect.succeed({ terminal: `[qr ${url}]`, dataUrl: `data:test,${url}` })
 
 /** Forks the login against the harness; virtual time stays where it is. */
 const forkLogin = (h: Harness, options: QrLoginOptions = {}) =>
-  runQrLogin(h.api, h.store, h.listener, { qrBaseUrl: QR_BASE, renderQr, ...options }).pipe(
-    Effect.provide(h.prompt),
+  runQrLogin(h.listener, { qrBaseUrl: QR_BASE, renderQr, ...options }).pipe(
+    Effect.provide(Layer.merge(h.prompt, h.services)),
     Effect.fork
   )
 
@@ -528,7 +532,7 @@ describe("LoginFlow QR state machine", () => {
       expect(h.log).toEqual(idlePolls(5))
     }))
 
-  it.effect("without a timeout the login gives up after 480 s (ILINK §3.2), not a moment earlier", () =>
+  it.effect("without a timeout the login gives up after 480 s (PROTOCOL §3.2), not a moment earlier", () =>
     Effect.gen(function*() {
       const h = makeHarness({})
       yield* expectTimedOutAt(yield* forkLogin(h), 480_000)
@@ -645,8 +649,8 @@ describe("LoginFlow QR state machine", () => {
   it.effect("without a listener (the CLI process) the cursor is reset directly", () =>
     Effect.gen(function*() {
       const h = makeHarness({ statuses: [confirmed({ ilink_user_id: "" })] })
-      const outcome = yield* runQrLogin(h.api, h.store, Option.none(), { qrBaseUrl: QR_BASE, renderQr }).pipe(
-        Effect.provide(h.prompt)
+      const outcome = yield* runQrLogin(Option.none(), { qrBaseUrl: QR_BASE, renderQr }).pipe(
+        Effect.provide(Layer.merge(h.prompt, h.services))
       )
       expect(outcome._tag === "Connected" && outcome.userId).toBeUndefined()
       expect(h.log.slice(2)).toEqual([
@@ -663,8 +667,8 @@ describe("LoginFlow QR state machine", () => {
         loginSaved: () => Effect.dieMessage("gateway gone"),
         forget: () => Effect.void
       })
-      const outcome = yield* runQrLogin(h.api, h.store, broken, { qrBaseUrl: QR_BASE, renderQr }).pipe(
-        Effect.provide(h.prompt)
+      const outcome = yield* runQrLogin(broken, { qrBaseUrl: QR_BASE, renderQr }).pipe(
+        Effect.provide(Layer.merge(h.prompt, h.services))
       )
       expect(outcome._tag).toBe("Connected")
       expect(h.cursors.get("b0f5860fdecb-im-bot")).toBe("")

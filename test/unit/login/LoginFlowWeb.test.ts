@@ -3,11 +3,14 @@
  * with a scripted iLink and an in-memory store. QR pictures are rendered by the real library.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Fiber, Option, Redacted, TestClock } from "effect"
-import { LoginFlowSettings, type LoginStore, makeLoginFlow, type QrLoginApi } from "../../../src/login/LoginFlow.js"
+import { Clock, Duration, Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
+import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
+import { LoginFlowSettings, makeLoginFlow } from "../../../src/login/LoginFlow.js"
+import { AccountStore } from "../../../src/state/AccountStore.js"
+import { CursorStore } from "../../../src/state/CursorStore.js"
 import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StoredFiles.js"
 import type { QrCodeResponse, QrStatusResponse } from "../../../src/wire/Api.js"
-import { type ILinkError, ILinkHttpStatusError } from "../../../src/wire/ILinkError.js"
+import { ILinkHttpStatusError, type ILinkQrCallError } from "../../../src/wire/ILinkError.js"
 
 const QR_BASE = "http://127.0.0.1:9"
 
@@ -18,11 +21,11 @@ const makeHarness = (statusScript: ReadonlyArray<QrStatusResponse>, qrFails = fa
   const accounts = new Map<string, StoredAccount>()
   const at = (line: string) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => log.push(`${now / 1000}s ${line}`)))
-  const api: QrLoginApi = {
+  const api = ILinkApi.layerTest({
     getBotQrCode: () =>
       Effect.zipRight(
         at("get_bot_qrcode"),
-        Effect.suspend((): Effect.Effect<QrCodeResponse, ILinkError> =>
+        Effect.suspend((): Effect.Effect<QrCodeResponse, ILinkQrCallError> =>
           qrFails
             ? Effect.fail(
               new ILinkHttpStatusError({ endpoint: "ilink/bot/get_bot_qrcode", reachedServer: "yes", status: 500, bodySnippet: "" })
@@ -38,17 +41,24 @@ const makeHarness = (statusScript: ReadonlyArray<QrStatusResponse>, qrFails = fa
         at(`status ${request.qrcode}`),
         Effect.sync(() => statuses.shift() ?? { status: "wait" as const })
       )
-  }
-  const store: LoginStore = {
-    listAccountIds: () => Effect.sync(() => [...accounts.keys()] as ReadonlyArray<string>),
-    loadAccount: (id: string) => Effect.sync(() => Option.fromNullable(accounts.get(id))),
-    saveAccount: (id: string, update: StoredAccountUpdate) =>
+  })
+  const store = AccountStore.make({
+    list: () => Effect.sync(() => [...accounts.keys()]),
+    load: (id: string) => Effect.sync(() => Option.fromNullable(accounts.get(id))),
+    save: (id: string, update: StoredAccountUpdate) =>
       Effect.zipRight(at(`saveAccount ${id}`), Effect.sync(() => void accounts.set(id, update))),
-    registerAccount: (id: string) => at(`registerAccount ${id}`),
-    saveCursor: (id: string) => at(`saveCursor ${id}`),
-    removeAccount: (id: string) => at(`removeAccount ${id}`)
-  }
-  return { log, api, store, accounts }
+    register: (id: string) => at(`registerAccount ${id}`),
+    unregister: (id: string) => at(`unregisterAccount ${id}`),
+    remove: (id: string) => at(`removeAccount ${id}`)
+  })
+  const cursors = CursorStore.make({
+    load: () => Effect.succeed(""),
+    save: (id: string) => at(`saveCursor ${id}`)
+  })
+  const services = Layer.mergeAll(api, Layer.succeed(AccountStore, store), Layer.succeed(CursorStore, cursors))
+  /** The LoginFlow of this harness, outside any gateway (no Supervisor). */
+  const flow = makeLoginFlow(Option.none()).pipe(Effect.provide(services))
+  return { log, flow, accounts }
 }
 
 const confirmed: QrStatusResponse = {
@@ -65,7 +75,7 @@ describe("LoginFlow web login", () => {
   it.scoped("start shows a PNG data URL; wait reports the connected account", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([{ status: "scaned" }, confirmed])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       const started = yield* flow.start({ accountId: "my-session" })
       expect(started.sessionKey).toBe("my-session")
       expect(started.qrDataUrl).toMatch(/^data:image\/png;base64,/)
@@ -92,7 +102,7 @@ describe("LoginFlow web login", () => {
   it.scoped("start reuses a fresh pending login unless forced; forcing cancels the old one", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       const first = yield* flow.start({ accountId: "k" })
       yield* TestClock.adjust(Duration.seconds(2))
       const again = yield* flow.start({ accountId: "k" })
@@ -115,7 +125,7 @@ describe("LoginFlow web login", () => {
   it.scoped("wait without a pending login says to start one", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       expect(yield* flow.wait({ accountId: "nobody" })).toEqual({
         connected: false,
         message: "No login is in progress; start one first."
@@ -125,7 +135,7 @@ describe("LoginFlow web login", () => {
   it.scoped("without an account id the session key is random and wait finds the login by it", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([confirmed])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       const a = yield* flow.start({})
       expect(a.sessionKey).toMatch(/^[0-9a-f-]{36}$/)
       const result = yield* flow.wait({ sessionKey: a.sessionKey })
@@ -135,7 +145,7 @@ describe("LoginFlow web login", () => {
   it.scoped("a verify-code request ends a web login with advice to log in from a terminal", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([{ status: "need_verifycode" }])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       yield* flow.start({ accountId: "k" })
       const result = yield* flow.wait({ sessionKey: "k" })
       expect(result.connected).toBe(false)
@@ -146,7 +156,7 @@ describe("LoginFlow web login", () => {
   it.scoped("a wait that times out keeps the login; a later wait gets its result", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([{ status: "wait" }, { status: "wait" }, { status: "wait" }, confirmed])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       yield* flow.start({ accountId: "k" })
       const short = yield* Effect.fork(flow.wait({ sessionKey: "k", timeoutMs: 1_000 }))
       yield* TestClock.adjust(Duration.seconds(1))
@@ -159,7 +169,7 @@ describe("LoginFlow web login", () => {
   it.scoped("a login whose QR is five minutes old is expired and stops polling", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([])
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       yield* flow.start({ accountId: "k" })
       yield* TestClock.adjust(Duration.minutes(5))
       expect(yield* flow.wait({ sessionKey: "k" })).toEqual({
@@ -174,7 +184,7 @@ describe("LoginFlow web login", () => {
   it.scoped("start reports a QR fetch failure without a data URL", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([], true)
-      const flow = yield* makeLoginFlow(h.api, h.store, Option.none())
+      const flow = yield* h.flow
       const started = yield* flow.start({ accountId: "k" })
       expect(started.qrDataUrl).toBeUndefined()
       expect(started.message).toMatch(/^Could not start the login\. Login failed: could not get a QR code/)

@@ -29,11 +29,6 @@ export const DEFAULT_DISPATCH_CONCURRENCY = 8
 /** Longest text sent as one WeChat message (`textChunkLimit`); the Chunker's own limit. */
 export const DEFAULT_TEXT_CHUNK_LIMIT = DEFAULT_CHUNK_LIMIT
 
-/** Largest media file, in MB, received or sent (`mediaMaxMb`, the host's channel convention). */
-export const DEFAULT_MEDIA_MAX_MB = 100
-/** The highest `mediaMaxMb` accepted: 2 GB, far above what WeChat carries. */
-export const MAX_MEDIA_MAX_MB = 2_048
-
 // ---- the account actor --------------------------------------------------------------------------------
 
 /** Client timeout of the first getupdates; later ones follow the server's `longpolling_timeout_ms` (§2). */

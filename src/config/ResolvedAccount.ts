@@ -16,7 +16,6 @@ import { normalizeAccountId } from "../domain/AccountId.js"
 import {
   DEFAULT_CDN_BASE_URL,
   DEFAULT_ILINK_BASE_URL,
-  DEFAULT_MEDIA_MAX_MB,
   DEFAULT_PROTOCOL_VERSION
 } from "./Defaults.js"
 import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
@@ -51,8 +50,6 @@ export interface ResolvedWeixinAccount {
   readonly baseUrl: string
   readonly baseUrlSource: BaseUrlSource
   readonly cdnBaseUrl: string
-  /** `mediaMaxMb` in bytes: the account's own, else the section's, else the default */
-  readonly mediaMaxBytes: number
   readonly token: Redacted.Redacted<string> | undefined
   /** the WeChat user who scanned the login QR */
   readonly userId: string | undefined
@@ -112,7 +109,6 @@ export const resolveWeixinAccount = (
     baseUrl,
     baseUrlSource,
     cdnBaseUrl: nonBlank(entry.cdnBaseUrl) ?? nonBlank(config.cdnBaseUrl) ?? DEFAULT_CDN_BASE_URL,
-    mediaMaxBytes: (entry.mediaMaxMb ?? config.mediaMaxMb ?? DEFAULT_MEDIA_MAX_MB) * 1024 * 1024,
     token: tokenText === undefined ? undefined : Redacted.make(tokenText),
     userId: nonBlank(login?.userId),
     accountConfig: entry,

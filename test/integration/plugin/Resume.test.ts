@@ -143,6 +143,26 @@ const cliLogin = async (dir: string, cfg: Record<string, unknown>, handler: Hand
 const pollsWith = async (t: Awaited<ReturnType<typeof gatewayWithTwoAccounts>>, token: string) =>
   (await t.run(t.emulator.requests("getupdates"))).some((r) => r.headers["authorization"] === `Bearer ${token}`)
 
+/**
+ * After a new login of account a: it polls with `newToken`, runs again in place (the host's startAccount
+ * never ended), and answers `text` with its host calls outside any request's async context.
+ */
+const expectResumedInPlace = async (t: Awaited<ReturnType<typeof gatewayWithTwoAccounts>>, newToken: string, text: string) => {
+  let polling = false
+  await waitFor(() => polling, "account a polling with the new token", 10_000, async () => {
+    polling = await pollsWith(t, newToken)
+  })
+  await waitFor(() => t.a.fake.statuses.at(-1)?.statusState === "running", "account a running again")
+  expect(t.a.started.state.settled).toBe("pending")
+  await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text }))
+  await waitFor(() => t.turns.some((turn) => turn.text === text), `the turn "${text}" after the new login`)
+  expect(t.turns.find((turn) => turn.text === text)?.inRequest).toBeUndefined()
+  let sent = await t.run(t.emulator.sent(t.bot.botId))
+  await waitFor(() => sent.some((s) => s.text === `pong: ${text}` && s.outcome === "delivered"), "the reply", 10_000, async () => {
+    sent = await t.run(t.emulator.sent(t.bot.botId))
+  })
+}
+
 describe("the resumeAccount gateway method", () => {
   it.live("is registered in full mode only (the gateway), with the scope of channels.start", () =>
     Effect.promise(async () => {
@@ -176,21 +196,7 @@ describe("the resumeAccount gateway method", () => {
         `The running gateway picked up the new login: account ${t.accountId} runs again in place (its login had expired).`
       )
 
-      let polling = false
-      await waitFor(() => polling, "account a polling with the new token", 10_000, async () => {
-        polling = await pollsWith(t, newToken)
-      })
-      await waitFor(() => t.a.fake.statuses.at(-1)?.statusState === "running", "account a running again")
-      // in place: the host's startAccount for a never ended, so the host saw no restart
-      expect(t.a.started.state.settled).toBe("pending")
-      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "back again" }))
-      await waitFor(() => t.turns.some((turn) => turn.text === "back again"), "the turn after the re-login")
-      // the restarted account runs in the context the host started it in, not in the finished request's
-      expect(t.turns.find((turn) => turn.text === "back again")?.inRequest).toBeUndefined()
-      let sent = await t.run(t.emulator.sent(t.bot.botId))
-      await waitFor(() => sent.some((s) => s.text === "pong: back again" && s.outcome === "delivered"), "the reply", 10_000, async () => {
-        sent = await t.run(t.emulator.sent(t.bot.botId))
-      })
+      await expectResumedInPlace(t, newToken, "back again")
 
       // b: never stopped, never started again, still answering
       const bEvents = await t.run(t.emulator.notifications(t.other.botId))
@@ -285,19 +291,7 @@ describe("a web login in the gateway (web.login.start / web.login.wait)", () => 
       const newToken = (await t.run(t.emulator.bots)).find((bot) => bot.botId === t.bot.botId)!.token
       expect(newToken).not.toBe(t.bot.token)
 
-      let polling = false
-      await waitFor(() => polling, "account a polling with the new token", 10_000, async () => {
-        polling = await pollsWith(t, newToken)
-      })
-      await waitFor(() => t.a.fake.statuses.at(-1)?.statusState === "running", "account a running again")
-      expect(t.a.started.state.settled).toBe("pending")
-      await t.run(t.emulator.injectInbound({ botId: t.bot.botId, kind: "text", text: "after web login" }))
-      await waitFor(() => t.turns.some((turn) => turn.text === "after web login"), "the turn after the web login")
-      expect(t.turns.find((turn) => turn.text === "after web login")?.inRequest).toBeUndefined()
-      let sent = await t.run(t.emulator.sent(t.bot.botId))
-      await waitFor(() => sent.some((s) => s.text === "pong: after web login" && s.outcome === "delivered"), "the reply", 10_000, async () => {
-        sent = await t.run(t.emulator.sent(t.bot.botId))
-      })
+      await expectResumedInPlace(t, newToken, "after web login")
       expect((await t.run(t.emulator.notifications(t.other.botId))).map((n) => n.kind)).toEqual(["start"])
       expect(await t.run(t.emulator.violations())).toEqual([])
     }), 60_000)

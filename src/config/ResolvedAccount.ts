@@ -20,6 +20,7 @@ import {
 } from "./Defaults.js"
 import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
 import { type ActorSettings, defaultActorSettings } from "./Tuning.js"
+import { nonBlank } from "../domain/NonBlank.js"
 
 /** What a QR login stored for an account (the state folder's `StoredAccount` satisfies it). */
 export interface StoredLogin {
@@ -66,11 +67,6 @@ const sectionHttp = (config: ChannelConfig): HttpSettings => ({
   routeTag: config.routeTag,
   protocolVersion: config.protocolVersion ?? DEFAULT_PROTOCOL_VERSION
 })
-
-const nonBlank = (value: string | undefined): string | undefined => {
-  const trimmed = value?.trim()
-  return trimmed === undefined || trimmed === "" ? undefined : trimmed
-}
 
 /** The config entry of an account: keyed by normalized id, or by a raw key that normalizes to it. */
 export const accountConfigOf = (config: ChannelConfig, accountId: string): AccountConfig => {

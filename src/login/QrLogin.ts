@@ -24,6 +24,7 @@ import { LoginEnded, LoginEvent, LoginOutcome } from "./LoginEvents.js"
 import { askNonBlankVerifyCode, LoginPrompt } from "./LoginPrompt.js"
 import { type RenderedQr, renderQrWithLibrary } from "./QrRender.js"
 import { type LoginSupervisor, saveLogin } from "./SaveLogin.js"
+import { nonBlank } from "../domain/NonBlank.js"
 
 export const DEFAULT_LOGIN_TIMEOUT_MS = 480_000
 export const MIN_LOGIN_TIMEOUT_MS = 1_000
@@ -47,10 +48,6 @@ export interface QrLoginOptions {
 }
 
 /** The value trimmed, or undefined when it is missing or blank. */
-export const nonBlank = (value: string | undefined): string | undefined => {
-  const trimmed = value?.trim()
-  return trimmed === undefined || trimmed === "" ? undefined : trimmed
-}
 
 // A bare host or host:port (IPv6 in brackets), nothing else: the value comes from the network.
 const HOST_WITH_OPTIONAL_PORT = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/

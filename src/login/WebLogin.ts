@@ -8,7 +8,8 @@ import { Clock, Deferred, Duration, Effect, FiberMap, HashMap, Option, Ref } fro
 import { randomUUID } from "node:crypto"
 import { describeLoginOutcome, type LoginEvent, LoginOutcome, type QrShownEvent } from "./LoginEvents.js"
 import { type LoginPrompt, LoginPromptUnavailable } from "./LoginPrompt.js"
-import { DEFAULT_LOGIN_TIMEOUT_MS, MIN_LOGIN_TIMEOUT_MS, nonBlank, type QrLoginOptions } from "./QrLogin.js"
+import { nonBlank } from "../domain/NonBlank.js"
+import { DEFAULT_LOGIN_TIMEOUT_MS, MIN_LOGIN_TIMEOUT_MS, type QrLoginOptions } from "./QrLogin.js"
 
 /** a web login whose QR was shown this long ago is stale: not reused, purged (docs/PROTOCOL.md §3.1) */
 export const WEB_LOGIN_FRESH_MS = 5 * 60_000

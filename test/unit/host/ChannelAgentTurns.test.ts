@@ -10,6 +10,7 @@ import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../
 import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { MessageItemType, type WeixinMessage } from "../../../src/wire/Message.js"
+import { noMedia } from "../../../src/account/InboundMedia.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
 const SCANNER = "Owner01@im.wechat"
@@ -167,7 +168,8 @@ const turnOf = (sender: string, overrides: Record<string, unknown> = {}, key = "
     claimed,
     peer,
     contextToken: msg.context_token,
-    runId: "run-1"
+    runId: "run-1",
+    media: Effect.succeed(noMedia(0))
   }
 }
 

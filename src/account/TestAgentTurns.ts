@@ -14,7 +14,7 @@
  * const turns = yield* host.turns
  * ```
  */
-import { Clock, Context, Deferred, Duration, Effect, Either, Layer } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Layer } from "effect"
 import { AgentTurns, type AgentTurnsService, type InboundTurn, type ReplyChannel, TurnOutcome } from "./AgentTurns.js"
 import { HostTurnError } from "./HostTurnError.js"
 import type { TurnMedia } from "./InboundMedia.js"
@@ -134,10 +134,10 @@ const make = (defaultScript: TurnScript = {}): Effect.Effect<TestAgentTurnsServi
                 record.endedAt = now
                 record.outcome = exit._tag === "Success"
                   ? exit.value._tag === "Completed" ? "completed" : "skipped"
-                  : exit.cause._tag === "Fail"
-                  ? "failed"
-                  : exit.cause._tag === "Interrupt"
+                  : Cause.isInterruptedOnly(exit.cause)
                   ? "interrupted"
+                  : Cause.isFailType(exit.cause)
+                  ? "failed"
                   : "defect"
               })
             )

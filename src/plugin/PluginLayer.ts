@@ -14,6 +14,7 @@ import { Supervisor } from "../account/Supervisor.js"
 import type { InboundMediaStore } from "../account/InboundMediaStore.js"
 import { ChannelTurns } from "../host/ChannelTurns.js"
 import { HostMediaStore } from "../host/HostMediaStore.js"
+import { CdnTimeouts, type CdnTimeoutsShape } from "../ilink/CdnTimeouts.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { LoginFlow } from "../login/LoginFlow.js"
 import { State, type StateServices } from "../state/State.js"
@@ -33,6 +34,8 @@ export interface PluginLayerOptions {
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
   /** where inbound media is stored (default: the host's media store); tests use InboundMediaStore.layerMemory */
   readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined
+  /** CDN timeouts for every account (default: CdnTimeouts' own); tests shorten them */
+  readonly cdnTimeouts?: CdnTimeoutsShape | undefined
 }
 
 /** Every service of the plugin, built once. */
@@ -43,7 +46,10 @@ export const makePluginLayer = (options: PluginLayerOptions): Layer.Layer<Plugin
     options.channelTurns ?? ChannelTurns.layer,
     options.mediaStore ?? HostMediaStore.layer
   )
-  const supervisor = Supervisor.layer.pipe(Layer.provideMerge(platform))
+  const supervisor = Supervisor.layer.pipe(
+    Layer.provideMerge(platform),
+    Layer.provide(options.cdnTimeouts === undefined ? Layer.empty : Layer.succeed(CdnTimeouts, options.cdnTimeouts))
+  )
   // LoginFlow tells the Supervisor about every login it saves (Supervisor.loginSaved)
   const login = LoginFlow.DefaultWithoutDependencies.pipe(Layer.provideMerge(supervisor))
   return login.pipe(Layer.provide(hostLoggingLayer(options.sinks, options.secrets, options.minimumLogLevel)))

@@ -8,6 +8,7 @@
  */
 import { Cause, type Effect, Exit, type Layer, type LogLevel } from "effect"
 import type { InboundMediaStore } from "../account/InboundMediaStore.js"
+import type { CdnTimeoutsShape } from "../ilink/CdnTimeouts.js"
 import type { ILinkApi } from "../ilink/ILinkApi.js"
 import { LogSinks, SecretValues } from "./HostLogger.js"
 import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "./PluginLayer.js"
@@ -19,6 +20,7 @@ export interface PluginRuntimeOverrides {
   readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
   readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined
+  readonly cdnTimeouts?: CdnTimeoutsShape | undefined
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
 }
 

@@ -23,7 +23,7 @@ export interface InboundMediaHelpers {
 }
 
 /** What the helpers do, for a host whose module cannot be loaded. */
-const fallbackHelpers: InboundMediaHelpers = {
+export const fallbackInboundMediaHelpers: InboundMediaHelpers = {
   toInboundMediaFacts: (media) =>
     media.map((input) =>
       Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== null)) as InboundMediaFact
@@ -55,7 +55,7 @@ export const hostInboundMediaHelpers: Effect.Effect<InboundMediaHelpers> = Effec
         `the host's inbound media helpers could not be loaded (${describeThrown(error.error)}); media facts go to the ` +
           "host as they are"
       ),
-      fallbackHelpers
+      fallbackInboundMediaHelpers
     )
   )
 )

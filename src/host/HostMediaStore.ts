@@ -33,6 +33,25 @@ const loadMediaStore = Effect.tryPromise({
   catch: (error) => new InboundMediaStoreError({ problem: "unavailable", detail: describeThrown(error) })
 })
 
+/** Bytes handed to the host's store per write: fewer, larger writes than the network's 64 KiB chunks. */
+const WRITE_BYTES = 1024 * 1024
+
+/** Joins small chunks into pieces of about WRITE_BYTES; memory stays bounded by one piece. */
+async function* coalesced(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let pending: Array<Uint8Array> = []
+  let size = 0
+  for await (const chunk of chunks) {
+    pending.push(chunk)
+    size += chunk.byteLength
+    if (size >= WRITE_BYTES) {
+      yield Buffer.concat(pending, size)
+      pending = []
+      size = 0
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size)
+}
+
 const isTooLarge = (error: unknown): boolean =>
   typeof error === "object" && error !== null && "code" in error && (error as { code?: unknown }).code === "too-large"
 
@@ -49,7 +68,7 @@ export const makeHostMediaStore = (
         request.chunks.pipe(Stream.tapErrorCause((cause) => Effect.sync(() => void (streamFailure = Option.some(cause)))))
       )
       const exit = yield* Effect.exit(Effect.tryPromise({
-        try: () => saveStream(chunks, request.contentType, INBOUND_SUBDIR, request.maxBytes, request.fileName),
+        try: () => saveStream(coalesced(chunks), request.contentType, INBOUND_SUBDIR, request.maxBytes, request.fileName),
         catch: (error) => error
       }))
       if (Exit.isSuccess(exit)) {

@@ -56,7 +56,7 @@ const program = Effect.gen(function*() {
   const emulator = yield* makeEmulator({ longPollMs: 100 })
   const bot = yield* emulator.addBot()
   const media = yield* InboundMedia
-  const settings = { cdnBaseUrl: emulator.cdnBaseUrl, maxBytes: FILE_BYTES }
+  const settings = { accountId: bot.botId, cdnBaseUrl: emulator.cdnBaseUrl, maxBytes: FILE_BYTES }
 
   const claimFile = (data: Uint8Array, fileName: string) =>
     Effect.gen(function*() {

@@ -93,7 +93,7 @@ const make = Effect.gen(function*() {
           accountId: account.accountId,
           connection: connection.right,
           settings: account.actor,
-          media: { cdnBaseUrl: account.cdnBaseUrl, maxBytes: account.mediaMaxBytes },
+          media: { accountId: account.accountId, cdnBaseUrl: account.cdnBaseUrl, maxBytes: account.mediaMaxBytes },
           state: options.state
         })
         if (options.onStarted !== undefined) yield* options.onStarted(actor)

@@ -11,7 +11,7 @@
  * and only they are logged.
  *
  * Items are fetched one after the other inside the peer's turn, so one peer's slow download holds up
- * only that peer. What was stored is remembered per process by message key and item position: a turn
+ * only that peer. What was stored is remembered per process by account, message key and item position: a turn
  * dispatched again (after an account restart) reuses the file while the store still has it.
  */
 import { Effect, Either, Stream } from "effect"
@@ -64,6 +64,8 @@ export interface TurnMedia {
 
 /** Where one account fetches media from, and how much it accepts. */
 export interface InboundMediaSettings {
+  /** the account the messages belong to (message keys like `seq:…` are unique per account only) */
+  readonly accountId: string
   readonly cdnBaseUrl: string
   /** `mediaMaxMb` in bytes */
   readonly maxBytes: number
@@ -158,7 +160,7 @@ export class InboundMedia extends Effect.Service<InboundMedia>()("openclaw-weixi
 
     const fetchOne = (messageKey: string, candidate: Candidate, settings: InboundMediaSettings) =>
       Effect.gen(function*() {
-        const memoKey = `${messageKey}#${candidate.slot}`
+        const memoKey = `${settings.accountId}/${messageKey}#${candidate.slot}`
         const earlier = remembered.get(memoKey)
         if (earlier !== undefined && (yield* store.exists(earlier.path))) {
           yield* Effect.logDebug(`inbound ${candidate.kind} of ${messageKey} was stored by an earlier run of this turn; reused`)

@@ -51,7 +51,7 @@ const setup = (
       accountId,
       connection,
       settings: { ...defaultActorSettings, notifyStopTimeoutMs, ...settings },
-      media: { cdnBaseUrl: "https://cdn.invalid/c2c", maxBytes: 1024 },
+      media: { accountId, cdnBaseUrl: "https://cdn.invalid/c2c", maxBytes: 1024 },
       state
     }).pipe(Scope.extend(actorScope), Effect.provide(layer))
     const pollCount = Effect.map(Ref.get(api.poll.requests), (rs) => rs.length)

@@ -33,6 +33,7 @@ import { AccountStore } from "../src/state/AccountStore.js"
 import { CursorStore } from "../src/state/CursorStore.js"
 import { State } from "../src/state/State.js"
 import { type BotInfo, makeEmulator } from "../sandbox/emulator/Emulator.js"
+import { InboundMediaStore } from "../src/account/InboundMediaStore.js"
 
 const ACCOUNTS = 200
 const IDLE_WINDOW_MS = 30_000
@@ -131,7 +132,7 @@ const program = Effect.scoped(Effect.gen(function*() {
         Effect.as(TurnOutcome.Completed({ replies: 1 }))
       )
   }
-  const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir))
+  const base = Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), InboundMediaStore.layerMemory)
   const world = Supervisor.layer.pipe(
     Layer.provideMerge(base),
     Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: CLIENT_POLL_TIMEOUT_MS }))

@@ -29,6 +29,7 @@ import { ILinkApi } from "../src/ilink/ILinkApi.js"
 import { AccountStore } from "../src/state/AccountStore.js"
 import { State } from "../src/state/State.js"
 import { makeEmulator } from "../sandbox/emulator/Emulator.js"
+import { InboundMediaStore } from "../src/account/InboundMediaStore.js"
 
 const PEERS = 10
 const PER_PEER = 10
@@ -126,7 +127,7 @@ const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string
       const context = yield* Layer.buildWithScope(
         AccountRunner.layer.pipe(
           Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 5_000, dispatchCapacity: 256 })),
-          Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir)))
+          Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), InboundMediaStore.layerMemory))
         ),
         scope
       )

@@ -22,7 +22,11 @@ import type { AddressInfo } from "node:net"
 
 const INTERNAL_CONTEXT_MARKER = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
 
-const ContentPart = Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) })
+const ContentPart = Schema.Struct({
+  type: Schema.String,
+  text: Schema.optional(Schema.String),
+  image_url: Schema.optional(Schema.Union(Schema.String, Schema.Struct({ url: Schema.String })))
+})
 
 const ChatMessage = Schema.Struct({
   role: Schema.String,
@@ -53,6 +57,8 @@ export interface RecordedModelRequest {
 export interface FakeModelReplyInput {
   readonly userText: string
   readonly spokenText: string
+  /** the bytes of every image of the turn being answered, sent as data URLs, in order */
+  readonly images: ReadonlyArray<Uint8Array>
   readonly request: ChatCompletionRequest
   /** 0 for the first chat request this server answers. */
   readonly index: number
@@ -82,6 +88,21 @@ const textOf = (content: (typeof ChatMessage.Type)["content"]): string => {
   if (typeof content === "string") return content
   return content.map((part) => part.text ?? "").join("\n")
 }
+
+/**
+ * The images of the turn being answered (the messages after the last assistant message): every
+ * `image_url` part whose URL is a base64 data URL, decoded. Earlier turns' images are history.
+ */
+export const imagesOf = (request: ChatCompletionRequest): ReadonlyArray<Uint8Array> =>
+  request.messages.slice(request.messages.findLastIndex((message) => message.role === "assistant") + 1).flatMap((message) =>
+    typeof message.content === "string" || message.content === undefined || message.content === null
+      ? []
+      : message.content.flatMap((part) => {
+        const url = typeof part.image_url === "string" ? part.image_url : part.image_url?.url
+        const data = url === undefined ? null : /^data:[^;,]*;base64,(.*)$/s.exec(url)
+        return data === null ? [] : [Buffer.from(data[1] ?? "", "base64")]
+      })
+  )
 
 /** The text the user typed: the last `user` message that is not the host's synthetic context block. */
 export const userTextOf = (request: ChatCompletionRequest): string => {
@@ -180,7 +201,13 @@ export const startFakeModel = async (options: FakeModelOptions = {}): Promise<Ru
     }
     const chat = decoded.right
     const userText = userTextOf(chat)
-    const input: FakeModelReplyInput = { userText, spokenText: spokenTextOf(userText), request: chat, index: chatIndex++ }
+    const input: FakeModelReplyInput = {
+      userText,
+      spokenText: spokenTextOf(userText),
+      images: imagesOf(chat),
+      request: chat,
+      index: chatIndex++
+    }
     const text = reply(input)
     recorded.push({ method, path, body, chat, userText, spokenText: input.spokenText, reply: text })
 

@@ -40,6 +40,8 @@ export interface SandboxOptions {
   /** default {@link sandboxReply} */
   readonly modelReply?: (input: FakeModelReplyInput) => string
   readonly modelDelayMs?: number | ((input: FakeModelReplyInput) => number)
+  /** what the model accepts (default text only) */
+  readonly modelInput?: ReadonlyArray<"text" | "image">
   /** Fixed emulator port (0: any free one). */
   readonly emulatorPort?: number
   readonly netns?: "auto" | "off" | "required"
@@ -120,12 +122,12 @@ export const startWeixinSandbox = (options: SandboxOptions = {}) =>
     })
     const gateway = yield* startGateway({
       pluginDir,
-      model: { baseUrl: model.baseUrl, modelId: model.modelId },
+      model: { baseUrl: model.baseUrl, modelId: model.modelId, ...(options.modelInput === undefined ? {} : { input: options.modelInput }) },
       exposePorts: [model.port, emulator.port],
       ...(options.netns === undefined ? {} : { netns: options.netns }),
       configPatch: {
         ...options.hostConfig,
-        channels: { [CHANNEL_ID]: { ...options.channelConfig, baseUrl: emulator.baseUrl } }
+        channels: { [CHANNEL_ID]: { ...options.channelConfig, baseUrl: emulator.baseUrl, cdnBaseUrl: emulator.cdnBaseUrl } }
       }
     })
 

@@ -64,7 +64,12 @@ const write = (req: Http.IncomingMessage, res: Http.ServerResponse, reply: Reply
     req.socket.destroy()
     return "done"
   }
-  const body = reply._tag === "Json" ? Buffer.from(writeJson(reply.body), "utf8") : Buffer.from(reply.body)
+  // bytes are sent as they are, without a copy: a 100 MB media object must not cost the process 100 MB more
+  const body = reply._tag === "Json"
+    ? Buffer.from(writeJson(reply.body), "utf8")
+    : typeof reply.body === "string"
+    ? Buffer.from(reply.body, "utf8")
+    : Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength)
   const payload = cut ? body.subarray(0, Math.max(1, Math.floor(body.length / 2))) : body
   const contentType = reply._tag === "Json" ? "application/json" : reply.contentType
   const framing = reply._tag === "Bytes" ? reply.framing : undefined

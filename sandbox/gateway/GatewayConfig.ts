@@ -10,6 +10,8 @@ export interface ModelEndpoint {
   /** e.g. `http://127.0.0.1:<port>/v1` */
   readonly baseUrl: string
   readonly modelId: string
+  /** what the model accepts (default text only); a model sees inbound pictures only with "image" */
+  readonly input?: ReadonlyArray<"text" | "image">
 }
 
 export interface BaseConfigInput {
@@ -38,7 +40,7 @@ export const baseGatewayConfig = (input: BaseConfigInput) => ({
           id: input.model.modelId,
           name: input.model.modelId,
           reasoning: false,
-          input: ["text"],
+          input: input.model.input ?? ["text"],
           cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
           contextWindow: 128_000,
           maxTokens: 4096

@@ -35,6 +35,7 @@ import {
 import { ContextTokens } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
 import { type ClaimedMessage, Inbox } from "./Inbox.js"
+import { InboundMedia, type InboundMediaSettings } from "./InboundMedia.js"
 import { runMonitor } from "./Monitor.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
@@ -44,6 +45,8 @@ export interface AccountActorConfig {
   readonly accountId: string
   readonly connection: ILinkConnection
   readonly settings: ActorSettings
+  /** where the account's inbound media comes from and its size cap (`cdnBaseUrl`, `mediaMaxMb`) */
+  readonly media: InboundMediaSettings
   /** where to publish the status; the Supervisor passes a fresh one per run */
   readonly state: AccountStateRef
 }
@@ -62,6 +65,7 @@ export interface AccountActorHandle {
 const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig) {
   const api = yield* ILinkApi
   const agentTurns = yield* AgentTurns
+  const inboundMedia = yield* InboundMedia
   const { accountId, connection, settings, state } = config
   yield* setPhase(state, AccountPhase.Starting())
 
@@ -122,7 +126,9 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
           yield* contextTokens.remember(peer, contextToken, claimed.claimedAt)
         }
         const runId = yield* makeClientId
-        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId }
+        // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
+        const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
+        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media }
         const channel = outbox.replyChannel({ to: peer, contextToken, runId })
         const reply: ReplyChannel = {
           sendText: (text) => noteOutbound(channel.sendText(text)),

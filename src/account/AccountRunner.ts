@@ -12,6 +12,7 @@ import { Clock, Context, Effect, Either, Layer, type Scope } from "effect"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
 import { resolveWeixinAccount } from "../config/ResolvedAccount.js"
 import { ActorTuning } from "../config/Tuning.js"
+import { CdnTimeouts } from "../ilink/CdnTimeouts.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
@@ -24,6 +25,8 @@ import type { StateError } from "../state/StateError.js"
 import { AccountActor, type AccountActorHandle } from "./AccountActor.js"
 import { AccountPhase, type AccountStateRef, type ParkedPhase, setPhase, whatToDo } from "./AccountStatus.js"
 import { AgentTurns, type AgentTurnsService } from "./AgentTurns.js"
+import { InboundMedia } from "./InboundMedia.js"
+import type { InboundMediaStore } from "./InboundMediaStore.js"
 
 /**
  * What the host gave an account when it started it (`gateway.startAccount`): who runs its agent turns,
@@ -62,6 +65,8 @@ const make = Effect.gen(function*() {
   const accounts = Context.get(stores, AccountStore)
   // read where the runner is built: runs are forked from whoever starts them, with their context
   const tuning = yield* ActorTuning
+  const cdnTimeouts = yield* CdnTimeouts
+  const inboundMedia = yield* InboundMedia
 
   const park = (accountId: string, options: AccountRunOptions, phase: ParkedPhase) =>
     Effect.zipRight(
@@ -88,6 +93,7 @@ const make = Effect.gen(function*() {
           accountId: account.accountId,
           connection: connection.right,
           settings: account.actor,
+          media: { accountId: account.accountId, cdnBaseUrl: account.cdnBaseUrl, maxBytes: account.mediaMaxBytes },
           state: options.state
         })
         if (options.onStarted !== undefined) yield* options.onStarted(actor)
@@ -97,6 +103,8 @@ const make = Effect.gen(function*() {
         Effect.provide(
           Context.make(AgentTurns, binding.turns).pipe(
             Context.add(ILinkApi, api),
+            Context.add(InboundMedia, inboundMedia),
+            Context.add(CdnTimeouts, cdnTimeouts),
             Context.merge(stores),
             // read by every iLink call of the account, from every fiber the actor forks
             Context.add(ILinkSettings, account.http)
@@ -110,5 +118,9 @@ const make = Effect.gen(function*() {
 
 export class AccountRunner extends Context.Tag("openclaw-weixin/AccountRunner")<AccountRunner, AccountRunnerService>() {
   static make = make
-  static layer: Layer.Layer<AccountRunner, never, ILinkApi | StateStores> = Layer.effect(AccountRunner, make)
+  /** The runner with the Media step (CDN client, voice decoder) over the given media store. */
+  static layer: Layer.Layer<AccountRunner, never, ILinkApi | StateStores | InboundMediaStore> = Layer.effect(
+    AccountRunner,
+    make
+  ).pipe(Layer.provide(InboundMedia.Default))
 }

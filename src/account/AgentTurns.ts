@@ -13,6 +13,7 @@ import type { Peer } from "../domain/PeerId.js"
 import type { ToolCallResultMessageItem, ToolCallStartMessageItem } from "../wire/Message.js"
 import type { HostTurnError } from "./HostTurnError.js"
 import type { ClaimedMessage } from "./Inbox.js"
+import type { TurnMedia } from "./InboundMedia.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 
 /** One inbound message as the host sees it. */
@@ -25,6 +26,12 @@ export interface InboundTurn {
   readonly contextToken: string | undefined
   /** one per turn; sent as `run_id` on every message of the turn (PROTOCOL §5.7) */
   readonly runId: string
+  /**
+   * The message's media (and its quote's), fetched and stored on first use, inside the peer's turn; later
+   * uses answer the same facts. Never fails: what could not be had is listed as missing. The host asks for
+   * it once the sender is admitted, so a refused sender's media is never downloaded.
+   */
+  readonly media: Effect.Effect<TurnMedia>
 }
 
 /** Tool progress items the host may send during a turn (PROTOCOL §5.7). */

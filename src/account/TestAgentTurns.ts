@@ -3,7 +3,8 @@
  * Clock, the replies it sent and their outcomes) and behaves as scripted per message key, per peer, or by
  * default: reply texts, a delay (Clock.sleep, so TestClock controls it), a gate that holds the turn open,
  * an effect run inside the turn, a typed failure or a defect. Like the real host, a turn runs its agent
- * part inside `reply.withTyping`; a skipped turn never calls it, so it shows no typing.
+ * part inside `reply.withTyping`, and asks for the turn's media first; a skipped turn does neither, so it
+ * shows no typing and downloads nothing.
  *
  * @example
  * ```ts
@@ -13,9 +14,10 @@
  * const turns = yield* host.turns
  * ```
  */
-import { Clock, Context, Deferred, Duration, Effect, Either, Layer } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Layer } from "effect"
 import { AgentTurns, type AgentTurnsService, type InboundTurn, type ReplyChannel, TurnOutcome } from "./AgentTurns.js"
 import { HostTurnError } from "./HostTurnError.js"
+import type { TurnMedia } from "./InboundMedia.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 
 export interface TurnScript {
@@ -42,6 +44,8 @@ export interface RecordedTurn {
   readonly startedAt: number
   endedAt: number | undefined
   readonly replies: Array<{ readonly text: string; readonly result: Either.Either<Receipt, OutboxError> }>
+  /** the turn's media, fetched as the real host does: after admission, before the agent runs */
+  media: TurnMedia | undefined
   outcome: "completed" | "skipped" | "failed" | "defect" | "interrupted" | undefined
 }
 
@@ -95,12 +99,14 @@ const make = (defaultScript: TurnScript = {}): Effect.Effect<TestAgentTurnsServi
           startedAt: yield* Clock.currentTimeMillis,
           endedAt: undefined,
           replies: [],
+          media: undefined,
           outcome: undefined
         }
         recorded.push(record)
         active++
         maxActive = Math.max(maxActive, active)
         const agent = Effect.gen(function*() {
+          record.media = yield* turn.media
           if (script.gate !== undefined) yield* Deferred.await(script.gate)
           if (script.during !== undefined) yield* script.during(turn)
           if (script.delay !== undefined) yield* Effect.sleep(script.delay)
@@ -128,10 +134,10 @@ const make = (defaultScript: TurnScript = {}): Effect.Effect<TestAgentTurnsServi
                 record.endedAt = now
                 record.outcome = exit._tag === "Success"
                   ? exit.value._tag === "Completed" ? "completed" : "skipped"
-                  : exit.cause._tag === "Fail"
-                  ? "failed"
-                  : exit.cause._tag === "Interrupt"
+                  : Cause.isInterruptedOnly(exit.cause)
                   ? "interrupted"
+                  : Cause.isFailType(exit.cause)
+                  ? "failed"
                   : "defect"
               })
             )

@@ -11,7 +11,7 @@
  * install's config stays valid, even where we do not use them.
  */
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
-import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT } from "./Defaults.js"
+import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT, MAX_MEDIA_MAX_MB } from "./Defaults.js"
 import { ilinkBaseUrlField } from "./BaseUrlField.js"
 
 export const CHANNEL_CONFIG_PATH = "channels.openclaw-weixin"
@@ -24,6 +24,11 @@ const PositiveInt = (max: number, description: string) =>
 
 /** An optional key that, when present, must hold a value (never an explicit `undefined`). */
 const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+const MediaMaxMb = PositiveInt(
+  MAX_MEDIA_MAX_MB,
+  "largest media file, in MB, downloaded from or uploaded to WeChat (default 100)"
+)
 
 const versionPart = (part: string) => /^\d{1,3}$/.test(part) && Number(part) <= 255
 const ProtocolVersion = Schema.String.pipe(
@@ -59,7 +64,8 @@ export const AccountConfig = Schema.Struct({
   enabled: optional(Schema.Boolean.annotations({ description: "false keeps the account stopped" })),
   baseUrl: optional(ilinkBaseUrlField("iLink API base URL for this account")),
   cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL for this account" })),
-  routeTag: optional(RouteTag)
+  routeTag: optional(RouteTag),
+  mediaMaxMb: optional(MediaMaxMb)
 })
 export type AccountConfig = typeof AccountConfig.Type
 
@@ -92,6 +98,7 @@ export const ChannelConfig = Schema.Struct({
     PositiveInt(4000, "longest text sent as one WeChat message; longer replies are split"),
     { exact: true, default: () => DEFAULT_TEXT_CHUNK_LIMIT }
   ),
+  mediaMaxMb: optional(MediaMaxMb),
   replyProgressMessages: Schema.optionalWith(
     Schema.Boolean.annotations({ description: "show tool-call progress items while the agent works" }),
     { exact: true, default: () => true }

@@ -29,6 +29,15 @@ export const DEFAULT_DISPATCH_CONCURRENCY = 8
 /** Longest text sent as one WeChat message (`textChunkLimit`); the Chunker's own limit. */
 export const DEFAULT_TEXT_CHUNK_LIMIT = DEFAULT_CHUNK_LIMIT
 
+/** Largest media file, in MB, received or sent (`mediaMaxMb`, the host's channel convention). */
+export const DEFAULT_MEDIA_MAX_MB = 100
+/** The highest `mediaMaxMb` accepted: 2 GB, far above what WeChat carries. */
+export const MAX_MEDIA_MAX_MB = 2_048
+/** media items of one inbound message fetched for its turn (a quote's media comes on top) */
+export const MAX_INBOUND_MEDIA_ITEMS = 8
+/** stored inbound media remembered per process, so a re-dispatched turn does not download again */
+export const INBOUND_MEDIA_MEMORY = 512
+
 // ---- the account actor --------------------------------------------------------------------------------
 
 /** Client timeout of the first getupdates; later ones follow the server's `longpolling_timeout_ms` (§2). */

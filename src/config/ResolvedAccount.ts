@@ -16,6 +16,7 @@ import { normalizeAccountId } from "../domain/AccountId.js"
 import {
   DEFAULT_CDN_BASE_URL,
   DEFAULT_ILINK_BASE_URL,
+  DEFAULT_MEDIA_MAX_MB,
   DEFAULT_PROTOCOL_VERSION
 } from "./Defaults.js"
 import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
@@ -51,6 +52,8 @@ export interface ResolvedWeixinAccount {
   readonly baseUrl: string
   readonly baseUrlSource: BaseUrlSource
   readonly cdnBaseUrl: string
+  /** `mediaMaxMb` in bytes: the account's own, else the section's, else the default */
+  readonly mediaMaxBytes: number
   readonly token: Redacted.Redacted<string> | undefined
   /** the WeChat user who scanned the login QR */
   readonly userId: string | undefined
@@ -105,6 +108,7 @@ export const resolveWeixinAccount = (
     baseUrl,
     baseUrlSource,
     cdnBaseUrl: nonBlank(entry.cdnBaseUrl) ?? nonBlank(config.cdnBaseUrl) ?? DEFAULT_CDN_BASE_URL,
+    mediaMaxBytes: (entry.mediaMaxMb ?? config.mediaMaxMb ?? DEFAULT_MEDIA_MAX_MB) * 1024 * 1024,
     token: tokenText === undefined ? undefined : Redacted.make(tokenText),
     userId: nonBlank(login?.userId),
     accountConfig: entry,

@@ -4,7 +4,8 @@
  *
  * One turn: admission under the dmPolicy with the host's pairing store (Admission.ts) →
  * `routing.resolveAgentRoute` with the account and the sender as a direct peer (so `session.dmScope`
- * isolates accounts) → `inbound.buildContext` (InboundContext.ts) → `inbound.dispatch`, the host's
+ * isolates accounts) → the turn's media (fetched now, InboundMediaFacts.ts) → `inbound.buildContext`
+ * (InboundContext.ts) → `inbound.dispatch`, the host's
  * channel-turn API, which records the session, runs the agent and hands each reply payload to our
  * `deliver`. Replies go out through the turn's `ReplyChannel` (the Outbox, which chunks, with the turn's
  * context token); tool progress through `sendProgress`, one item after the other from one fiber;
@@ -21,12 +22,14 @@ import {
 } from "../account/AgentTurns.js"
 import type { HostTurnError } from "../account/HostTurnError.js"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { inboundBody } from "../domain/InboundText.js"
 import { filterMarkdown } from "../domain/MarkdownFilter.js"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
 import { MessageItemType } from "../wire/Message.js"
 import { makeAdmission } from "./Admission.js"
 import { type AsyncContextRunner, describeThrown, runtimeCaller } from "./ChannelRuntime.js"
 import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
+import { hostInboundMediaHelpers, type InboundMediaHelpers, mediaContext } from "./InboundMediaFacts.js"
 
 type HostChannelRuntime = PluginRuntime["channel"]
 type DispatchPlan = Parameters<HostChannelRuntime["inbound"]["dispatch"]>[0]
@@ -45,6 +48,8 @@ export interface ChannelAgentTurnsParams {
   readonly scannerUserId?: string | undefined
   /** runs each call of `channelRuntime` in the async context the host started the account in */
   readonly inHostContext?: AsyncContextRunner | undefined
+  /** the host's media helpers (default: imported from the host on the first turn with media) */
+  readonly mediaHelpers?: Effect.Effect<InboundMediaHelpers> | undefined
 }
 
 /** The tool progress item for one host item event, or undefined for events WeChat does not show (§5.7). */
@@ -88,6 +93,7 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
   const { accountId, cfg, settings } = params
   const { call, turnError } = runtimeCaller(params.channelRuntime, accountId, params.inHostContext)
   const { admit } = makeAdmission({ accountId, settings, scannerUserId: params.scannerUserId, call })
+  const mediaHelpers = params.mediaHelpers ?? hostInboundMediaHelpers
 
   const resolveRoute = (turn: InboundTurn): Effect.Effect<ResolvedRoute, HostTurnError> =>
     Effect.flatMap(
@@ -224,11 +230,17 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
       const admission = yield* admit(turn, reply)
       if (admission._tag === "Stop") return admission.outcome
       const route = yield* resolveRoute(turn)
+      // fetched after admission, so a refused sender's media is never downloaded
+      const media = yield* turn.media
+      const hasMedia = media.received.length + media.missing.length + media.skipped > 0
+      const forContext = hasMedia
+        ? mediaContext(media, inboundBody(turn.claimed.message), turnMessageId(turn), yield* mediaHelpers)
+        : undefined
       const ctxPayload = yield* call<unknown>(
         turn,
         "session",
         "inbound.buildContext",
-        inboundContextParams(turn, route, { commandsAuthorized: admission.owner })
+        inboundContextParams(turn, route, { commandsAuthorized: admission.owner }, forContext)
       )
       return yield* dispatch(turn, reply, route, ctxPayload)
     }).pipe(Effect.withLogSpan("AgentTurns.run"))

@@ -1,12 +1,14 @@
 /**
  * The facts of one inbound WeixinMessage in the shape of the host's `inbound.buildContext` (PROTOCOL §7.2):
  * a direct chat whose sender is also the reply target, with the server's stable message id as the
- * provider message id, so the host's duplicate check recognises a re-dispatched message.
+ * provider message id, so the host's duplicate check recognises a re-dispatched message, and with the
+ * media facts of the turn (PROTOCOL §6.3).
  */
 import type { PluginRuntime } from "openclaw/plugin-sdk/core"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { inboundBody, providerMessageId, quoteOf } from "../domain/InboundText.js"
 import type { InboundTurn } from "../account/AgentTurns.js"
+import type { InboundMediaFact } from "./InboundMediaFacts.js"
 
 export type BuildContextParams = Parameters<PluginRuntime["channel"]["inbound"]["buildContext"]>[0]
 
@@ -25,14 +27,21 @@ export interface TurnRoute {
 export const turnMessageId = (turn: InboundTurn): string =>
   providerMessageId(turn.claimed.message) ?? turn.claimed.key
 
+/**
+ * The context of one turn. `media`, when the turn has any, is what InboundMediaFacts.ts made of it: the
+ * facts, and the body with the notice for missing media, which is what the agent reads (`body`,
+ * `bodyForAgent`); commands still see the text as sent.
+ */
 export const inboundContextParams = (
   turn: InboundTurn,
   route: TurnRoute,
-  access: { readonly commandsAuthorized: boolean }
+  access: { readonly commandsAuthorized: boolean },
+  media?: { readonly media: ReadonlyArray<InboundMediaFact>; readonly body: string }
 ): BuildContextParams => {
   const message = turn.claimed.message
   const sender = turn.peer.id
   const body = inboundBody(message)
+  const bodyForAgent = media?.body ?? body
   const quote = quoteOf(message)
   const messageId = turnMessageId(turn)
   const extra: Record<string, unknown> = {}
@@ -62,7 +71,13 @@ export const inboundContextParams = (
       originatingTo: sender,
       ...(quote.replyToId === undefined ? {} : { replyToId: quote.replyToId })
     },
-    message: { rawBody: body, body, commandBody: body.trim() },
+    message: {
+      rawBody: body,
+      body: bodyForAgent,
+      ...(bodyForAgent === body ? {} : { bodyForAgent }),
+      commandBody: body.trim()
+    },
+    ...(media === undefined || media.media.length === 0 ? {} : { media: [...media.media] }),
     access: { commands: { authorized: access.commandsAuthorized } },
     extra
   }

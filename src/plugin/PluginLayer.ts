@@ -1,7 +1,7 @@
 /**
  * PluginLayer: the single composition root. Every service the plugin runs (the state stores, ILinkApi, the
- * Supervisor over the AccountRunner, LoginFlow, the agent turns of host-started accounts, the host
- * logger) is built here into one `ManagedRuntime`; each host call runs an effect on it
+ * Supervisor over the AccountRunner, LoginFlow, the agent turns of host-started accounts, the store of
+ * inbound media, the host logger) is built here into one `ManagedRuntime`; each host call runs an effect on it
  * (src/plugin/PluginRuntime.ts) and the host's unload disposes it.
  *
  * How a host-started account runs: `gateway.startAccount` builds the account's agent turns over its
@@ -11,7 +11,10 @@
  */
 import { Layer, type LogLevel, ManagedRuntime } from "effect"
 import { Supervisor } from "../account/Supervisor.js"
+import type { InboundMediaStore } from "../account/InboundMediaStore.js"
 import { ChannelTurns } from "../host/ChannelTurns.js"
+import { HostMediaStore } from "../host/HostMediaStore.js"
+import { CdnTimeouts, type CdnTimeoutsShape } from "../ilink/CdnTimeouts.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { LoginFlow } from "../login/LoginFlow.js"
 import { State, type StateServices } from "../state/State.js"
@@ -29,6 +32,10 @@ export interface PluginLayerOptions {
   /** overrides for tests: the state in a temp dir (State.layerAt), an ILinkApi with a test HTTP client */
   readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
+  /** where inbound media is stored (default: the host's media store); tests use InboundMediaStore.layerMemory */
+  readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined
+  /** CDN timeouts for every account (default: CdnTimeouts' own); tests shorten them */
+  readonly cdnTimeouts?: CdnTimeoutsShape | undefined
 }
 
 /** Every service of the plugin, built once. */
@@ -36,9 +43,13 @@ export const makePluginLayer = (options: PluginLayerOptions): Layer.Layer<Plugin
   const platform = Layer.mergeAll(
     options.state ?? State.layer,
     options.ilinkApi ?? ILinkApi.Default,
-    options.channelTurns ?? ChannelTurns.layer
+    options.channelTurns ?? ChannelTurns.layer,
+    options.mediaStore ?? HostMediaStore.layer
   )
-  const supervisor = Supervisor.layer.pipe(Layer.provideMerge(platform))
+  const supervisor = Supervisor.layer.pipe(
+    Layer.provideMerge(platform),
+    Layer.provide(options.cdnTimeouts === undefined ? Layer.empty : Layer.succeed(CdnTimeouts, options.cdnTimeouts))
+  )
   // LoginFlow tells the Supervisor about every login it saves (Supervisor.loginSaved)
   const login = LoginFlow.DefaultWithoutDependencies.pipe(Layer.provideMerge(supervisor))
   return login.pipe(Layer.provide(hostLoggingLayer(options.sinks, options.secrets, options.minimumLogLevel)))

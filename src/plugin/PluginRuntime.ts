@@ -7,6 +7,8 @@
  * A failed effect rejects the host's promise with the typed error itself, so the host prints its message.
  */
 import { Cause, type Effect, Exit, type Layer, type LogLevel } from "effect"
+import type { InboundMediaStore } from "../account/InboundMediaStore.js"
+import type { CdnTimeoutsShape } from "../ilink/CdnTimeouts.js"
 import type { ILinkApi } from "../ilink/ILinkApi.js"
 import { LogSinks, SecretValues } from "./HostLogger.js"
 import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "./PluginLayer.js"
@@ -17,6 +19,8 @@ export interface PluginRuntimeOverrides {
   readonly channelTurns?: Layer.Layer<ChannelTurns> | undefined
   readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
+  readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined
+  readonly cdnTimeouts?: CdnTimeoutsShape | undefined
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
 }
 

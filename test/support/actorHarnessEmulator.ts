@@ -15,6 +15,7 @@ import { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { AccountStore } from "../../src/state/AccountStore.js"
 import { State } from "../../src/state/State.js"
 import type { Emulator } from "../../sandbox/emulator/Emulator.js"
+import { InboundMediaStore } from "../../src/account/InboundMediaStore.js"
 
 export interface EmulatorActor {
   readonly handle: AccountActorHandle
@@ -40,7 +41,7 @@ export const startActorOnEmulator = (options: {
     const context = yield* Layer.buildWithScope(
       AccountRunner.layer.pipe(
         Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 5_000, ...options.settings })),
-        Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(options.stateDir)))
+        Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(options.stateDir), InboundMediaStore.layerMemory))
       ),
       scope
     )

@@ -24,6 +24,7 @@ import { defaultChannelConfig } from "../../src/config/ChannelConfig.js"
 import { ActorTuning } from "../../src/config/Tuning.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { State } from "../../src/state/State.js"
+import { InboundMediaStore } from "../../src/account/InboundMediaStore.js"
 
 const [botId, stateDir, dispatchFile] = process.argv.slice(2)
 if (botId === undefined || stateDir === undefined || dispatchFile === undefined) {
@@ -64,7 +65,7 @@ const host: AgentTurnsService = {
 const accountId = normalizeAccountId(botId)
 const layer = AccountRunner.layer.pipe(
   Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 2_000, backoffBaseMs: 100, backoffCapMs: 500 })),
-  Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir)))
+  Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(stateDir), InboundMediaStore.layerMemory))
 )
 
 const program = Effect.gen(function*() {

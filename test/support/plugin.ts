@@ -11,6 +11,8 @@ import * as path from "node:path"
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/core"
 import type { InboundTurn } from "../../src/account/AgentTurns.js"
 import { TestAgentTurns } from "../../src/account/TestAgentTurns.js"
+import { InboundMediaStore } from "../../src/account/InboundMediaStore.js"
+import type { CdnTimeoutsShape } from "../../src/ilink/CdnTimeouts.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { AccountStore } from "../../src/state/AccountStore.js"
 import { ContextTokenStore } from "../../src/state/ContextTokenStore.js"
@@ -64,15 +66,22 @@ const firstText = (turn: InboundTurn): string => {
 }
 
 /** Plugin deps rooted at `stateDir`, with an optional bridge and ILinkApi. */
-export const testDeps = (
-  stateDir: string,
-  options: { readonly bridge?: Layer.Layer<ChannelTurns>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
-): PluginDeps =>
+export interface TestDepsOptions {
+  readonly bridge?: Layer.Layer<ChannelTurns>
+  readonly ilinkApi?: Layer.Layer<ILinkApi>
+  /** where inbound media goes (default: in memory) */
+  readonly mediaStore?: Layer.Layer<InboundMediaStore>
+  readonly cdnTimeouts?: CdnTimeoutsShape
+}
+
+export const testDeps = (stateDir: string, options: TestDepsOptions = {}): PluginDeps =>
   makePluginDeps({
     runtime: new PluginRuntime({
       state: State.layerAt(stateDir),
       channelTurns: options.bridge,
-      ilinkApi: options.ilinkApi
+      ilinkApi: options.ilinkApi,
+      mediaStore: options.mediaStore ?? InboundMediaStore.layerMemory,
+      cdnTimeouts: options.cdnTimeouts
     }),
     statePaths: () => statePathsFor(stateDir)
   })

@@ -5,24 +5,28 @@
  * below them serve promise-style tests.
  */
 import { afterEach } from "@effect/vitest"
-import { Effect, Exit, type Layer, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { type Emulator, type EmulatorOptions, makeEmulator } from "../../sandbox/emulator/Emulator.js"
 import { waitUntil } from "../../sandbox/gateway/waitUntil.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import type { ChannelTurns } from "../../src/host/ChannelTurns.js"
-import type { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import { makeWeixinChannelPlugin } from "../../src/plugin/ChannelPlugin.js"
 import type { PluginDeps } from "../../src/plugin/PluginDeps.js"
 import { makeTempDir } from "./actorHarness.js"
-import { fakeGatewayContext, recordingBridge, seedAccount, storeLogin, tempDir, testDeps, waitFor } from "./plugin.js"
+import {
+  fakeGatewayContext,
+  recordingBridge,
+  seedAccount,
+  storeLogin,
+  tempDir,
+  testDeps,
+  type TestDepsOptions,
+  waitFor
+} from "./plugin.js"
 
 // ---- Effect helpers ------------------------------------------------------------------------------------
 
 /** Plugin deps rooted at `stateDir`; the plugin's runtime is disposed when the scope closes. */
-export const scopedDeps = (
-  stateDir: string,
-  options: { readonly bridge?: Layer.Layer<ChannelTurns>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
-) => Effect.acquireRelease(Effect.sync(() => testDeps(stateDir, options)), (deps) => Effect.promise(() => deps.runtime.dispose()))
+export const scopedDeps = (stateDir: string, options: TestDepsOptions = {}) => Effect.acquireRelease(Effect.sync(() => testDeps(stateDir, options)), (deps) => Effect.promise(() => deps.runtime.dispose()))
 
 /** A host adapter call (a promise) as an effect that fails with whatever the promise rejects with. */
 export const hostCall = <A>(call: () => Promise<A>): Effect.Effect<A, unknown> =>

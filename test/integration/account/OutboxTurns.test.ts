@@ -18,6 +18,7 @@ import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
 import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import { TestAgentTurns } from "../../../src/account/TestAgentTurns.js"
+import { noMedia } from "../../../src/account/InboundMedia.js"
 
 describe("turns against the emulator", () => {
   it.live("serves three peers at once, keeps each peer's reply order, and shows typing around each turn", () =>
@@ -41,7 +42,7 @@ describe("turns against the emulator", () => {
             const peer = claimed.peer
             const contextToken = claimed.message.context_token
             if (contextToken !== undefined) yield* tokens.remember(claimed.peer, contextToken, claimed.claimedAt)
-            const turn: InboundTurn = { accountId: "turns-it", claimed, peer, contextToken, runId: `run-${claimed.key}` }
+            const turn: InboundTurn = { accountId: "turns-it", claimed, peer, contextToken, runId: `run-${claimed.key}`, media: Effect.succeed(noMedia(0)) }
             const reply = {
               ...outbox.replyChannel({ to: peer, contextToken, runId: turn.runId }),
               withTyping: <A, E, R>(effect: Effect.Effect<A, E, R>) => typing.duringTurn(peer, contextToken, effect)

@@ -21,6 +21,7 @@ import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { AccountStore } from "../../../src/state/AccountStore.js"
 import { State } from "../../../src/state/State.js"
 import { makeTempDir, turnSummaries } from "../../support/actorHarness.js"
+import { InboundMediaStore } from "../../../src/account/InboundMediaStore.js"
 
 describe("Supervisor with real accounts on the emulator", () => {
   it.live("expiry, re-login and logout of one account leave the other two running untouched", () =>
@@ -31,7 +32,7 @@ describe("Supervisor with real accounts on the emulator", () => {
       // the production runner and LoginFlow, which tells the Supervisor about the logins it saves
       const world = LoginFlow.DefaultWithoutDependencies.pipe(
         Layer.provideMerge(Supervisor.layer),
-        Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(dir))),
+        Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), InboundMediaStore.layerMemory)),
         Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 2_000 })),
         Layer.provide(
           Layer.succeed(RestartTuning, { restartBaseMs: 200, restartCapMs: 1_000, stableAfterMs: 10_000, jitter: false })

@@ -21,6 +21,8 @@ import {
 } from "../../support/actorHarness.js"
 import { TestAgentTurns, type TurnScript } from "../../../src/account/TestAgentTurns.js"
 import { fileInboxStorage } from "../../support/StateSupport.js"
+import { InboundMedia } from "../../../src/account/InboundMedia.js"
+import { InboundMediaStore } from "../../../src/account/InboundMediaStore.js"
 
 const accountId = "bot1-im-bot"
 const connection = { baseUrl: "http://127.0.0.1:9/", accountId }
@@ -36,7 +38,12 @@ const setup = (
     const dir = yield* makeTempDir("actor-")
     const api = yield* makeTestApi
     const host = yield* TestAgentTurns.make(script)
-    const layer = Layer.mergeAll(api.layer, hostLayer ?? Layer.succeed(AgentTurns, host), State.layerAt(dir))
+    const layer = Layer.mergeAll(
+      api.layer,
+      hostLayer ?? Layer.succeed(AgentTurns, host),
+      State.layerAt(dir),
+      InboundMedia.Default.pipe(Layer.provide(InboundMediaStore.layerMemory))
+    )
     /** the scope the actor is made in: closing it stops the actor, as the runner's end does */
     const actorScope = yield* Scope.make()
     const state = yield* makeAccountState
@@ -44,6 +51,7 @@ const setup = (
       accountId,
       connection,
       settings: { ...defaultActorSettings, notifyStopTimeoutMs, ...settings },
+      media: { accountId, cdnBaseUrl: "https://cdn.invalid/c2c", maxBytes: 1024 },
       state
     }).pipe(Scope.extend(actorScope), Effect.provide(layer))
     const pollCount = Effect.map(Ref.get(api.poll.requests), (rs) => rs.length)

@@ -15,12 +15,13 @@ import { State } from "../../../src/state/State.js"
 import { AuthExpired } from "../../../src/wire/ILinkError.js"
 import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import { makeTempDir, makeTestApi } from "../../support/actorHarness.js"
+import { InboundMediaStore } from "../../../src/account/InboundMediaStore.js"
 
 const world = Effect.gen(function*() {
   const dir = yield* makeTempDir("ocw-runner-")
   const api = yield* makeTestApi
   const host = yield* TestAgentTurns.make()
-  const base = Layer.mergeAll(api.layer, State.layerAt(dir), Layer.succeed(AgentTurns, host))
+  const base = Layer.mergeAll(api.layer, State.layerAt(dir), Layer.succeed(AgentTurns, host), InboundMediaStore.layerMemory)
   const context = yield* Layer.build(Layer.provideMerge(Supervisor.layer, base))
   const [supervisor, store] = yield* Effect.all([Supervisor, AccountStore]).pipe(Effect.provide(context))
   const binding: HostBinding = { turns: host, config: defaultChannelConfig }

@@ -9,6 +9,7 @@ import { Dispatcher } from "../../../src/account/Dispatcher.js"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, Receipt } from "../../../src/account/Receipt.js"
 import { recordingReplyChannel, TestAgentTurns, type TestAgentTurnsService } from "../../../src/account/TestAgentTurns.js"
+import { noMedia } from "../../../src/account/InboundMedia.js"
 
 /** A message from `peer` as the Inbox claims it: the peer normalised once, there. */
 const claimed = (peer: string, n: number): ClaimedMessage => ({
@@ -32,7 +33,8 @@ const dispatcherFor = (host: TestAgentTurnsService) =>
           claimed,
           peer: claimed.peer,
           contextToken: claimed.message.context_token,
-          runId: `run-${claimed.key}`
+          runId: `run-${claimed.key}`,
+          media: Effect.succeed(noMedia(0))
         },
         reply
       )
@@ -88,7 +90,7 @@ describe("Dispatcher with host turns", () => {
       const host = yield* TestAgentTurns.make({ skip: "sender not paired", replies: ["never"] })
       const channel = recordingReplyChannel(() => Effect.die("must not send"))
       const outcome = yield* host.run(
-        { accountId: "a", claimed: claimed("z", 1), peer: Either.getOrThrow(normalizePeerId("z")), contextToken: undefined, runId: "r" },
+        { accountId: "a", claimed: claimed("z", 1), peer: Either.getOrThrow(normalizePeerId("z")), contextToken: undefined, runId: "r", media: Effect.succeed(noMedia(0)) },
         channel
       )
       expect(outcome).toMatchObject({ _tag: "Skipped", reason: "sender not paired" })

@@ -73,6 +73,25 @@ describe("resolveWeixinAccount", () => {
   })
 })
 
+describe("mediaMaxMb", () => {
+  it("resolves to bytes: the account's own, else the section's, else 100 MB", () => {
+    const section = config({ mediaMaxMb: 20, accounts: { a: { mediaMaxMb: 5 } } })
+    expect(resolveWeixinAccount(section, "a", Option.none()).mediaMaxBytes).toBe(5 * 1024 * 1024)
+    expect(resolveWeixinAccount(section, "b", Option.none()).mediaMaxBytes).toBe(20 * 1024 * 1024)
+    expect(resolveWeixinAccount(config({}), "b", Option.none()).mediaMaxBytes).toBe(100 * 1024 * 1024)
+  })
+
+  it("refuses a value that is not a whole number from 1 to 2048, naming the config path", () => {
+    for (const bad of [0, -1, 1.5, 2049, "10"]) {
+      const decoded = decodeChannelConfig({ mediaMaxMb: bad })
+      expect(Either.isLeft(decoded), String(bad)).toBe(true)
+      if (Either.isLeft(decoded)) expect(decoded.left.message).toContain("channels.openclaw-weixin.mediaMaxMb")
+    }
+    const perAccount = decodeChannelConfig({ accounts: { a: { mediaMaxMb: 0 } } })
+    expect(Either.isLeft(perAccount) && perAccount.left.message).toContain("channels.openclaw-weixin.accounts.a.mediaMaxMb")
+  })
+})
+
 describe("loginSettingsOf", () => {
   it("fetches the QR from the section's base URL with the section's HTTP settings", () => {
     expect(loginSettingsOf(config({ baseUrl: " http://127.0.0.1:9 ", botAgent: "X/1", routeTag: "r" }))).toEqual({

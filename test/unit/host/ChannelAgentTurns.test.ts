@@ -10,6 +10,8 @@ import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../
 import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { MessageItemType, type WeixinMessage } from "../../../src/wire/Message.js"
+import { noMedia, type TurnMedia } from "../../../src/account/InboundMedia.js"
+import type { InboundMediaHelpers } from "../../../src/host/InboundMediaFacts.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
 const SCANNER = "Owner01@im.wechat"
@@ -167,7 +169,8 @@ const turnOf = (sender: string, overrides: Record<string, unknown> = {}, key = "
     claimed,
     peer,
     contextToken: msg.context_token,
-    runId: "run-1"
+    runId: "run-1",
+    media: Effect.succeed(noMedia(0))
   }
 }
 
@@ -555,5 +558,53 @@ describe("ChannelAgentTurns async context", () => {
       expect(seen.length).toBeGreaterThanOrEqual(3)
       expect(new Set(seen)).toEqual(new Set([undefined]))
       expect(fake.calls.dispatch).toHaveLength(2)
+    }))
+})
+
+describe("ChannelAgentTurns inbound media (PROTOCOL §6.3)", () => {
+  const media: TurnMedia = {
+    received: [{ kind: "file", path: "/m/report---1.pdf", size: 5, contentType: "application/pdf", fileName: "report.pdf", transcribed: false, quoted: false }],
+    missing: [{ kind: "image", quoted: false, reason: "failed", cause: "CdnHttpError", detail: "CDN download: HTTP 500" }],
+    skipped: 0,
+    maxBytes: 100 * 1024 * 1024
+  }
+  const helpers = Effect.succeed<InboundMediaHelpers>({
+    toInboundMediaFacts: (inputs) => inputs.map((input) => ({ ...input, normalizedBy: "host" }) as never),
+    formatInboundMediaUnavailableText: ({ body, notice }) => `${body ?? ""} + ${notice}`
+  })
+  const withMedia = (turn: InboundTurn, fetched: { count: number }): InboundTurn => ({
+    ...turn,
+    media: Effect.sync(() => (fetched.count++, media))
+  })
+
+  it.effect("hands the host's media facts to buildContext and tells the agent, through the host's helper, what is missing", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "got it" }] })
+      const fetched = { count: 0 }
+      const host = makeChannelAgentTurns({ channelRuntime: fake.runtime, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER, mediaHelpers: helpers })
+      const turn = withMedia(turnOf(SCANNER, { item_list: [{ type: MessageItemType.FILE, file_item: {} }] }), fetched)
+      yield* host.run(turn, makeReplyChannel().channel)
+      const params = fake.calls.buildContext[0]!
+      expect(params["media"]).toEqual([
+        { path: "/m/report---1.pdf", contentType: "application/pdf", fileName: "report.pdf", kind: null, durationMs: null, transcribed: false, messageId: "1001", normalizedBy: "host" }
+      ])
+      expect(params["message"]).toEqual({
+        rawBody: "[文件]",
+        body: "[文件] + [media unavailable: image could not be downloaded]",
+        bodyForAgent: "[文件] + [media unavailable: image could not be downloaded]",
+        commandBody: "[文件]"
+      })
+      expect(fetched.count).toBe(1)
+    }))
+
+  it.effect("never fetches the media of a sender who is not admitted", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const fetched = { count: 0 }
+      const host = makeChannelAgentTurns({ channelRuntime: fake.runtime, cfg, accountId: ACCOUNT, settings: settings(), scannerUserId: SCANNER, mediaHelpers: helpers })
+      const outcome = yield* host.run(withMedia(turnOf(STRANGER), fetched), makeReplyChannel().channel)
+      expect(outcome._tag).toBe("Skipped")
+      expect(fetched.count).toBe(0)
+      expect(fake.calls.buildContext).toEqual([])
     }))
 })

@@ -1,0 +1,95 @@
+/**
+ * The real InboundMediaStore (src/account/InboundMediaStore.ts): the host's media store,
+ * `saveMediaStream` of `openclaw/plugin-sdk/media-store` (docs/HOST-NOTES.md). It writes a temp file in
+ * the host's `media/inbound` folder, checks the size cap as the bytes arrive, settles the MIME type with
+ * the host's own detection (the sender's file name, then the bytes), and publishes the file atomically;
+ * when the stream fails or passes the cap, the temp file is removed and nothing is published.
+ *
+ * The host module is imported on the first media item, never at registration: CLI and metadata processes
+ * load the plugin without ever needing it.
+ */
+import { stat } from "node:fs/promises"
+import { Cause, Effect, Exit, Layer, Option, Stream } from "effect"
+import {
+  InboundMediaStore,
+  InboundMediaStoreError,
+  type InboundMediaSaveRequest,
+  type InboundMediaStoreShape,
+  type StoredInboundMedia
+} from "../account/InboundMediaStore.js"
+import { describeThrown } from "./ChannelRuntime.js"
+
+type MediaStoreModule = typeof import("openclaw/plugin-sdk/media-store")
+
+/** the subfolder of the host's media dir that holds inbound media (the host's own default) */
+const INBOUND_SUBDIR = "inbound"
+
+let loaded: Promise<MediaStoreModule> | undefined
+const loadMediaStore = Effect.tryPromise({
+  try: () => (loaded ??= import("openclaw/plugin-sdk/media-store").catch((error: unknown) => {
+    loaded = undefined
+    throw error
+  })),
+  catch: (error) => new InboundMediaStoreError({ problem: "unavailable", detail: describeThrown(error) })
+})
+
+/** Bytes handed to the host's store per write: fewer, larger writes than the network's 64 KiB chunks. */
+const WRITE_BYTES = 1024 * 1024
+
+/** Joins small chunks into pieces of about WRITE_BYTES; memory stays bounded by one piece. */
+async function* coalesced(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let pending: Array<Uint8Array> = []
+  let size = 0
+  for await (const chunk of chunks) {
+    pending.push(chunk)
+    size += chunk.byteLength
+    if (size >= WRITE_BYTES) {
+      yield Buffer.concat(pending, size)
+      pending = []
+      size = 0
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size)
+}
+
+const isTooLarge = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "code" in error && (error as { code?: unknown }).code === "too-large"
+
+/** The store over a `saveMediaStream`; the layer passes the host's, tests may pass another. */
+export const makeHostMediaStore = (
+  saveMediaStream: Effect.Effect<MediaStoreModule["saveMediaStream"], InboundMediaStoreError>
+): InboundMediaStoreShape => {
+  const save = <E>(request: InboundMediaSaveRequest<E>): Effect.Effect<StoredInboundMedia, E | InboundMediaStoreError> =>
+    Effect.gen(function*() {
+      const saveStream = yield* saveMediaStream
+      // the stream's own typed failure (a CDN error) is kept aside: the host only sees that iteration threw
+      let streamFailure: Option.Option<Cause.Cause<E>> = Option.none()
+      const chunks = yield* Stream.toAsyncIterableEffect(
+        request.chunks.pipe(Stream.tapErrorCause((cause) => Effect.sync(() => void (streamFailure = Option.some(cause)))))
+      )
+      const exit = yield* Effect.exit(Effect.tryPromise({
+        try: () => saveStream(coalesced(chunks), request.contentType, INBOUND_SUBDIR, request.maxBytes, request.fileName),
+        catch: (error) => error
+      }))
+      if (Exit.isSuccess(exit)) {
+        const saved = exit.value
+        return { path: saved.path, size: saved.size, ...(saved.contentType === undefined ? {} : { contentType: saved.contentType }) }
+      }
+      if (Option.isSome(streamFailure)) return yield* Effect.failCause(streamFailure.value)
+      const thrown = Cause.squash(exit.cause)
+      return yield* new InboundMediaStoreError({
+        problem: isTooLarge(thrown) ? "too_large" : "write_failed",
+        detail: describeThrown(thrown)
+      })
+    })
+
+  const exists = (path: string) =>
+    Effect.promise(() => stat(path).then((s) => s.isFile(), () => false))
+
+  return { save, exists }
+}
+
+export const HostMediaStore = {
+  /** The host's media store, loaded on first use. */
+  layer: Layer.sync(InboundMediaStore, () => makeHostMediaStore(Effect.map(loadMediaStore, (m) => m.saveMediaStream)))
+}

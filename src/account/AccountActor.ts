@@ -36,6 +36,7 @@ import { ContextTokens } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
 import { type ClaimedMessage, Inbox } from "./Inbox.js"
 import { runMonitor } from "./Monitor.js"
+import type { MediaUploader } from "./OutboundMedia.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 import { Typing } from "./Typing.js"
@@ -46,6 +47,8 @@ export interface AccountActorConfig {
   readonly settings: ActorSettings
   /** where to publish the status; the Supervisor passes a fresh one per run */
   readonly state: AccountStateRef
+  /** the CDN uploads of media sends (the account's CDN base URL); without it media sends fail typed */
+  readonly media?: MediaUploader | undefined
 }
 
 export interface AccountActorHandle {
@@ -108,7 +111,8 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       accountId,
       connection,
       contextTokens,
-      chunkLimit: settings.chunkLimit
+      chunkLimit: settings.chunkLimit,
+      ...(config.media === undefined ? {} : { media: config.media })
     }).pipe(Scope.extend(roles.outbox))
     const typing = yield* Typing.make({ accountId, connection })
     const noteOutbound = <A, E>(effect: Effect.Effect<A, E>) => Effect.tap(effect, () => markOutbound(state))
@@ -127,6 +131,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         const reply: ReplyChannel = {
           sendText: (text) => noteOutbound(channel.sendText(text)),
           sendProgress: (item) => noteOutbound(channel.sendProgress(item)),
+          sendMedia: (request) => noteOutbound(channel.sendMedia(request)),
           withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
         }
         yield* agentTurns.run(turn, reply)

@@ -12,6 +12,7 @@ import { Clock, Context, Effect, Either, Layer, type Scope } from "effect"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
 import { resolveWeixinAccount } from "../config/ResolvedAccount.js"
 import { ActorTuning } from "../config/Tuning.js"
+import { CdnUpload } from "../ilink/CdnUpload.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
@@ -55,6 +56,7 @@ export interface AccountRunnerService {
 
 const make = Effect.gen(function*() {
   const api = yield* ILinkApi
+  const cdn = yield* CdnUpload
   // only the stores: the whole layer context would also carry the layer's Scope into the actor
   const stores = Context.pick(AccountStore, CursorStore, ContextTokenStore, InboxJournal)(
     yield* Effect.context<StateStores>()
@@ -88,7 +90,8 @@ const make = Effect.gen(function*() {
           accountId: account.accountId,
           connection: connection.right,
           settings: account.actor,
-          state: options.state
+          state: options.state,
+          media: { cdn, cdnBaseUrl: account.cdnBaseUrl }
         })
         if (options.onStarted !== undefined) yield* options.onStarted(actor)
         return yield* actor.awaitParked
@@ -110,5 +113,8 @@ const make = Effect.gen(function*() {
 
 export class AccountRunner extends Context.Tag("openclaw-weixin/AccountRunner")<AccountRunner, AccountRunnerService>() {
   static make = make
-  static layer: Layer.Layer<AccountRunner, never, ILinkApi | StateStores> = Layer.effect(AccountRunner, make)
+  /** the runner with its own CDN upload client (over the same ILinkApi, for getuploadurl) */
+  static layer: Layer.Layer<AccountRunner, never, ILinkApi | StateStores> = Layer.effect(AccountRunner, make).pipe(
+    Layer.provide(CdnUpload.Default)
+  )
 }

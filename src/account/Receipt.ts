@@ -6,6 +6,7 @@
  * Field meanings follow PROTOCOL Appendix C.
  */
 import { Schema } from "effect"
+import type { MediaUploadFailed } from "./OutboundMedia.js"
 
 /** The server returned a `message_id`: the message exists on WeChat's side. */
 export class ChunkDelivered extends Schema.TaggedClass<ChunkDelivered>()("Delivered", {
@@ -227,3 +228,4 @@ export type OutboxError =
   | SendFailed
   | DeliveryUnknown
   | ServerUnreachable
+  | MediaUploadFailed

@@ -118,6 +118,7 @@ const makeFakeRuntime = (script: FakeScript = {}) => {
 const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
   const texts: Array<string> = []
   const progress: Array<ProgressItem> = []
+  const media: Array<{ readonly caption: string; readonly files: ReadonlyArray<string> }> = []
   /** how many effects ran inside withTyping, and whether one is running now */
   const typing = { runs: 0, active: false }
   let n = 0
@@ -134,6 +135,10 @@ const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
       progress.push(item)
       return receipt("peer")
     }),
+    sendMedia: (request) => Effect.sync(() => {
+      media.push({ caption: request.caption, files: request.media.map((m) => m.fileName) })
+      return receipt("peer")
+    }),
     withTyping: (effect) =>
       Effect.acquireUseRelease(
         Effect.sync(() => {
@@ -144,7 +149,7 @@ const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
         () => Effect.sync(() => (typing.active = false))
       )
   }
-  return { channel, texts, progress, typing }
+  return { channel, texts, progress, media, typing }
 }
 
 /** A claimed message from `sender`; an override set to undefined removes the field. */

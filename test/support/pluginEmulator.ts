@@ -19,10 +19,7 @@ import { fakeGatewayContext, recordingBridge, seedAccount, storeLogin, tempDir, 
 // ---- Effect helpers ------------------------------------------------------------------------------------
 
 /** Plugin deps rooted at `stateDir`; the plugin's runtime is disposed when the scope closes. */
-export const scopedDeps = (
-  stateDir: string,
-  options: { readonly bridge?: Layer.Layer<ChannelTurns>; readonly ilinkApi?: Layer.Layer<ILinkApi> } = {}
-) => Effect.acquireRelease(Effect.sync(() => testDeps(stateDir, options)), (deps) => Effect.promise(() => deps.runtime.dispose()))
+export const scopedDeps = (stateDir: string, options: Parameters<typeof testDeps>[1] = {}) => Effect.acquireRelease(Effect.sync(() => testDeps(stateDir, options)), (deps) => Effect.promise(() => deps.runtime.dispose()))
 
 /** A host adapter call (a promise) as an effect that fails with whatever the promise rejects with. */
 export const hostCall = <A>(call: () => Promise<A>): Effect.Effect<A, unknown> =>

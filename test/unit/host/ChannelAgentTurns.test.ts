@@ -6,6 +6,7 @@ import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
 import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
 import { ChannelTurns, type ChannelTurnsInput } from "../../../src/host/ChannelTurns.js"
+import { MediaLoader } from "../../../src/host/MediaLoader.js"
 import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../src/host/ChannelAgentTurns.js"
 import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
@@ -507,7 +508,8 @@ describe("ChannelTurns.layer", () => {
         log: undefined
       } satisfies ChannelTurnsInput
       const host = yield* Effect.flatMap(ChannelTurns, (turns) => turns.forAccount(input)).pipe(
-        Effect.provide(ChannelTurns.layer)
+        Effect.provide(ChannelTurns.layer),
+        Effect.provide(MediaLoader.layerLocalFiles([]))
       )
       const reply = makeReplyChannel()
       expect((yield* host.run(turnOf(SCANNER), reply.channel))._tag).toBe("Completed")

@@ -6,7 +6,8 @@ import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
 import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
 import { ChannelTurns, type ChannelTurnsInput } from "../../../src/host/ChannelTurns.js"
-import { MediaLoader } from "../../../src/host/MediaLoader.js"
+import { MediaLoader, type MediaLoaderService, type MediaLoadRequest } from "../../../src/host/MediaLoader.js"
+import { UploadSource } from "../../../src/ilink/CdnUploadSource.js"
 import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../src/host/ChannelAgentTurns.js"
 import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
@@ -21,7 +22,7 @@ const cfg = { session: { dmScope: "per-account-channel-peer" } } as unknown as O
 
 interface FakeScript {
   /** payloads the fake agent hands to `deliver`, in order */
-  readonly replies?: ReadonlyArray<{ readonly text?: string; readonly mediaUrl?: string }>
+  readonly replies?: ReadonlyArray<{ readonly text?: string; readonly mediaUrl?: string; readonly mediaUrls?: ReadonlyArray<string> }>
   /** item events the fake agent emits before replying */
   readonly itemEvents?: ReadonlyArray<Record<string, unknown>>
   /** what `inbound.dispatch` resolves to (default: dispatched) */
@@ -562,5 +563,37 @@ describe("ChannelAgentTurns async context", () => {
       expect(seen.length).toBeGreaterThanOrEqual(3)
       expect(new Set(seen)).toEqual(new Set([undefined]))
       expect(fake.calls.dispatch).toHaveLength(2)
+    }))
+})
+
+describe("ChannelAgentTurns reply media", () => {
+  it.effect("a reply with mediaUrl/mediaUrls goes out as the caption and its files, loaded for the routed agent", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "see *这个*", mediaUrl: "/w/a.png", mediaUrls: ["/w/b.pdf"] }] })
+      const requests: Array<MediaLoadRequest> = []
+      const loader: MediaLoaderService = {
+        load: (request) =>
+          Effect.sync(() => {
+            requests.push(request)
+            return { source: UploadSource.bytes(Buffer.from("x")), contentType: undefined, fileName: request.ref.slice(3) }
+          })
+      }
+      const host = makeChannelAgentTurns({
+        channelRuntime: fake.runtime,
+        cfg,
+        accountId: ACCOUNT,
+        settings: settings(),
+        scannerUserId: SCANNER,
+        media: { loader, maxBytes: 5 * 1024 * 1024 }
+      })
+      const reply = makeReplyChannel()
+      const outcome = yield* host.run(turnOf(SCANNER), reply.channel)
+      expect(outcome).toMatchObject({ _tag: "Completed", replies: 1 })
+      expect(reply.media).toEqual([{ caption: "see 这个", files: ["a.png", "b.pdf"] }])
+      expect(reply.texts).toEqual([])
+      expect(requests.map((r) => [r.ref, r.access, r.maxBytes])).toEqual([
+        ["/w/a.png", { _tag: "Agent", cfg, agentId: "main" }, 5 * 1024 * 1024],
+        ["/w/b.pdf", { _tag: "Agent", cfg, agentId: "main" }, 5 * 1024 * 1024]
+      ])
     }))
 })

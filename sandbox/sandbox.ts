@@ -33,7 +33,7 @@ export interface SandboxAccount {
 }
 
 export interface SandboxOptions {
-  /** Merged into `channels.openclaw-weixin` (baseUrl is always the emulator's). */
+  /** Merged into `channels.openclaw-weixin` (baseUrl and cdnBaseUrl are always the emulator's). */
   readonly channelConfig?: Record<string, unknown>
   /** Merged into the host config at the top level (e.g. `{ session: { dmScope } }`). */
   readonly hostConfig?: Record<string, unknown>
@@ -125,7 +125,7 @@ export const startWeixinSandbox = (options: SandboxOptions = {}) =>
       ...(options.netns === undefined ? {} : { netns: options.netns }),
       configPatch: {
         ...options.hostConfig,
-        channels: { [CHANNEL_ID]: { ...options.channelConfig, baseUrl: emulator.baseUrl } }
+        channels: { [CHANNEL_ID]: { ...options.channelConfig, baseUrl: emulator.baseUrl, cdnBaseUrl: emulator.cdnBaseUrl } }
       }
     })
 

@@ -33,7 +33,7 @@ export interface SandboxAccount {
 }
 
 export interface SandboxOptions {
-  /** Merged into `channels.openclaw-weixin` (baseUrl is always the emulator's). */
+  /** Merged into `channels.openclaw-weixin` (baseUrl and cdnBaseUrl are always the emulator's). */
   readonly channelConfig?: Record<string, unknown>
   /** Merged into the host config at the top level (e.g. `{ session: { dmScope } }`). */
   readonly hostConfig?: Record<string, unknown>

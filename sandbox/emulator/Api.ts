@@ -10,6 +10,7 @@ import { getBotQrCode, getQrCodeStatus } from "./QrHttp.js"
 import type { EndpointName, SendOutcome } from "./Records.js"
 import { json, type Reply } from "./Reply.js"
 import type { EmulatorState } from "./State.js"
+import { mediaItemProblems } from "./SentMedia.js"
 import { bare } from "./WireJson.js"
 
 export interface IncomingCall {
@@ -130,6 +131,10 @@ const sendMessage = (state: EmulatorState, bot: Bot, call: IncomingCall) =>
       recordSend(state, call, now, bot.botId, kind, ret, errmsg, messageId)
       if (messageId !== undefined) return json({ ret, message_id: bare(messageId) })
       return json({ ret, errmsg })
+    }
+    const items = Array.isArray(msg["item_list"]) ? (msg["item_list"] as ReadonlyArray<unknown>) : []
+    for (const problem of mediaItemProblems(state.cdn, bot.botId, toUserId, items)) {
+      yield* state.violate("sendmessage", "media_item", problem)
     }
     if (call.fault?.kind === "rate_limited") return outcome("rate_limited", -2, "rate limited")
     if (!state.directory.users.has(toUserId)) return outcome("invalid_to_user", -3, "invalid arguments")

@@ -42,7 +42,15 @@ export interface StoredObject {
   /** "" for a key-less (plain) object. */
   readonly keyHex: string
   /** Where it came from: a client upload (with its filekey) or inbound media made by the emulator. */
-  readonly origin: { readonly _tag: "Upload"; readonly filekey: string; readonly botId: string } | { readonly _tag: "Inbound" }
+  readonly origin:
+    | {
+      readonly _tag: "Upload"
+      readonly filekey: string
+      readonly botId: string
+      readonly mediaType: number
+      readonly toUserId: string
+    }
+    | { readonly _tag: "Inbound" }
   /** Plaintext when the upload decrypted correctly (or the inbound media's plaintext). */
   readonly plaintext: Buffer | undefined
   /** Uploads: whether the client was told the download param (`x-encrypted-param`). */

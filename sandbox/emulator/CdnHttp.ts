@@ -47,7 +47,7 @@ const upload = (state: EmulatorState, call: IncomingCall) =>
     const stored = state.cdn.store({
       ciphertext,
       keyHex: pending.aeskeyHex,
-      origin: { _tag: "Upload", filekey: pending.filekey, botId: pending.botId },
+      origin: { _tag: "Upload", filekey: pending.filekey, botId: pending.botId, mediaType: pending.mediaType, toUserId: pending.toUserId },
       plaintext,
       confirmed
     })

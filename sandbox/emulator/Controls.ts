@@ -4,6 +4,7 @@
  */
 import { Effect, Fiber, Runtime } from "effect"
 import { confirmQr, type ConfirmOptions } from "./QrHttp.js"
+import { sentMediaOf } from "./SentMedia.js"
 import type { DownloadRecord, InboundMedia, InboundMediaOptions } from "./Cdn.js"
 import { EmulatorControlError } from "./ControlError.js"
 import type { FaultPlan } from "./Faults.js"
@@ -60,6 +61,14 @@ export interface UploadedObject {
   readonly plaintext: Uint8Array | undefined
   /** Whether the client was given the download param (false: answered without x-encrypted-param). */
   readonly confirmed: boolean
+}
+
+export interface SentMediaRecord {
+  readonly toUserId: string
+  readonly clientId: string | undefined
+  readonly kind: "image" | "video" | "file"
+  readonly fileName: string | undefined
+  readonly plaintext: Uint8Array | undefined
 }
 
 const fail = (verb: string, message: string) => new EmulatorControlError({ verb, message })
@@ -272,6 +281,22 @@ export const makeControls = (state: EmulatorState, background: Set<Fiber.Runtime
             plaintext: o.plaintext,
             confirmed: o.confirmed
           }))
+        ),
+      /**
+       * The media messages a bot sent that the server accepted, in order: the item kind, the file name of
+       * a FILE, and the plaintext the recipient would download (undefined when it does not resolve).
+       */
+      sentMedia: (botId: string): Effect.Effect<ReadonlyArray<SentMediaRecord>> =>
+        Effect.sync(() =>
+          state.sent.filter((s) => s.botId === botId && s.outcome === "delivered").flatMap((s) => {
+            const items = (s.msg as { item_list?: ReadonlyArray<unknown> } | undefined)?.item_list ?? []
+            return items.flatMap((item) => {
+              const media = sentMediaOf(state.cdn, item)
+              return media === undefined
+                ? []
+                : [{ toUserId: s.toUserId, clientId: s.clientId, kind: media.kind, fileName: media.fileName, plaintext: media.object?.plaintext }]
+            })
+          })
         ),
       /** Every download the CDN answered, in order: which object, which URL form, which fault. */
       downloads: (): Effect.Effect<ReadonlyArray<DownloadRecord>> => Effect.sync(() => state.cdn.downloads.slice()),

@@ -37,6 +37,7 @@ import { Dispatcher } from "./Dispatcher.js"
 import { type ClaimedMessage, Inbox } from "./Inbox.js"
 import { InboundMedia, type InboundMediaSettings } from "./InboundMedia.js"
 import { runMonitor } from "./Monitor.js"
+import type { MediaUploader } from "./OutboundMedia.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 import { Typing } from "./Typing.js"
@@ -49,6 +50,8 @@ export interface AccountActorConfig {
   readonly media: InboundMediaSettings
   /** where to publish the status; the Supervisor passes a fresh one per run */
   readonly state: AccountStateRef
+  /** the CDN uploads of media sends (the account's CDN base URL); without it media sends fail typed */
+  readonly upload?: MediaUploader | undefined
 }
 
 export interface AccountActorHandle {
@@ -112,7 +115,8 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       accountId,
       connection,
       contextTokens,
-      chunkLimit: settings.chunkLimit
+      chunkLimit: settings.chunkLimit,
+      ...(config.upload === undefined ? {} : { media: config.upload })
     }).pipe(Scope.extend(roles.outbox))
     const typing = yield* Typing.make({ accountId, connection })
     const noteOutbound = <A, E>(effect: Effect.Effect<A, E>) => Effect.tap(effect, () => markOutbound(state))
@@ -133,6 +137,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         const reply: ReplyChannel = {
           sendText: (text) => noteOutbound(channel.sendText(text)),
           sendProgress: (item) => noteOutbound(channel.sendProgress(item)),
+          sendMedia: (request) => noteOutbound(channel.sendMedia(request)),
           withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
         }
         yield* agentTurns.run(turn, reply)

@@ -13,6 +13,7 @@ import type { ChannelConfig } from "../config/ChannelConfig.js"
 import { resolveWeixinAccount } from "../config/ResolvedAccount.js"
 import { ActorTuning } from "../config/Tuning.js"
 import { CdnTimeouts } from "../ilink/CdnTimeouts.js"
+import { CdnUpload } from "../ilink/CdnUpload.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
@@ -58,6 +59,7 @@ export interface AccountRunnerService {
 
 const make = Effect.gen(function*() {
   const api = yield* ILinkApi
+  const cdn = yield* CdnUpload
   // only the stores: the whole layer context would also carry the layer's Scope into the actor
   const stores = Context.pick(AccountStore, CursorStore, ContextTokenStore, InboxJournal)(
     yield* Effect.context<StateStores>()
@@ -94,6 +96,7 @@ const make = Effect.gen(function*() {
           connection: connection.right,
           settings: account.actor,
           media: { accountId: account.accountId, cdnBaseUrl: account.cdnBaseUrl, maxBytes: account.mediaMaxBytes },
+          upload: { cdn, cdnBaseUrl: account.cdnBaseUrl },
           state: options.state
         })
         if (options.onStarted !== undefined) yield* options.onStarted(actor)
@@ -118,9 +121,10 @@ const make = Effect.gen(function*() {
 
 export class AccountRunner extends Context.Tag("openclaw-weixin/AccountRunner")<AccountRunner, AccountRunnerService>() {
   static make = make
-  /** The runner with the Media step (CDN client, voice decoder) over the given media store. */
+  /** The runner with the Media step (CDN download, voice decoder) over the given media store, and its own
+   * CDN upload client (over the same ILinkApi, for getuploadurl). */
   static layer: Layer.Layer<AccountRunner, never, ILinkApi | StateStores | InboundMediaStore> = Layer.effect(
     AccountRunner,
     make
-  ).pipe(Layer.provide(InboundMedia.Default))
+  ).pipe(Layer.provide(Layer.merge(InboundMedia.Default, CdnUpload.Default)))
 }

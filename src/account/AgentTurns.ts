@@ -12,6 +12,7 @@ import { Context, Data, type Effect } from "effect"
 import type { Peer } from "../domain/PeerId.js"
 import type { ToolCallResultMessageItem, ToolCallStartMessageItem } from "../wire/Message.js"
 import type { HostTurnError } from "./HostTurnError.js"
+import type { OutboundMedia } from "./OutboundMedia.js"
 import type { ClaimedMessage } from "./Inbox.js"
 import type { TurnMedia } from "./InboundMedia.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
@@ -41,6 +42,14 @@ export type ProgressItem = ToolCallStartMessageItem | ToolCallResultMessageItem
 export interface ReplyChannel {
   readonly sendText: (text: string) => Effect.Effect<Receipt, OutboxError>
   readonly sendProgress: (item: ProgressItem) => Effect.Effect<Receipt, OutboxError>
+  /**
+   * Sends files (PROTOCOL §5.1): the caption's chunks first, then one media message per file, each with
+   * its own receipt. Every file is uploaded before anything is sent; a failed upload sends nothing.
+   */
+  readonly sendMedia: (request: {
+    readonly caption: string
+    readonly media: ReadonlyArray<OutboundMedia>
+  }) => Effect.Effect<Receipt, OutboxError>
   /**
    * Runs `effect` (the agent run) with "typing…" shown to the peer: started at once, repeated every 5 s,
    * cancelled when it ends however it ends. Never fails or delays the effect. The host wraps only the

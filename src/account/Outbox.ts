@@ -7,6 +7,9 @@
  *   replies per inbound message, PROTOCOL App. C) is spent. Also fails fast while the account is logged out.
  * - Long texts are split by the Chunker; each chunk is its own message with its own `client_id`, kept
  *   for the message's whole life, including a retry.
+ * - Media (PROTOCOL §5.1): the caption's chunks go first, then one IMAGE / VIDEO / FILE message per file,
+ *   each with its own receipt. Files are uploaded in the caller's fiber before the send is queued, so a
+ *   large upload holds up only its own peer's turn, never the sender; a failed upload sends nothing.
  * - Retries only failures that prove the request never reached the server; an ambiguous failure is
  *   reported as `DeliveryUnknown` and not resent, so the user never sees a reply twice.
  * - Classifies the server's answer by PROTOCOL App. C into a `Receipt` or a typed error (see Receipt.ts).
@@ -45,6 +48,7 @@ import {
   OutboxClosed,
   Receipt
 } from "./Receipt.js"
+import { type MediaUploader, MediaUploadFailed, type OutboundMedia, uploadMediaItem } from "./OutboundMedia.js"
 import { type ChunkContext, classifyRet, classifySendFailure, isNeverReachedTransport, refusalFor } from "./SendPolicy.js"
 
 export interface SendRequest {
@@ -57,6 +61,8 @@ export interface SendRequest {
   readonly runId?: string
   /** extra items (tool progress), each sent as its own message after the text */
   readonly items?: ReadonlyArray<MessageItem>
+  /** files, each uploaded and sent as its own message after the text (the caption) */
+  readonly media?: ReadonlyArray<OutboundMedia>
 }
 
 export interface OutboxOptions {
@@ -75,6 +81,8 @@ export interface OutboxOptions {
   readonly retrySchedule?: Schedule.Schedule<unknown, ILinkError>
   /** how long stop waits for the send in flight (default `sendStopGrace`) */
   readonly stopGrace?: Duration.DurationInput
+  /** the CDN uploads of media sends; without it a send with media fails with `MediaUploadFailed` */
+  readonly media?: MediaUploader
 }
 
 export interface OutboxService {
@@ -271,6 +279,25 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
       }).pipe(Effect.annotateLogs({ accountId }))
     )
 
+    // Uploads every file of a send before any of it is queued; refuses first when the send would be
+    // refused anyway, so nothing is uploaded for a message WeChat will not take.
+    const uploadAll = (peer: Peer, token: string | undefined, before: number, media: ReadonlyArray<OutboundMedia>) =>
+      Effect.gen(function* () {
+        const known = Option.getOrUndefined(yield* contextTokens.lookup(peer))
+        const now = yield* Clock.currentTimeMillis
+        const refusal = refusalFor(peer.id, known, token === "" ? undefined : token, before + media.length, now, limits)
+        if (refusal !== undefined) return yield* Effect.fail(refusal)
+        const uploader = options.media
+        const uploaded: Array<MessageItem> = []
+        for (const file of media) {
+          if (uploader === undefined) {
+            return yield* new MediaUploadFailed({ peer: peer.id, fileName: file.fileName, cause: "NoUploader", reason: "this outbox cannot upload media" })
+          }
+          uploaded.push(yield* uploadMediaItem(uploader, { conn: connection, to: known?.userId ?? peer.id, media: file }))
+        }
+        return uploaded
+      })
+
     const send = (request: SendRequest): Effect.Effect<Receipt, OutboxError> =>
       Effect.gen(function* () {
         const expired = authGate()
@@ -282,6 +309,9 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
           text_item: { text }
         }))
         items.push(...(request.items ?? []))
+        if ((request.media ?? []).length > 0) {
+          items.push(...(yield* uploadAll(peer, request.contextToken, items.length, request.media ?? [])))
+        }
         const [first, ...rest] = items
         if (first === undefined) return yield* Effect.fail(new EmptyMessage({ peer: peer.id }))
         const result = yield* Deferred.make<Receipt, OutboxError>()
@@ -298,6 +328,14 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
       replyChannel: (turn) => ({
         sendText: (text) =>
           send({ to: turn.to, text, runId: turn.runId, ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken }) }),
+        sendMedia: ({ caption, media }) =>
+          send({
+            to: turn.to,
+            text: caption,
+            media,
+            runId: turn.runId,
+            ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken })
+          }),
         sendProgress: (item) =>
           send({
             to: turn.to,

@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { LOGIN_COMMAND } from "../wire/LoginCommand.js"
+import type { MediaUploadFailed } from "./OutboundMedia.js"
 
 /** The server returned a `message_id`: the message exists on WeChat's side. */
 export class ChunkDelivered extends Schema.TaggedClass<ChunkDelivered>()("Delivered", {
@@ -228,3 +229,4 @@ export type OutboxError =
   | SendFailed
   | DeliveryUnknown
   | ServerUnreachable
+  | MediaUploadFailed

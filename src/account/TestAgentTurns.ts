@@ -18,11 +18,14 @@ import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Layer } from
 import { AgentTurns, type AgentTurnsService, type InboundTurn, type ReplyChannel, TurnOutcome } from "./AgentTurns.js"
 import { HostTurnError } from "./HostTurnError.js"
 import type { TurnMedia } from "./InboundMedia.js"
+import type { OutboundMedia } from "./OutboundMedia.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 
 export interface TurnScript {
   /** texts to send, in order, through the reply channel (a function sees the turn) */
   readonly replies?: ReadonlyArray<string> | ((turn: InboundTurn) => ReadonlyArray<string>)
+  /** media replies sent after the texts, each through `sendMedia` (a failed one is recorded, not fatal) */
+  readonly media?: (turn: InboundTurn) => ReadonlyArray<{ readonly caption: string; readonly media: ReadonlyArray<OutboundMedia> }>
   /** virtual-time delay before replying (the agent "thinking") */
   readonly delay?: Duration.DurationInput
   /** the turn waits until this is completed */
@@ -121,7 +124,11 @@ const make = (defaultScript: TurnScript = {}): Effect.Effect<TestAgentTurnsServi
           }
           const texts = typeof script.replies === "function" ? script.replies(turn) : script.replies ?? []
           for (const text of texts) yield* deliver(record, reply, text)
-          return TurnOutcome.Completed({ replies: texts.length })
+          const media = script.media?.(turn) ?? []
+          for (const request of media) {
+            record.replies.push({ text: request.caption, result: yield* Effect.either(reply.sendMedia(request)) })
+          }
+          return TurnOutcome.Completed({ replies: texts.length + media.length })
         })
         const body: Effect.Effect<TurnOutcome, HostTurnError> = script.skip !== undefined
           ? Effect.succeed(TurnOutcome.Skipped({ reason: script.skip }))
@@ -184,6 +191,7 @@ export const recordingReplyChannel = (
     typingRuns: () => typingRuns,
     sendText: (text) => Effect.suspend(() => (sent.push(text), answer(text))),
     sendProgress: () => Effect.dieMessage("recordingReplyChannel does not take progress items"),
+    sendMedia: () => Effect.dieMessage("recordingReplyChannel does not take media"),
     withTyping: (effect) => Effect.suspend(() => (typingRuns++, effect))
   }
 }

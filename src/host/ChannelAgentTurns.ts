@@ -30,6 +30,8 @@ import { makeAdmission } from "./Admission.js"
 import { type AsyncContextRunner, describeThrown, runtimeCaller } from "./ChannelRuntime.js"
 import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
 import { hostInboundMediaHelpers, type InboundMediaHelpers, mediaContext } from "./InboundMediaFacts.js"
+import type { MediaLoaderService } from "./MediaLoader.js"
+import { deliverReplyMedia, makeNoticeGate, replyMediaRefs } from "./ReplyMedia.js"
 
 type HostChannelRuntime = PluginRuntime["channel"]
 type DispatchPlan = Parameters<HostChannelRuntime["inbound"]["dispatch"]>[0]
@@ -50,6 +52,8 @@ export interface ChannelAgentTurnsParams {
   readonly inHostContext?: AsyncContextRunner | undefined
   /** the host's media helpers (default: imported from the host on the first turn with media) */
   readonly mediaHelpers?: Effect.Effect<InboundMediaHelpers> | undefined
+  /** loads a reply's media (ReplyMedia.ts) under the account's cap; without it media is logged and skipped */
+  readonly media?: { readonly loader: MediaLoaderService; readonly maxBytes: number } | undefined
 }
 
 /** The tool progress item for one host item event, or undefined for events WeChat does not show (§5.7). */
@@ -77,12 +81,11 @@ export const progressItemFor = (event: ItemEvent, now: number): ProgressItem | u
   }
 }
 
-/** The text WeChat shows for a reply payload: markdown filtered; media it cannot send yet is named. */
-export const replyTextOf = (payload: ReplyPayload): { readonly text: string; readonly unsentMedia: number } => {
-  const text = filterMarkdown(payload.text ?? "").trim()
-  const media = [...(payload.mediaUrl === undefined ? [] : [payload.mediaUrl]), ...(payload.mediaUrls ?? [])]
-  return { text, unsentMedia: new Set(media).size }
-}
+/** The text WeChat shows for a reply payload (markdown filtered), and its media references. */
+export const replyTextOf = (payload: ReplyPayload): { readonly text: string; readonly media: ReadonlyArray<string> } => ({
+  text: filterMarkdown(payload.text ?? "").trim(),
+  media: replyMediaRefs(payload)
+})
 
 interface ResolvedRoute extends TurnRoute {
   readonly lastRouteSessionKey: string
@@ -94,6 +97,7 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
   const { call, turnError } = runtimeCaller(params.channelRuntime, accountId, params.inHostContext)
   const { admit } = makeAdmission({ accountId, settings, scannerUserId: params.scannerUserId, call })
   const mediaHelpers = params.mediaHelpers ?? hostInboundMediaHelpers
+  const notice = makeNoticeGate()
 
   const resolveRoute = (turn: InboundTurn): Effect.Effect<ResolvedRoute, HostTurnError> =>
     Effect.flatMap(
@@ -132,12 +136,19 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
 
       const deliverReply = (payload: ReplyPayload) =>
         Effect.gen(function*() {
-          const { text, unsentMedia } = replyTextOf(payload)
-          if (unsentMedia > 0) {
-            yield* Effect.logWarning(`the agent replied with ${unsentMedia} media file(s); this version sends replies as text only`)
+          const { text, media } = replyTextOf(payload)
+          if (media.length > 0 && params.media === undefined) {
+            yield* Effect.logWarning(`the agent replied with ${media.length} media file(s); no media loader, sending the text only`)
           }
-          if (text === "") return
-          yield* reply.sendText(text).pipe(
+          if (text === "" && (media.length === 0 || params.media === undefined)) return
+          const send = media.length > 0 && params.media !== undefined
+            ? deliverReplyMedia(
+              { turn, reply, loader: params.media.loader, notice, cfg, agentId: route.agentId, maxBytes: params.media.maxBytes },
+              text,
+              media
+            )
+            : reply.sendText(text)
+          yield* send.pipe(
             Effect.zipRight(Ref.update(delivered, (n) => n + 1)),
             Effect.tapError((error) =>
               Effect.zipRight(

@@ -12,6 +12,7 @@ import type { ChannelConfig } from "../config/ChannelConfig.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import { makeChannelAgentTurns } from "./ChannelAgentTurns.js"
 import { type AsyncContextRunner, missingRuntimePieces } from "./ChannelRuntime.js"
+import { MediaLoader } from "./MediaLoader.js"
 
 export interface ChannelTurnsInput {
   readonly accountId: string
@@ -30,9 +31,9 @@ export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<Ch
   /** the agent turns of one started account; called once per `startAccount` */
   readonly forAccount: (input: ChannelTurnsInput) => Effect.Effect<AgentTurnsService>
 }>() {
-  /** Agent turns over each account's own `channelRuntime`. */
-  static layer: Layer.Layer<ChannelTurns> = Layer.succeed(ChannelTurns, {
-    forAccount: (input) =>
+  /** Agent turns over each account's own `channelRuntime`; a reply's media is loaded by the MediaLoader. */
+  static layer: Layer.Layer<ChannelTurns, never, MediaLoader> = Layer.effect(ChannelTurns, Effect.map(MediaLoader, (loader) => ({
+    forAccount: (input: ChannelTurnsInput) =>
       Effect.gen(function*() {
         const missing = missingRuntimePieces(input.channelRuntime)
         if (missing.length > 0) {
@@ -47,10 +48,11 @@ export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<Ch
           accountId: input.accountId,
           settings: input.config,
           scannerUserId: input.account.userId,
-          inHostContext: input.inHostContext
+          inHostContext: input.inHostContext,
+          media: { loader, maxBytes: input.account.mediaMaxBytes }
         })
       })
-  })
+  })))
 
   /** Every account gets `turns` (an in-memory host), whatever the host passed. */
   static layerTest = (turns: AgentTurnsService): Layer.Layer<ChannelTurns> =>

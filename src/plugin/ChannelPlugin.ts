@@ -40,8 +40,8 @@ export const channelConfigSchema: ChannelConfigSchema = {
 export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin => ({
   id: WEIXIN_CHANNEL_ID,
   meta: { ...CHANNEL_META },
-  // media: false until pictures, files and video travel both ways (issues 9 and 10)
-  capabilities: { chatTypes: ["direct"], media: false, blockStreaming: true },
+  // media: pictures, files, video and voice in (InboundMedia), pictures, files and video out (OutboundMedia)
+  capabilities: { chatTypes: ["direct"], media: true, blockStreaming: true },
   streaming: { blockStreamingCoalesceDefaults: { minChars: 200, idleMs: 3000 } },
   configSchema: channelConfigSchema,
   reload: { configPrefixes: [CHANNEL_CONFIG_PATH] },

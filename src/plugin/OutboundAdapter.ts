@@ -1,5 +1,6 @@
 /**
- * `outbound`: proactive sends from the host (cron deliveries, the message tool, `openclaw message send`).
+ * `outbound`: proactive sends from the host (cron deliveries, the message tool, `openclaw message send`),
+ * text (`sendText`) and files with a caption (`sendMedia`, loaded by src/host/MediaLoader.ts).
  *
  * The host's target is normalised here, once, into the `Peer` the Outbox sends to. In the gateway the
  * account's running actor sends (`Supervisor.send`; its Outbox keeps per-peer order). An account the
@@ -15,11 +16,13 @@
  */
 import { Effect, Either, Option } from "effect"
 import { ContextTokens } from "../account/ContextTokens.js"
-import { Outbox } from "../account/Outbox.js"
+import { Outbox, type SendRequest } from "../account/Outbox.js"
 import { AccountAuthExpired, type Receipt, type SendFailed } from "../account/Receipt.js"
 import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { type Peer, normalizePeerId } from "../domain/PeerId.js"
+import { MediaLoader } from "../host/MediaLoader.js"
+import { CdnUpload } from "../ilink/CdnUpload.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
 import { AccountStore } from "../state/AccountStore.js"
@@ -28,7 +31,6 @@ import { type ChannelConfig, channelConfigFromHostConfig } from "../config/Chann
 import {
   AccountNotConfigured,
   AmbiguousAccount,
-  MediaNotSupportedYet,
   NoAccountForRecipient,
   NoAccountsRegistered,
   UnknownAccount
@@ -60,7 +62,7 @@ export const inferSendingAccount = Effect.fn("Outbound.inferSendingAccount")(fun
 
 /** One send in a process without a running actor: stored login + stored context tokens + an Outbox. */
 export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
-  function*(accountId: string, config: ChannelConfig, to: Peer, text: string) {
+  function*(accountId: string, config: ChannelConfig, request: SendRequest) {
     const accounts = yield* AccountStore
     const stored = yield* accounts.load(accountId)
     if (Option.isNone(stored)) {
@@ -76,9 +78,10 @@ export const sendWithoutActor = Effect.fn("Outbound.sendWithoutActor")(
         accountId,
         connection,
         contextTokens,
-        chunkLimit: account.actor.chunkLimit
+        chunkLimit: account.actor.chunkLimit,
+        media: { cdn: yield* CdnUpload, cdnBaseUrl: account.cdnBaseUrl }
       })
-      return yield* outbox.send({ to, text }).pipe(
+      return yield* outbox.send(request).pipe(
         // this process cannot see the gateway's parked state; the server's −14 says the same thing
         Effect.catchTag("SendFailed", (error): Effect.Effect<never, SendFailed | AccountAuthExpired> =>
           error.ret === -14 && error.sentBefore.length === 0
@@ -102,30 +105,79 @@ export const toDeliveryResult = (receipt: Receipt): OutboundResult => ({
   }
 })
 
-/** `outbound.sendText` as an effect. */
-export const sendText = Effect.fn("Outbound.sendText")(
-  function*(ctx: Pick<OutboundContext, "cfg" | "to" | "text" | "accountId">) {
-    const config = yield* channelConfigFromHostConfig(ctx.cfg)
-    // the one place a host's target becomes a Peer
-    const peer = yield* normalizePeerId(ctx.to)
-    const accountId = ctx.accountId !== undefined && ctx.accountId !== null && ctx.accountId.trim() !== ""
-      ? normalizeAccountId(ctx.accountId)
-      : yield* inferSendingAccount(peer)
+/** The config, the recipient (the one place a host's target becomes a Peer) and the sending account. */
+const sendTarget = Effect.fn("Outbound.sendTarget")(function*(ctx: Pick<OutboundContext, "cfg" | "to" | "accountId">) {
+  const config = yield* channelConfigFromHostConfig(ctx.cfg)
+  const peer = yield* normalizePeerId(ctx.to)
+  const accountId = ctx.accountId !== undefined && ctx.accountId !== null && ctx.accountId.trim() !== ""
+    ? normalizeAccountId(ctx.accountId)
+    : yield* inferSendingAccount(peer)
+  return { config, peer, accountId }
+})
+
+/** Through the running account's actor, else (CLI process) a short-lived Outbox; logged, as a host result. */
+const deliver = (accountId: string, config: ChannelConfig, request: SendRequest) =>
+  Effect.gen(function*() {
     const supervisor = yield* Supervisor
     // a parked account fails here at once: its token is known not to work
-    const receipt = yield* supervisor.send(accountId, { to: peer, text: ctx.text }).pipe(
-      Effect.catchTag("NotRunningHere", () => sendWithoutActor(accountId, config, peer, ctx.text))
+    const receipt = yield* supervisor.send(accountId, request).pipe(
+      Effect.catchTag("NotRunningHere", () => sendWithoutActor(accountId, config, request))
     )
     yield* Effect.logInfo(`sent to ${receipt.to}: ${receipt.status} (${receipt.chunks.length} message(s))`).pipe(
       Effect.annotateLogs({ accountId })
     )
     return toDeliveryResult(receipt)
+  })
+
+/** `outbound.sendText` as an effect. */
+export const sendText = Effect.fn("Outbound.sendText")(
+  function*(ctx: Pick<OutboundContext, "cfg" | "to" | "text" | "accountId">) {
+    const { config, peer, accountId } = yield* sendTarget(ctx)
+    return yield* deliver(accountId, config, { to: peer, text: ctx.text })
   }
 )
+
+type MediaContext = Pick<
+  OutboundContext,
+  "cfg" | "to" | "text" | "accountId" | "mediaUrl" | "mediaAccess" | "mediaLocalRoots" | "mediaReadFile" | "forceDocument"
+>
+
+/**
+ * `outbound.sendMedia` as an effect: the file loaded with what the host's context grants (its local
+ * roots or reader) under the account's `mediaMaxMb`, then the caption and the file through the Outbox.
+ * A file that cannot be loaded or uploaded fails typed (MediaLoadFailed, MediaUploadFailed) and sends nothing.
+ */
+export const sendMedia = Effect.fn("Outbound.sendMedia")(function*(ctx: MediaContext) {
+  const ref = ctx.mediaUrl?.trim() ?? ""
+  if (ref === "") return yield* sendText(ctx)
+  const { config, peer, accountId } = yield* sendTarget(ctx)
+  const account = resolveWeixinAccount(config, accountId, yield* (yield* AccountStore).load(accountId))
+  const loader = yield* MediaLoader
+  return yield* Effect.gen(function*() {
+    const media = yield* loader.load({
+      ref,
+      access: {
+        _tag: "Context",
+        localRoots: ctx.mediaAccess?.localRoots ?? ctx.mediaLocalRoots,
+        readFile: ctx.mediaAccess?.readFile ?? ctx.mediaReadFile,
+        workspaceDir: ctx.mediaAccess?.workspaceDir
+      },
+      maxBytes: account.mediaMaxBytes,
+      asFile: ctx.forceDocument
+    })
+    return yield* deliver(accountId, config, { to: peer, text: ctx.text, media: [media] })
+  }).pipe(
+    Effect.scoped,
+    Effect.tapError((error) => Effect.logWarning(`media to ${peer.id} was not sent: ${error.message}`)),
+    Effect.annotateLogs({ accountId })
+  )
+})
 
 export const makeOutboundAdapter = (deps: PluginDeps, textChunkLimit: number): WeixinOutboundAdapter => ({
   deliveryMode: "direct",
   textChunkLimit,
   sendText: (ctx) => deps.runtime.run(sendText(ctx), ctx.signal),
-  sendMedia: (ctx) => deps.runtime.run(Effect.fail(new MediaNotSupportedYet({ to: ctx.to })))
+  // a markdown image in a reply becomes a picture (the host turns it into media)
+  extractMarkdownImages: true,
+  sendMedia: (ctx) => deps.runtime.run(sendMedia(ctx), ctx.signal)
 })

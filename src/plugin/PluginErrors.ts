@@ -64,15 +64,6 @@ export class NoAccountForRecipient extends Schema.TaggedError<NoAccountForRecipi
   }
 }
 
-export class MediaNotSupportedYet extends Schema.TaggedError<MediaNotSupportedYet>()("MediaNotSupportedYet", {
-  to: Schema.String
-}) {
-  override get message(): string {
-    return `sending media to ${this.to} is not available yet in this version of openclaw-weixin ` +
-      `(it arrives with the media work); send the text or a link instead`
-  }
-}
-
 /** The terminal QR login ended without a connected account. */
 export class LoginFailed extends Schema.TaggedError<LoginFailed>()("LoginFailed", {
   reason: Schema.String

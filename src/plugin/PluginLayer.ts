@@ -15,12 +15,14 @@ import type { InboundMediaStore } from "../account/InboundMediaStore.js"
 import { ChannelTurns } from "../host/ChannelTurns.js"
 import { HostMediaStore } from "../host/HostMediaStore.js"
 import { CdnTimeouts, type CdnTimeoutsShape } from "../ilink/CdnTimeouts.js"
+import { MediaLoader } from "../host/MediaLoader.js"
+import { CdnUpload } from "../ilink/CdnUpload.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { LoginFlow } from "../login/LoginFlow.js"
 import { State, type StateServices } from "../state/State.js"
 import { hostLoggingLayer, type LogSinks, type SecretValues } from "./HostLogger.js"
 
-export type PluginServices = StateServices | ILinkApi | Supervisor | LoginFlow | ChannelTurns
+export type PluginServices = StateServices | ILinkApi | Supervisor | LoginFlow | ChannelTurns | MediaLoader | CdnUpload
 
 export interface PluginLayerOptions {
   readonly sinks: LogSinks
@@ -28,7 +30,9 @@ export interface PluginLayerOptions {
   /** lines below this level are dropped (default Info) */
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
   /** how started accounts get their agent turns (default: over the host's channelRuntime) */
-  readonly channelTurns?: Layer.Layer<ChannelTurns> | undefined
+  readonly channelTurns?: Layer.Layer<ChannelTurns, never, MediaLoader> | undefined
+  /** how outbound media is loaded (default: the host's loader; tests: local files) */
+  readonly mediaLoader?: Layer.Layer<MediaLoader> | undefined
   /** overrides for tests: the state in a temp dir (State.layerAt), an ILinkApi with a test HTTP client */
   readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
@@ -40,11 +44,16 @@ export interface PluginLayerOptions {
 
 /** Every service of the plugin, built once. */
 export const makePluginLayer = (options: PluginLayerOptions): Layer.Layer<PluginServices> => {
+  const ilinkApi = options.ilinkApi ?? ILinkApi.Default
+  const media = options.mediaLoader ?? MediaLoader.layerHost
   const platform = Layer.mergeAll(
     options.state ?? State.layer,
-    options.ilinkApi ?? ILinkApi.Default,
-    options.channelTurns ?? ChannelTurns.layer,
-    options.mediaStore ?? HostMediaStore.layer
+    ilinkApi,
+    media,
+    (options.channelTurns ?? ChannelTurns.layer).pipe(Layer.provide(media)),
+    options.mediaStore ?? HostMediaStore.layer,
+    // sendMedia in a process without a running account uploads with it (the runner has its own)
+    CdnUpload.Default.pipe(Layer.provide(ilinkApi))
   )
   const supervisor = Supervisor.layer.pipe(
     Layer.provideMerge(platform),

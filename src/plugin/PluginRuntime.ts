@@ -14,9 +14,11 @@ import { LogSinks, SecretValues } from "./HostLogger.js"
 import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } from "./PluginLayer.js"
 import type { StateServices } from "../state/State.js"
 import type { ChannelTurns } from "../host/ChannelTurns.js"
+import type { MediaLoader } from "../host/MediaLoader.js"
 
 export interface PluginRuntimeOverrides {
-  readonly channelTurns?: Layer.Layer<ChannelTurns> | undefined
+  readonly channelTurns?: Layer.Layer<ChannelTurns, never, MediaLoader> | undefined
+  readonly mediaLoader?: Layer.Layer<MediaLoader> | undefined
   readonly state?: Layer.Layer<StateServices> | undefined
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
   readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined

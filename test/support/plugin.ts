@@ -19,6 +19,7 @@ import { ContextTokenStore } from "../../src/state/ContextTokenStore.js"
 import { State } from "../../src/state/State.js"
 import { statePathsFor } from "../../src/state/StatePaths.js"
 import { ChannelTurns } from "../../src/host/ChannelTurns.js"
+import { MediaLoader } from "../../src/host/MediaLoader.js"
 import { makePluginDeps, type PluginDeps } from "../../src/plugin/PluginDeps.js"
 import { PluginRuntime } from "../../src/plugin/PluginRuntime.js"
 import type { AccountSnapshot, GatewayContext } from "../../src/plugin/SdkTypes.js"
@@ -65,10 +66,14 @@ const firstText = (turn: InboundTurn): string => {
   return item?.text_item?.text ?? ""
 }
 
-/** Plugin deps rooted at `stateDir`, with an optional bridge and ILinkApi. */
+/**
+ * Plugin deps rooted at `stateDir`, with an optional bridge and ILinkApi. Media loads from local files
+ * under the system temp dir (the host's loader needs Node 24), unless `mediaLoader` says otherwise.
+ */
 export interface TestDepsOptions {
   readonly bridge?: Layer.Layer<ChannelTurns>
   readonly ilinkApi?: Layer.Layer<ILinkApi>
+  readonly mediaLoader?: Layer.Layer<MediaLoader>
   /** where inbound media goes (default: in memory) */
   readonly mediaStore?: Layer.Layer<InboundMediaStore>
   readonly cdnTimeouts?: CdnTimeoutsShape
@@ -81,7 +86,8 @@ export const testDeps = (stateDir: string, options: TestDepsOptions = {}): Plugi
       channelTurns: options.bridge,
       ilinkApi: options.ilinkApi,
       mediaStore: options.mediaStore ?? InboundMediaStore.layerMemory,
-      cdnTimeouts: options.cdnTimeouts
+      cdnTimeouts: options.cdnTimeouts,
+      mediaLoader: options.mediaLoader ?? MediaLoader.layerLocalFiles([os.tmpdir()])
     }),
     statePaths: () => statePathsFor(stateDir)
   })

@@ -7,9 +7,9 @@ const plugin = makeWeixinChannelPlugin(testDeps(tempDir("ocw-plugin-")))
 const account = plugin.config.resolveAccount({}, "a")
 
 describe("the channel plugin object", () => {
-  it("declares a direct-chat channel without media (not carried yet) and with block streaming, reloaded on its config prefix", () => {
+  it("declares a direct-chat channel with media (both ways) and block streaming, reloaded on its config prefix", () => {
     expect(plugin.id).toBe("openclaw-weixin")
-    expect(plugin.capabilities).toEqual({ chatTypes: ["direct"], media: false, blockStreaming: true })
+    expect(plugin.capabilities).toEqual({ chatTypes: ["direct"], media: true, blockStreaming: true })
     expect(plugin.reload).toEqual({ configPrefixes: ["channels.openclaw-weixin"] })
     expect(plugin.meta).toMatchObject({ id: "openclaw-weixin", docsPath: "/channels/wechat", aliases: ["weixin", "wechat", "微信"], order: 75 })
     expect(plugin.outbound!.deliveryMode).toBe("direct")

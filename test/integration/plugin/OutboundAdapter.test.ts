@@ -12,7 +12,6 @@ import { makeWeixinChannelPlugin } from "../../../src/plugin/ChannelPlugin.js"
 import { normalizeTarget } from "../../../src/plugin/Messaging.js"
 import {
   AmbiguousAccount,
-  MediaNotSupportedYet,
   NoAccountForRecipient,
   NoAccountsRegistered,
   UnknownAccount
@@ -130,13 +129,6 @@ describe("outbound.sendText without a running actor (CLI process)", () => {
       const error = yield* Effect.flip(t.sendText(context(t.user, "x")))
       expect(error).toBeInstanceOf(AccountAuthExpired)
       expect((error as Error).message).toContain("log in again: openclaw channels login --channel openclaw-weixin")
-    }).pipe(Effect.scoped))
-
-  it.live("answers sendMedia with the not-yet-available error", () =>
-    Effect.gen(function*() {
-      const t = yield* setup()
-      const error = yield* Effect.flip(hostCall(() => t.outbound.sendMedia!({ ...context(t.user, "pic"), mediaUrl: "/tmp/x.png" })))
-      expect(error).toBeInstanceOf(MediaNotSupportedYet)
     }).pipe(Effect.scoped))
 })
 

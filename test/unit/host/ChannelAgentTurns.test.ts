@@ -6,6 +6,8 @@ import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
 import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
 import { ChannelTurns, type ChannelTurnsInput } from "../../../src/host/ChannelTurns.js"
+import { MediaLoader, type MediaLoaderService, type MediaLoadRequest } from "../../../src/host/MediaLoader.js"
+import { UploadSource } from "../../../src/ilink/CdnUploadSource.js"
 import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../src/host/ChannelAgentTurns.js"
 import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
@@ -22,7 +24,7 @@ const cfg = { session: { dmScope: "per-account-channel-peer" } } as unknown as O
 
 interface FakeScript {
   /** payloads the fake agent hands to `deliver`, in order */
-  readonly replies?: ReadonlyArray<{ readonly text?: string; readonly mediaUrl?: string }>
+  readonly replies?: ReadonlyArray<{ readonly text?: string; readonly mediaUrl?: string; readonly mediaUrls?: ReadonlyArray<string> }>
   /** item events the fake agent emits before replying */
   readonly itemEvents?: ReadonlyArray<Record<string, unknown>>
   /** what `inbound.dispatch` resolves to (default: dispatched) */
@@ -120,6 +122,7 @@ const makeFakeRuntime = (script: FakeScript = {}) => {
 const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
   const texts: Array<string> = []
   const progress: Array<ProgressItem> = []
+  const media: Array<{ readonly caption: string; readonly files: ReadonlyArray<string> }> = []
   /** how many effects ran inside withTyping, and whether one is running now */
   const typing = { runs: 0, active: false }
   let n = 0
@@ -136,6 +139,10 @@ const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
       progress.push(item)
       return receipt("peer")
     }),
+    sendMedia: (request) => Effect.sync(() => {
+      media.push({ caption: request.caption, files: request.media.map((m) => m.fileName) })
+      return receipt("peer")
+    }),
     withTyping: (effect) =>
       Effect.acquireUseRelease(
         Effect.sync(() => {
@@ -146,7 +153,7 @@ const makeReplyChannel = (failWith?: (text: string) => OutboxError) => {
         () => Effect.sync(() => (typing.active = false))
       )
   }
-  return { channel, texts, progress, typing }
+  return { channel, texts, progress, media, typing }
 }
 
 /** A claimed message from `sender`; an override set to undefined removes the field. */
@@ -505,7 +512,8 @@ describe("ChannelTurns.layer", () => {
         log: undefined
       } satisfies ChannelTurnsInput
       const host = yield* Effect.flatMap(ChannelTurns, (turns) => turns.forAccount(input)).pipe(
-        Effect.provide(ChannelTurns.layer)
+        Effect.provide(ChannelTurns.layer),
+        Effect.provide(MediaLoader.layerLocalFiles([]))
       )
       const reply = makeReplyChannel()
       expect((yield* host.run(turnOf(SCANNER), reply.channel))._tag).toBe("Completed")
@@ -606,5 +614,37 @@ describe("ChannelAgentTurns inbound media (PROTOCOL §6.3)", () => {
       expect(outcome._tag).toBe("Skipped")
       expect(fetched.count).toBe(0)
       expect(fake.calls.buildContext).toEqual([])
+    }))
+})
+
+describe("ChannelAgentTurns reply media", () => {
+  it.effect("a reply with mediaUrl/mediaUrls goes out as the caption and its files, loaded for the routed agent", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "see *这个*", mediaUrl: "/w/a.png", mediaUrls: ["/w/b.pdf"] }] })
+      const requests: Array<MediaLoadRequest> = []
+      const loader: MediaLoaderService = {
+        load: (request) =>
+          Effect.sync(() => {
+            requests.push(request)
+            return { source: UploadSource.bytes(Buffer.from("x")), contentType: undefined, fileName: request.ref.slice(3) }
+          })
+      }
+      const host = makeChannelAgentTurns({
+        channelRuntime: fake.runtime,
+        cfg,
+        accountId: ACCOUNT,
+        settings: settings(),
+        scannerUserId: SCANNER,
+        media: { loader, maxBytes: 5 * 1024 * 1024 }
+      })
+      const reply = makeReplyChannel()
+      const outcome = yield* host.run(turnOf(SCANNER), reply.channel)
+      expect(outcome).toMatchObject({ _tag: "Completed", replies: 1 })
+      expect(reply.media).toEqual([{ caption: "see 这个", files: ["a.png", "b.pdf"] }])
+      expect(reply.texts).toEqual([])
+      expect(requests.map((r) => [r.ref, r.access, r.maxBytes])).toEqual([
+        ["/w/a.png", { _tag: "Agent", cfg, agentId: "main" }, 5 * 1024 * 1024],
+        ["/w/b.pdf", { _tag: "Agent", cfg, agentId: "main" }, 5 * 1024 * 1024]
+      ])
     }))
 })

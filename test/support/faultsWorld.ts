@@ -121,6 +121,8 @@ export interface PluginWorldOptions {
   readonly cdnTimeouts?: CdnTimeoutsShape
   /** the host's agent turns; default the recording in-memory host */
   readonly channelTurns?: Layer.Layer<ChannelTurns, never, MediaLoader>
+  /** run on this emulator, these bots and this state dir (a restart, or a copy of a killed run's disk) */
+  readonly existing?: { readonly emulator: Emulator; readonly bots: ReadonlyArray<BotInfo>; readonly dir: string }
 }
 
 /**
@@ -130,12 +132,15 @@ export interface PluginWorldOptions {
  */
 export const pluginWorld = (options: PluginWorldOptions) =>
   Effect.gen(function*() {
-    const emulator = yield* makeEmulator({ longPollMs: 300, ...options.emulator })
-    yield* Effect.addFinalizer(() => harvestSecrets(emulator))
-    const bots: Array<BotInfo> = []
-    for (let i = 0; i < (options.bots ?? 1); i++) bots.push(yield* emulator.addBot())
-    const dir = yield* makeTempDir(options.dirPrefix)
-    for (const bot of bots) yield* storeLogin(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+    const existing = options.existing
+    const emulator = existing?.emulator ?? (yield* makeEmulator({ longPollMs: 300, ...options.emulator }))
+    if (existing === undefined) yield* Effect.addFinalizer(() => harvestSecrets(emulator))
+    const bots: Array<BotInfo> = existing === undefined ? [] : [...existing.bots]
+    if (existing === undefined) for (let i = 0; i < (options.bots ?? 1); i++) bots.push(yield* emulator.addBot())
+    const dir = existing?.dir ?? (yield* makeTempDir(options.dirPrefix))
+    if (existing === undefined) {
+      for (const bot of bots) yield* storeLogin(dir, { id: bot.botId, token: bot.token, baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
+    }
     const bridge = recordingBridge(options.replyTo === undefined ? {} : { replyTo: options.replyTo })
     const mediaStore = makeMemoryInboundMediaStore()
     const runtime = new PluginRuntime({

@@ -13,8 +13,9 @@ import * as path from "node:path"
 import type { Fault } from "../../sandbox/emulator/Emulator.js"
 import { waitUntil } from "../../sandbox/gateway/waitUntil.js"
 import type { OutboundContext } from "../../src/plugin/SdkTypes.js"
-import { expectNoSecretLogged, pluginWorld, rememberInjected } from "../support/faultsWorld.js"
-import { fakeGatewayContext } from "../support/plugin.js"
+import { ChannelTurns } from "../../src/host/ChannelTurns.js"
+import { expectNoSecretLogged, fakeChannelRuntime, pluginWorld, rememberInjected } from "../support/faultsWorld.js"
+import { fakeGatewayContext, hostConfig } from "../support/plugin.js"
 import { hostCall } from "../support/pluginEmulator.js"
 
 const short = (text: string) => (text.length > 40 ? "ok" : `pong: ${text}`)
@@ -70,6 +71,44 @@ describe("odd messages", () => {
       const sent = yield* w.emulator.sent(bot.botId)
       expect(sent.map((s) => [s.toUserId, s.outcome])).toEqual([[user, "delivered"], [user, "delivered"]])
     }).pipe(Effect.scoped), 30_000)
+})
+
+describe("who may talk to the agent", () => {
+  it.live("an allow-list with `*`, an empty allow-list, and a pairing-store entry revoked between two messages → `*` admits a stranger; the empty list admits only the QR scanner; the revoke takes effect on the next message", () =>
+    Effect.gen(function*() {
+      const w = yield* pluginWorld({ dirPrefix: "ocw-faults-access-", bots: 3, channelTurns: ChannelTurns.layer })
+      const [star, empty, revoked] = w.bots as [typeof w.bots[0], typeof w.bots[0], typeof w.bots[0]]
+      const stranger = "Stranger7@im.wechat"
+      const hosts = [fakeChannelRuntime(), fakeChannelRuntime(), fakeChannelRuntime()] as const
+      const cfgWith = (allowFrom: ReadonlyArray<string>) => hostConfig({ cdnBaseUrl: w.emulator.cdnBaseUrl, dmPolicy: "allowlist", allowFrom })
+      yield* w.start(0, { cfg: cfgWith(["*"]), channelRuntime: hosts[0].runtime })
+      yield* w.start(1, { cfg: cfgWith([]), channelRuntime: hosts[1].runtime })
+      hosts[2].approved.push(stranger.toLowerCase())
+      yield* w.start(2, { cfg: cfgWith([]), channelRuntime: hosts[2].runtime })
+      const pongsTo = (botId: string) =>
+        Effect.map(w.emulator.sent(botId), (sent) => sent.filter((s) => s.text === "pong").map((s) => s.toUserId))
+      // a refused message leaves no trace to wait on: give a wrongly admitted one time to be answered
+      const settle = (botId: string) => Effect.zipRight(Effect.sleep("800 millis"), pongsTo(botId))
+
+      yield* w.inject({ botId: star.botId, kind: "text", text: "hi", fromUserId: stranger })
+      yield* waitUntil("the stranger's answer under *", Effect.map(pongsTo(star.botId), (p) => p.length === 1))
+      expect(yield* pongsTo(star.botId)).toEqual([stranger])
+
+      yield* w.inject({ botId: empty.botId, kind: "text", text: "hi", fromUserId: stranger })
+      yield* w.inject({ botId: empty.botId, kind: "text", text: "hi" })
+      yield* waitUntil("the scanner's answer under an empty list", Effect.map(pongsTo(empty.botId), (p) => p.length === 1))
+      yield* settle(empty.botId)
+      expect(yield* pongsTo(empty.botId)).toEqual([empty.ownerUserId])
+
+      yield* w.inject({ botId: revoked.botId, kind: "text", text: "before", fromUserId: stranger })
+      yield* waitUntil("the approved stranger's answer", Effect.map(pongsTo(revoked.botId), (p) => p.length === 1))
+      hosts[2].approved.length = 0
+      yield* w.inject({ botId: revoked.botId, kind: "text", text: "after", fromUserId: stranger })
+      yield* w.inject({ botId: revoked.botId, kind: "text", text: "owner", fromUserId: revoked.ownerUserId })
+      yield* waitUntil("the owner's answer after the revoke", Effect.map(pongsTo(revoked.botId), (p) => p.length === 2))
+      yield* settle(revoked.botId)
+      expect(yield* pongsTo(revoked.botId)).toEqual([stranger, revoked.ownerUserId])
+    }).pipe(Effect.scoped), 40_000)
 })
 
 describe("account ids", () => {

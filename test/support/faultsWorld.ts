@@ -220,3 +220,44 @@ export const virtualWorld = (tuning: Partial<ActorSettings> = {}, dir?: string) 
     const phaseOf = (id: string) => Effect.map(supervisor.status(id), (s) => Option.getOrUndefined(Option.map(s, (x) => x.phase)))
     return { stateDir, api, host, supervisor, store, binding, phases, phaseOf }
   })
+
+// ---- a host channelRuntime for access tests ---------------------------------------------------------------
+
+/**
+ * The pieces of the host's `channelRuntime` an account's real agent turns use (pairing store, routing,
+ * inbound dispatch), in memory: `approved` is the pairing store's allow list (edit it to approve or
+ * revoke), `dispatched` the sender of every message that reached the agent. The agent replies "pong".
+ */
+export const fakeChannelRuntime = () => {
+  const approved: Array<string> = []
+  const dispatched: Array<string> = []
+  const runtime = {
+    pairing: {
+      readAllowFromStore: async () => [...approved],
+      upsertPairingRequest: async () => ({ code: "PAIR1234", created: true }),
+      buildPairingReply: (params: Record<string, unknown>) => `pairing code: ${String(params["code"])}`
+    },
+    routing: {
+      resolveAgentRoute: (params: Record<string, any>) => ({
+        agentId: "main",
+        channel: params["channel"],
+        accountId: params["accountId"],
+        sessionKey: `agent:main:openclaw-weixin:${params["accountId"]}:direct:${params["peer"]?.id}`,
+        mainSessionKey: "agent:main:main",
+        lastRoutePolicy: "session",
+        matchedBy: "default"
+      })
+    },
+    inbound: {
+      buildContext: (params: Record<string, any>) => ({ MessageSid: params["messageId"], From: params["from"] ?? params["peer"]?.id, built: true, params }),
+      dispatch: async (plan: Record<string, any>) => {
+        const ctx = plan["ctxPayload"] ?? plan["ctx"] ?? {}
+        dispatched.push(String(ctx?.params?.peer?.id ?? ctx?.params?.from ?? ctx?.From ?? "?"))
+        await plan["delivery"].deliver({ text: "pong" }, { kind: "final" })
+        return { dispatched: true, admission: { kind: "dispatch" }, ctxPayload: ctx }
+      }
+    },
+    runtimeContexts: {}
+  }
+  return { runtime, approved, dispatched }
+}

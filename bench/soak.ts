@@ -114,6 +114,7 @@ const soak = (seed: number) =>
     }
 
     const injected = new Set<string>()
+    const injectedBy = new Map<string, string>()
     let faults = 0
     let restarts = 0
     const started = performance.now()
@@ -138,12 +139,23 @@ const soak = (seed: number) =>
         const target = random.pick(bots)
         const message = yield* emulator.injectInbound({ botId: target.bot.botId, fromUserId: random.pick(target.users), kind: "text", text: `m${injected.size}` })
         injected.add(message.messageId!)
+        injectedBy.set(message.messageId!, target.id)
       }
-      yield* waitUntil(
+      const drained = yield* waitUntil(
         "the backlog to drain below the in-flight bound",
         Effect.sync(() => injected.size - completed.size <= IN_FLIGHT),
         { timeoutMs: 120_000 }
-      )
+      ).pipe(Effect.as(true), Effect.catchAll(() => Effect.succeed(false)))
+      if (!drained) {
+        // a stuck account: say which, with its phase, and stop injecting (the RESULT counts what is lost)
+        for (const b of bots) {
+          const status = yield* supervisor.status(b.id)
+          const pending = [...injectedBy.entries()].filter(([id, bot]) => bot === b.id && !completed.has(id)).length
+          console.log(`stuck? account ${b.id} pending=${pending} phase=${JSON.stringify(status)}`)
+        }
+        break
+      }
+      if (round % 10 === 9) console.log(`round ${round + 1}/${rounds}: injected=${injected.size} completed=${completed.size} faults=${faults} restarts=${restarts}`)
     }
     yield* emulator.clearFaults()
     yield* waitUntil("every message answered", Effect.sync(() => [...injected].every((id) => completed.has(id))), { timeoutMs: 180_000 }).pipe(

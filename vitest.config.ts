@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // the fault suite's table (scenario → held) after any run that includes test/faults
+    reporters: ["default", "./test/support/FaultsTable.ts"],
     sequence: { concurrent: false }
   }
 })

@@ -15,7 +15,7 @@ import { CHANNEL_META } from "./Meta.js"
 import { makeOutboundAdapter } from "./OutboundAdapter.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ChannelConfigSchema, WeixinChannelPlugin } from "./SdkTypes.js"
-import { pairingAdapter, securityAdapter } from "./Security.js"
+import { makeSecurityAdapter, pairingAdapter } from "./Security.js"
 import { makeStatusAdapter } from "./StatusAdapter.js"
 
 /** `configSchema` of the channel: the generated JSON schema plus a validator with host-path messages. */
@@ -40,9 +40,9 @@ export const channelConfigSchema: ChannelConfigSchema = {
 export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin => ({
   id: WEIXIN_CHANNEL_ID,
   meta: { ...CHANNEL_META },
-  // media: pictures, files, video and voice in (InboundMedia), pictures, files and video out (OutboundMedia)
-  capabilities: { chatTypes: ["direct"], media: true, blockStreaming: true },
-  streaming: { blockStreamingCoalesceDefaults: { minChars: 200, idleMs: 3000 } },
+  // media: pictures, files, video and voice in (InboundMedia), pictures, files and video out (OutboundMedia);
+  // no blockStreaming: every turn runs with disableBlockStreaming (final replies only), so we do not claim it
+  capabilities: { chatTypes: ["direct"], media: true },
   configSchema: channelConfigSchema,
   reload: { configPrefixes: [CHANNEL_CONFIG_PATH] },
   config: makeConfigAdapter(deps),
@@ -52,6 +52,6 @@ export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin =
   status: makeStatusAdapter(deps),
   messaging: messagingAdapter,
   pairing: pairingAdapter,
-  security: securityAdapter,
+  security: makeSecurityAdapter(deps),
   agentPrompt: agentPromptAdapter
 })

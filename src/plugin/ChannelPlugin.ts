@@ -9,6 +9,7 @@ import { DEFAULT_TEXT_CHUNK_LIMIT } from "../config/Defaults.js"
 import { agentPromptAdapter } from "./AgentPrompt.js"
 import { makeAuthAdapter } from "./AuthAdapter.js"
 import { makeConfigAdapter } from "./ConfigAdapter.js"
+import { makeDoctorAdapter } from "./Doctor.js"
 import { makeGatewayAdapter } from "./GatewayAdapter.js"
 import { messagingAdapter } from "./Messaging.js"
 import { CHANNEL_META } from "./Meta.js"
@@ -53,5 +54,6 @@ export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin =
   messaging: messagingAdapter,
   pairing: pairingAdapter,
   security: makeSecurityAdapter(deps),
+  doctor: makeDoctorAdapter(deps),
   agentPrompt: agentPromptAdapter
 })

@@ -6,6 +6,7 @@ import { Either } from "effect"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { CHANNEL_CONFIG_PATH, channelConfigJsonSchema, decodeChannelConfig } from "../config/ChannelConfig.js"
 import { DEFAULT_TEXT_CHUNK_LIMIT } from "../config/Defaults.js"
+import { CHANNEL_UI_HINTS } from "../config/UiHints.js"
 import { agentPromptAdapter } from "./AgentPrompt.js"
 import { makeAuthAdapter } from "./AuthAdapter.js"
 import { makeConfigAdapter } from "./ConfigAdapter.js"
@@ -22,6 +23,7 @@ import { makeStatusAdapter } from "./StatusAdapter.js"
 /** `configSchema` of the channel: the generated JSON schema plus a validator with host-path messages. */
 export const channelConfigSchema: ChannelConfigSchema = {
   schema: channelConfigJsonSchema as ChannelConfigSchema["schema"],
+  uiHints: { ...CHANNEL_UI_HINTS },
   runtime: {
     safeParse: (value: unknown) =>
       Either.match(decodeChannelConfig(value), {

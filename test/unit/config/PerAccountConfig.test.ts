@@ -74,3 +74,17 @@ describe("the dmScope the channel routes with", () => {
     expect(sharesMainSession({}, 2)).toBe(false)
   })
 })
+
+describe("uiHints", () => {
+  it("names only keys the schema accepts (accounts.* for per-account ones)", async () => {
+    const { CHANNEL_UI_HINTS } = await import("../../../src/config/UiHints.js")
+    const { ChannelConfig, AccountConfig } = await import("../../../src/config/ChannelConfig.js")
+    const top = Object.keys(ChannelConfig.fields)
+    const perAccount = Object.keys(AccountConfig.fields)
+    for (const key of Object.keys(CHANNEL_UI_HINTS)) {
+      if (key.startsWith("accounts.*.")) expect(perAccount).toContain(key.slice("accounts.*.".length))
+      else expect(top).toContain(key)
+    }
+    for (const key of perAccount) expect(Object.keys(CHANNEL_UI_HINTS)).toContain(`accounts.*.${key}`)
+  })
+})

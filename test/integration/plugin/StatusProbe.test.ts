@@ -16,3 +16,20 @@ describe("status.probeAccount settings", () => {
       expect(JSON.parse(request!.body).base_info.bot_agent).toContain("ProbeAgent/1.0")
     }).pipe(Effect.scoped), 30_000)
 })
+
+describe("status.probeAccount against a server that answers HTML", () => {
+  it.live("fails with a probe.error that says what came back", () =>
+    Effect.gen(function*() {
+      const { bot, emulator, plugin } = yield* pluginWithBot({ dirPrefix: "ocw-probe-html-", withUserId: true })
+      const account = plugin.config.resolveAccount({}, bot.botId)
+      yield* emulator.setFault({ endpoint: "getconfig", fault: { kind: "html_error" }, times: 1 })
+      const probe = (yield* hostCall(() => plugin.status!.probeAccount!({ account, timeoutMs: 5_000, cfg: {} }))) as {
+        readonly ok: boolean
+        readonly error?: string
+      }
+      expect(probe.ok).toBe(false)
+      expect(probe.error).toMatch(/getconfig/)
+      expect(probe.error).toContain("the body is not valid JSON")
+      expect(probe.error).toContain("check that the base URL points at an iLink server")
+    }).pipe(Effect.scoped), 30_000)
+})

@@ -8,7 +8,8 @@
  * - the error a bad section produces: `ChannelConfigError`, whose message names the host's config path.
  *
  * Keys the official plugin writes (`channelConfigUpdatedAt`, `quoteCache`) are accepted so an existing
- * install's config stays valid, even where we do not use them.
+ * install's config stays valid, even where we do not use them; each says so in its description, and the
+ * README's table lists every key with what it does here.
  */
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
 import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT, MAX_MEDIA_MAX_MB } from "./Defaults.js"
@@ -58,6 +59,13 @@ export const DmPolicy = Schema.Literal("pairing", "allowlist", "open", "disabled
 })
 export type DmPolicy = typeof DmPolicy.Type
 
+const AllowFrom = Schema.Array(Schema.String).annotations({
+  description: "WeChat user ids (…@im.wechat) always allowed to talk to the bot, under pairing and allowlist; " +
+    "\"*\" allows everyone"
+})
+
+const TextChunkLimit = PositiveInt(4000, "longest text sent as one WeChat message; longer replies are split")
+
 /** `channels.openclaw-weixin.accounts.<id>`: per-account overrides. */
 export const AccountConfig = Schema.Struct({
   name: optional(TrimmedText.annotations({ description: "display name of the account" })),
@@ -65,7 +73,10 @@ export const AccountConfig = Schema.Struct({
   baseUrl: optional(ilinkBaseUrlField("iLink API base URL for this account")),
   cdnBaseUrl: optional(TrimmedText.annotations({ description: "CDN base URL for this account" })),
   routeTag: optional(RouteTag),
-  mediaMaxMb: optional(MediaMaxMb)
+  mediaMaxMb: optional(MediaMaxMb),
+  dmPolicy: optional(DmPolicy.annotations({ description: "this account's dmPolicy (default: the section's)" })),
+  allowFrom: optional(AllowFrom.annotations({ description: "this account's allowFrom (default: the section's)" })),
+  textChunkLimit: optional(TextChunkLimit)
 })
 export type AccountConfig = typeof AccountConfig.Type
 
@@ -94,21 +105,19 @@ export const ChannelConfig = Schema.Struct({
     PositiveInt(64, "agent turns of different WeChat users handled at once, per account"),
     { exact: true, default: () => DEFAULT_DISPATCH_CONCURRENCY }
   ),
-  textChunkLimit: Schema.optionalWith(
-    PositiveInt(4000, "longest text sent as one WeChat message; longer replies are split"),
-    { exact: true, default: () => DEFAULT_TEXT_CHUNK_LIMIT }
-  ),
+  textChunkLimit: Schema.optionalWith(TextChunkLimit, { exact: true, default: () => DEFAULT_TEXT_CHUNK_LIMIT }),
   mediaMaxMb: optional(MediaMaxMb),
   replyProgressMessages: Schema.optionalWith(
     Schema.Boolean.annotations({ description: "show tool-call progress items while the agent works" }),
     { exact: true, default: () => true }
   ),
   dmPolicy: Schema.optionalWith(DmPolicy, { exact: true, default: () => "pairing" as const }),
-  allowFrom: optional(
-    Schema.Array(Schema.String).annotations({ description: "WeChat user ids allowed under dmPolicy allowlist" })
-  ),
+  allowFrom: optional(AllowFrom),
   quoteCache: optional(QuoteCacheConfig),
-  channelConfigUpdatedAt: optional(Schema.String)
+  channelConfigUpdatedAt: optional(Schema.String.annotations({
+    description: "written by the official plugin after a login to make the host reload the channel; " +
+      "accepted and ignored here (a login reaches the running gateway directly)"
+  }))
 }).annotations({ title: "openclaw-weixin channel", description: "WeChat (Weixin) channel over the iLink bot API" })
 
 export type ChannelConfig = typeof ChannelConfig.Type

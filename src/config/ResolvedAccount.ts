@@ -10,6 +10,8 @@
  * `baseUrl`, else the default host. The section's value is for QR logins and for accounts whose login
  * stored none; it never overrides the server a login was assigned.
  * CDN base URL: `accounts.<id>.cdnBaseUrl`, else the section's, else the default CDN.
+ * `dmPolicy`, `allowFrom`, `textChunkLimit`, `mediaMaxMb`, `routeTag`: the account's own, else the section's
+ * (for `textChunkLimit` the same precedence as the host's `resolveTextChunkLimit`).
  */
 import { Option, Redacted } from "effect"
 import { normalizeAccountId } from "../domain/AccountId.js"
@@ -19,7 +21,7 @@ import {
   DEFAULT_MEDIA_MAX_MB,
   DEFAULT_PROTOCOL_VERSION
 } from "./Defaults.js"
-import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
+import type { AccountConfig, ChannelConfig, DmPolicy } from "./ChannelConfig.js"
 import { type ActorSettings, defaultActorSettings } from "./Tuning.js"
 import { nonBlank } from "../domain/NonBlank.js"
 
@@ -42,6 +44,12 @@ export interface HttpSettings {
   readonly protocolVersion: string
 }
 
+/** Who may reach this account's agent (src/host/Access.ts decides with it). */
+export interface AccessSettings {
+  readonly dmPolicy: DmPolicy
+  readonly allowFrom: ReadonlyArray<string>
+}
+
 export interface ResolvedWeixinAccount {
   /** normalized id (`b0f5860fdecb-im-bot`) */
   readonly accountId: string
@@ -60,7 +68,9 @@ export interface ResolvedWeixinAccount {
   /** the account's own config entry (or `{}`) */
   readonly accountConfig: AccountConfig
   readonly http: HttpSettings
-  /** what its actor runs with: the section's concurrency and chunk limit over the (tuned) defaults */
+  /** `dmPolicy` and `allowFrom`: the account's own, else the section's */
+  readonly access: AccessSettings
+  /** what its actor runs with: the section's concurrency and the account's chunk limit over the (tuned) defaults */
   readonly actor: ActorSettings
 }
 
@@ -78,6 +88,12 @@ export const accountConfigOf = (config: ChannelConfig, accountId: string): Accou
   const match = Object.keys(accounts).find((key) => normalizeAccountId(key) === accountId)
   return match === undefined ? {} : accounts[match] ?? {}
 }
+
+/** The access settings of an account entry over the section's. */
+export const accessOf = (config: ChannelConfig, entry: AccountConfig): AccessSettings => ({
+  dmPolicy: entry.dmPolicy ?? config.dmPolicy,
+  allowFrom: entry.allowFrom ?? config.allowFrom ?? []
+})
 
 /**
  * The account as configured and logged in. `tuning` (tests and benchmarks) overrides the actor settings
@@ -113,11 +129,12 @@ export const resolveWeixinAccount = (
     userId: nonBlank(login?.userId),
     accountConfig: entry,
     http: { ...sectionHttp(config), routeTag: entry.routeTag ?? config.routeTag },
+    access: accessOf(config, entry),
     actor: {
       ...defaultActorSettings,
       ...tuning,
       dispatchConcurrency: config.dispatchConcurrency,
-      chunkLimit: config.textChunkLimit
+      chunkLimit: entry.textChunkLimit ?? config.textChunkLimit
     }
   }
 }

@@ -4,7 +4,7 @@
  *
  * One turn: admission under the dmPolicy with the host's pairing store (Admission.ts) →
  * `routing.resolveAgentRoute` with the account and the sender as a direct peer (so `session.dmScope`
- * isolates accounts) → the turn's media (fetched now, InboundMediaFacts.ts) → `inbound.buildContext`
+ * isolates accounts; unset with several accounts, src/config/DmScope.ts asks for per-account sessions) → the turn's media (fetched now, InboundMediaFacts.ts) → `inbound.buildContext`
  * (InboundContext.ts) → `inbound.dispatch`, the host's
  * channel-turn API, which records the session, runs the agent and hands each reply payload to our
  * `deliver`. Replies go out through the turn's `ReplyChannel` (the Outbox, which chunks, with the turn's
@@ -52,6 +52,8 @@ export interface ChannelAgentTurnsParams {
   readonly inHostContext?: AsyncContextRunner | undefined
   /** the host's media helpers (default: imported from the host on the first turn with media) */
   readonly mediaHelpers?: Effect.Effect<InboundMediaHelpers> | undefined
+  /** the `dmScope` to route with (src/config/DmScope.ts), read at each turn; unset: the host's own */
+  readonly dmScope?: (() => string | undefined) | undefined
   /** loads a reply's media (ReplyMedia.ts) under the account's cap; without it media is logged and skipped */
   readonly media?: { readonly loader: MediaLoaderService; readonly maxBytes: number } | undefined
 }
@@ -101,11 +103,15 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
 
   const resolveRoute = (turn: InboundTurn): Effect.Effect<ResolvedRoute, HostTurnError> =>
     Effect.flatMap(
-      call<Record<string, unknown> | undefined>(turn, "route", "routing.resolveAgentRoute", {
-        cfg,
-        channel: WEIXIN_CHANNEL_ID,
-        accountId,
-        peer: { kind: "direct", id: turn.peer.id }
+      Effect.suspend(() => {
+        const dmScope = params.dmScope?.()
+        return call<Record<string, unknown> | undefined>(turn, "route", "routing.resolveAgentRoute", {
+          cfg,
+          channel: WEIXIN_CHANNEL_ID,
+          accountId,
+          peer: { kind: "direct", id: turn.peer.id },
+          ...(dmScope === undefined ? {} : { dmScope })
+        })
       }),
       (route) => {
         const agentId = route?.["agentId"]

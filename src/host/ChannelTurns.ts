@@ -9,7 +9,9 @@ import type { ChannelLogSink, ChannelRuntimeSurface } from "openclaw/plugin-sdk/
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { AgentTurnsService } from "../account/AgentTurns.js"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
+import { channelDmScope } from "../config/DmScope.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
+import { currentStatePaths, listAccountIdsSync } from "../state/AccountFilesSync.js"
 import { makeChannelAgentTurns } from "./ChannelAgentTurns.js"
 import { type AsyncContextRunner, missingRuntimePieces } from "./ChannelRuntime.js"
 import { MediaLoader } from "./MediaLoader.js"
@@ -46,9 +48,12 @@ export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<Ch
           channelRuntime: input.channelRuntime,
           cfg: input.cfg,
           accountId: input.accountId,
-          settings: input.config,
+          // dmPolicy and allowFrom as resolved for this account (its own over the section's)
+          settings: { ...input.config, ...input.account.access },
           scannerUserId: input.account.userId,
           inHostContext: input.inHostContext,
+          // several accounts and no session.dmScope: per-account sessions (the index is read at each turn)
+          dmScope: () => channelDmScope(input.cfg, listAccountIdsSync(currentStatePaths()).length),
           media: { loader, maxBytes: input.account.mediaMaxBytes }
         })
       })

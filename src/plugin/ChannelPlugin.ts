@@ -6,21 +6,24 @@ import { Either } from "effect"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { CHANNEL_CONFIG_PATH, channelConfigJsonSchema, decodeChannelConfig } from "../config/ChannelConfig.js"
 import { DEFAULT_TEXT_CHUNK_LIMIT } from "../config/Defaults.js"
+import { CHANNEL_UI_HINTS } from "../config/UiHints.js"
 import { agentPromptAdapter } from "./AgentPrompt.js"
 import { makeAuthAdapter } from "./AuthAdapter.js"
 import { makeConfigAdapter } from "./ConfigAdapter.js"
+import { makeDoctorAdapter } from "./Doctor.js"
 import { makeGatewayAdapter } from "./GatewayAdapter.js"
 import { messagingAdapter } from "./Messaging.js"
 import { CHANNEL_META } from "./Meta.js"
 import { makeOutboundAdapter } from "./OutboundAdapter.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ChannelConfigSchema, WeixinChannelPlugin } from "./SdkTypes.js"
-import { pairingAdapter, securityAdapter } from "./Security.js"
+import { makeSecurityAdapter, pairingAdapter } from "./Security.js"
 import { makeStatusAdapter } from "./StatusAdapter.js"
 
 /** `configSchema` of the channel: the generated JSON schema plus a validator with host-path messages. */
 export const channelConfigSchema: ChannelConfigSchema = {
   schema: channelConfigJsonSchema as ChannelConfigSchema["schema"],
+  uiHints: { ...CHANNEL_UI_HINTS },
   runtime: {
     safeParse: (value: unknown) =>
       Either.match(decodeChannelConfig(value), {
@@ -40,9 +43,9 @@ export const channelConfigSchema: ChannelConfigSchema = {
 export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin => ({
   id: WEIXIN_CHANNEL_ID,
   meta: { ...CHANNEL_META },
-  // media: pictures, files, video and voice in (InboundMedia), pictures, files and video out (OutboundMedia)
-  capabilities: { chatTypes: ["direct"], media: true, blockStreaming: true },
-  streaming: { blockStreamingCoalesceDefaults: { minChars: 200, idleMs: 3000 } },
+  // media: pictures, files, video and voice in (InboundMedia), pictures, files and video out (OutboundMedia);
+  // no blockStreaming: every turn runs with disableBlockStreaming (final replies only), so we do not claim it
+  capabilities: { chatTypes: ["direct"], media: true },
   configSchema: channelConfigSchema,
   reload: { configPrefixes: [CHANNEL_CONFIG_PATH] },
   config: makeConfigAdapter(deps),
@@ -52,6 +55,7 @@ export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin =
   status: makeStatusAdapter(deps),
   messaging: messagingAdapter,
   pairing: pairingAdapter,
-  security: securityAdapter,
+  security: makeSecurityAdapter(deps),
+  doctor: makeDoctorAdapter(deps),
   agentPrompt: agentPromptAdapter
 })

@@ -16,7 +16,6 @@ import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
-import { channelConfigFromHostConfig } from "../config/ChannelConfig.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import type { AccountSnapshot, StatusIssue, WeixinStatusAdapter } from "./SdkTypes.js"
@@ -232,8 +231,7 @@ export const defaultRuntimeSnapshot: AccountSnapshot = {
 
 export const makeStatusAdapter = (deps: PluginDeps): WeixinStatusAdapter => ({
   defaultRuntime: defaultRuntimeSnapshot,
-  buildAccountSnapshot: ({ account, cfg, runtime, probe }) => {
-    const config = channelConfigFromHostConfig(cfg)
+  buildAccountSnapshot: ({ account, runtime, probe }) => {
     return {
       ...runtime,
       accountId: account.accountId,
@@ -241,7 +239,7 @@ export const makeStatusAdapter = (deps: PluginDeps): WeixinStatusAdapter => ({
       enabled: account.enabled,
       configured: account.configured,
       baseUrl: account.baseUrl,
-      ...(Either.isRight(config) ? { dmPolicy: config.right.dmPolicy } : {}),
+      dmPolicy: account.access.dmPolicy,
       ...(probe === undefined ? {} : { probe })
     }
   },

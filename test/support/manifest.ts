@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url"
 import { CHANNEL_META, PLUGIN_DESCRIPTION, PLUGIN_NAME } from "../../src/plugin/Meta.js"
 import { PLUGIN_CONFIG_JSON_SCHEMA } from "../../src/plugin/PluginEntry.js"
 import { channelConfigJsonSchema } from "../../src/config/ChannelConfig.js"
+import { CHANNEL_UI_HINTS } from "../../src/config/UiHints.js"
 
 export const rootDir = fileURLToPath(new URL("../../", import.meta.url))
 export const manifestPath = `${rootDir}openclaw.plugin.json`
@@ -24,7 +25,8 @@ export const expectedManifest = () => {
       [CHANNEL_META.id]: {
         schema: channelConfigJsonSchema,
         label: CHANNEL_META.label,
-        description: "WeChat bot accounts (iLink): server URLs, per-account names, DM policy, limits."
+        description: "WeChat bot accounts (iLink): server URLs, per-account names, DM policy, limits.",
+        uiHints: CHANNEL_UI_HINTS
       }
     },
     configSchema: PLUGIN_CONFIG_JSON_SCHEMA

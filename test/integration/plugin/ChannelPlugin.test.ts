@@ -7,9 +7,10 @@ const plugin = makeWeixinChannelPlugin(testDeps(tempDir("ocw-plugin-")))
 const account = plugin.config.resolveAccount({}, "a")
 
 describe("the channel plugin object", () => {
-  it("declares a direct-chat channel with media (both ways) and block streaming, reloaded on its config prefix", () => {
+  it("declares a direct-chat channel with media (both ways), no block streaming (turns disable it), reloaded on its config prefix", () => {
     expect(plugin.id).toBe("openclaw-weixin")
-    expect(plugin.capabilities).toEqual({ chatTypes: ["direct"], media: true, blockStreaming: true })
+    expect(plugin.capabilities).toEqual({ chatTypes: ["direct"], media: true })
+    expect(plugin.streaming).toBeUndefined()
     expect(plugin.reload).toEqual({ configPrefixes: ["channels.openclaw-weixin"] })
     expect(plugin.meta).toMatchObject({ id: "openclaw-weixin", docsPath: "/channels/wechat", aliases: ["weixin", "wechat", "微信"], order: 75 })
     expect(plugin.outbound!.deliveryMode).toBe("direct")
@@ -17,13 +18,16 @@ describe("the channel plugin object", () => {
 })
 
 describe("security.resolveDmPolicy", () => {
-  const resolve = (section: Record<string, unknown>) =>
-    plugin.security!.resolveDmPolicy!({ cfg: hostConfig(section), accountId: "a", account })!
+  const resolve = (section: Record<string, unknown>, accountId = "a") => {
+    const cfg = hostConfig(section)
+    return plugin.security!.resolveDmPolicy!({ cfg, accountId, account: plugin.config.resolveAccount(cfg, accountId) })!
+  }
 
   it("defaults to pairing, pointing at the host config paths and the approve command", () => {
     const policy = resolve({})
     expect(policy.policy).toBe("pairing")
-    expect(policy.allowFromPath).toBe("channels.openclaw-weixin.allowFrom")
+    // a prefix: the host appends "allowFrom" itself (its audit prints `${allowFromPath}allowFrom`)
+    expect(policy.allowFromPath).toBe("channels.openclaw-weixin.")
     expect(policy.policyPath).toBe("channels.openclaw-weixin.dmPolicy")
     expect(policy.approveHint).toContain("openclaw pairing approve openclaw-weixin <CODE>")
   })
@@ -35,6 +39,23 @@ describe("security.resolveDmPolicy", () => {
     })
     expect(resolve({ dmPolicy: "open" }).policy).toBe("open")
     expect(resolve({ dmPolicy: "disabled" }).policy).toBe("disabled")
+  })
+
+  it("reports open as admitting everyone, so the host's audit says only that DMs are open", () => {
+    expect(resolve({ dmPolicy: "open", allowFrom: ["u1@im.wechat"] }).allowFrom).toEqual(["u1@im.wechat", "*"])
+    expect(resolve({ dmPolicy: "open", allowFrom: ["*"] }).allowFrom).toEqual(["*"])
+  })
+
+  it("resolves each account's own dmPolicy and allowFrom, with the account's config path", () => {
+    const section = { dmPolicy: "pairing", allowFrom: ["s@im.wechat"], accounts: { b: { dmPolicy: "open" }, c: { allowFrom: ["c1@im.wechat"] } } }
+    expect(resolve(section, "a")).toMatchObject({ policy: "pairing", allowFrom: ["s@im.wechat"], policyPath: "channels.openclaw-weixin.dmPolicy" })
+    expect(resolve(section, "b")).toMatchObject({
+      policy: "open",
+      allowFrom: ["s@im.wechat", "*"],
+      policyPath: "channels.openclaw-weixin.accounts.b.dmPolicy",
+      allowFromPath: "channels.openclaw-weixin.accounts.b."
+    })
+    expect(resolve(section, "c")).toMatchObject({ policy: "pairing", allowFrom: ["c1@im.wechat"] })
   })
 
   it("rejects an unknown policy with the config path in the message", () => {
@@ -65,7 +86,7 @@ describe("status.buildAccountSnapshot", () => {
     Effect.gen(function*() {
       const snapshot = yield* Effect.promise(async () =>
         plugin.status!.buildAccountSnapshot!({
-          account,
+          account: plugin.config.resolveAccount(hostConfig({ dmPolicy: "open" }), "a"),
           cfg: hostConfig({ dmPolicy: "open" }),
           runtime: { accountId: "a", running: true, statusState: "running" }
         })

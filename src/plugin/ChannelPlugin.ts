@@ -7,15 +7,19 @@ import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { CHANNEL_CONFIG_PATH, channelConfigJsonSchema, decodeChannelConfig } from "../config/ChannelConfig.js"
 import { DEFAULT_TEXT_CHUNK_LIMIT } from "../config/Defaults.js"
 import { agentPromptAdapter } from "./AgentPrompt.js"
+import { allowlistAdapter } from "./Allowlist.js"
 import { makeAuthAdapter } from "./AuthAdapter.js"
 import { makeConfigAdapter } from "./ConfigAdapter.js"
+import { makeDirectoryAdapter } from "./Directory.js"
 import { makeGatewayAdapter } from "./GatewayAdapter.js"
 import { messagingAdapter } from "./Messaging.js"
 import { CHANNEL_META } from "./Meta.js"
 import { makeOutboundAdapter } from "./OutboundAdapter.js"
+import { notifyApproval } from "./PairingNotice.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ChannelConfigSchema, WeixinChannelPlugin } from "./SdkTypes.js"
 import { pairingAdapter, securityAdapter } from "./Security.js"
+import { makeSetupWizard } from "./SetupWizard.js"
 import { makeStatusAdapter } from "./StatusAdapter.js"
 
 /** `configSchema` of the channel: the generated JSON schema plus a validator with host-path messages. */
@@ -51,7 +55,10 @@ export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin =
   outbound: makeOutboundAdapter(deps, DEFAULT_TEXT_CHUNK_LIMIT),
   status: makeStatusAdapter(deps),
   messaging: messagingAdapter,
-  pairing: pairingAdapter,
+  pairing: { ...pairingAdapter, notifyApproval: (params) => deps.runtime.run(notifyApproval(params)).then(() => {}) },
   security: securityAdapter,
-  agentPrompt: agentPromptAdapter
+  agentPrompt: agentPromptAdapter,
+  setupWizard: makeSetupWizard(deps),
+  directory: makeDirectoryAdapter(deps),
+  allowlist: allowlistAdapter
 })

@@ -1,0 +1,67 @@
+/**
+ * `allowlist`: lets the host's own tools edit who may write to the bot (the `/allowlist add|remove dm
+ * <id>` chat command and the Control UI) instead of editing the config by hand. Direct messages only:
+ * the channel has no groups (capabilities.chatTypes is `direct`).
+ *
+ * The list edited is `channels.openclaw-weixin.allowFrom`, the one dmPolicy reads (src/host/Access.ts).
+ * An entry is a WeChat user id; it is stored in the spelling the server uses (prefixes such as `user:`
+ * dropped, case kept, PROTOCOL §1.5 / src/domain/PeerId.ts) and compared case-insensitively, so adding
+ * an id twice in another case changes nothing and removing matches any case. `*` (everyone) is accepted
+ * as the host's other channels accept it.
+ */
+import { Either } from "effect"
+import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { normalizePeerId } from "../domain/PeerId.js"
+import { CHANNEL_CONFIG_PATH } from "../config/ChannelConfig.js"
+import { normalizeAllowEntry } from "../host/Access.js"
+import { channelConfigOrThrow } from "./ConfigAdapter.js"
+import type { AllowlistEditParams, AllowlistEditResult, WeixinAllowlistAdapter } from "./SdkTypes.js"
+
+type Json = Record<string, unknown>
+
+const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** `parsed.channels["openclaw-weixin"]`, created when missing. */
+const channelSection = (parsed: Json): Json => {
+  const channels = isRecord(parsed["channels"]) ? parsed["channels"] : (parsed["channels"] = {})
+  const section = (channels as Json)[WEIXIN_CHANNEL_ID]
+  if (isRecord(section)) return section
+  const created: Json = {}
+  ;(channels as Json)[WEIXIN_CHANNEL_ID] = created
+  return created
+}
+
+/** The entry as stored, or undefined when it is not a WeChat user id (nor `*`). */
+export const allowEntryOf = (entry: string): string | undefined =>
+  entry.trim() === "*" ? "*" : Either.match(normalizePeerId(entry), { onLeft: () => undefined, onRight: (peer) => peer.id })
+
+/** Edits `parsedConfig` in place, as the host asks; the host validates and writes it. */
+export const applyAllowlistEdit = (params: Pick<AllowlistEditParams, "parsedConfig" | "scope" | "action" | "entry">): AllowlistEditResult | null => {
+  if (params.scope !== "dm") return null
+  const stored = allowEntryOf(params.entry)
+  if (stored === undefined) return { kind: "invalid-entry" }
+  const section = channelSection(params.parsedConfig)
+  const current = Array.isArray(section["allowFrom"]) ? section["allowFrom"].map(String) : []
+  const key = normalizeAllowEntry(stored)
+  const present = current.some((existing) => normalizeAllowEntry(existing) === key)
+  const next = params.action === "add"
+    ? present ? current : [...current, stored]
+    : current.filter((existing) => normalizeAllowEntry(existing) !== key)
+  const changed = next.length !== current.length
+  if (changed) section["allowFrom"] = next
+  return {
+    kind: "ok",
+    changed,
+    pathLabel: `${CHANNEL_CONFIG_PATH}.allowFrom`,
+    writeTarget: { kind: "channel", scope: { channelId: WEIXIN_CHANNEL_ID } }
+  }
+}
+
+export const allowlistAdapter: WeixinAllowlistAdapter = {
+  supportsScope: ({ scope }) => scope === "dm",
+  readConfig: ({ cfg }) => {
+    const config = channelConfigOrThrow(cfg)
+    return { dmAllowFrom: [...(config.allowFrom ?? [])], dmPolicy: config.dmPolicy }
+  },
+  applyConfigEdit: (params) => applyAllowlistEdit(params)
+}

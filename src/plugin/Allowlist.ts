@@ -4,14 +4,14 @@
  * the channel has no groups (capabilities.chatTypes is `direct`).
  *
  * The list edited is `channels.openclaw-weixin.allowFrom`, the one dmPolicy reads (src/host/Access.ts).
- * An entry is a WeChat user id; it is stored in the spelling the server uses (prefixes such as `user:`
+ * An entry is a WeChat user id (`…@im.wechat`; anything else is an invalid entry); it is stored in the spelling the server uses (prefixes such as `user:`
  * dropped, case kept, PROTOCOL §1.5 / src/domain/PeerId.ts) and compared case-insensitively, so adding
  * an id twice in another case changes nothing and removing matches any case. `*` (everyone) is accepted
  * as the host's other channels accept it.
  */
 import { Either } from "effect"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { normalizePeerId } from "../domain/PeerId.js"
+import { looksLikeWeixinUserId, normalizePeerId } from "../domain/PeerId.js"
 import { CHANNEL_CONFIG_PATH } from "../config/ChannelConfig.js"
 import { normalizeAllowEntry } from "../host/Access.js"
 import { channelConfigOrThrow } from "./ConfigAdapter.js"
@@ -33,7 +33,11 @@ const channelSection = (parsed: Json): Json => {
 
 /** The entry as stored, or undefined when it is not a WeChat user id (nor `*`). */
 export const allowEntryOf = (entry: string): string | undefined =>
-  entry.trim() === "*" ? "*" : Either.match(normalizePeerId(entry), { onLeft: () => undefined, onRight: (peer) => peer.id })
+  entry.trim() === "*"
+    ? "*"
+    : looksLikeWeixinUserId(entry)
+    ? Either.match(normalizePeerId(entry), { onLeft: () => undefined, onRight: (peer) => peer.id })
+    : undefined
 
 /** Edits `parsedConfig` in place, as the host asks; the host validates and writes it. */
 export const applyAllowlistEdit = (params: Pick<AllowlistEditParams, "parsedConfig" | "scope" | "action" | "entry">): AllowlistEditResult | null => {

@@ -18,12 +18,16 @@ let account: SandboxAccount
 
 beforeAll(async () => {
   const setup = Effect.gen(function*() {
-    sandbox = yield* startWeixinSandbox(prebuiltPluginDir === undefined ? {} : { pluginDir: prebuiltPluginDir })
+    sandbox = yield* startWeixinSandbox({
+      ...(prebuiltPluginDir === undefined ? {} : { pluginDir: prebuiltPluginDir }),
+      // the shared machine can be slow to bring a gateway up
+      readyTimeoutMs: 300_000
+    })
     account = yield* sandbox.login
     yield* awaitPolling(sandbox, account)
   })
   await Effect.runPromise(Scope.extend(setup, scope))
-}, 400_000)
+}, 700_000)
 
 afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -47,6 +47,8 @@ export interface SandboxOptions {
   readonly netns?: "auto" | "off" | "required"
   /** Install this unpacked plugin directory instead of packing the repository (e.g. a published tarball). */
   readonly pluginDir?: string
+  /** How long the gateway may take to print its ready line (default that of startGateway). */
+  readonly readyTimeoutMs?: number
 }
 
 export interface WeixinSandbox {
@@ -125,6 +127,7 @@ export const startWeixinSandbox = (options: SandboxOptions = {}) =>
       model: { baseUrl: model.baseUrl, modelId: model.modelId, ...(options.modelInput === undefined ? {} : { input: options.modelInput }) },
       exposePorts: [model.port, emulator.port],
       ...(options.netns === undefined ? {} : { netns: options.netns }),
+      ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
       configPatch: {
         ...options.hostConfig,
         channels: { [CHANNEL_ID]: { ...options.channelConfig, baseUrl: emulator.baseUrl, cdnBaseUrl: emulator.cdnBaseUrl } }

@@ -10,7 +10,10 @@ export const MESSAGE_TOOL_HINTS: ReadonlyArray<string> = [
     "ask the user to write first.",
   "Scheduled (cron) deliveries to WeChat must set both delivery.to (the @im.wechat user id) and " +
     "delivery.accountId (the bot account), e.g. { mode: 'announce', channel: 'openclaw-weixin', to, accountId }.",
-  "Sending images or files to WeChat is not available yet; send text or a link instead."
+  "Before a scheduled (cron) or other unprompted send to WeChat, check the user is reachable: " +
+    "`openclaw directory peers list --channel openclaw-weixin --account <accountId> --json` lists every user the " +
+    "account can reach; send only to an entry whose raw.sendable is true (raw.windowClosesAt says until when). " +
+    "Otherwise the send is refused until the user writes again."
 ]
 
 export const agentPromptAdapter: WeixinAgentPromptAdapter = {

@@ -8,16 +8,20 @@ import { CHANNEL_CONFIG_PATH, channelConfigJsonSchema, decodeChannelConfig } fro
 import { DEFAULT_TEXT_CHUNK_LIMIT } from "../config/Defaults.js"
 import { CHANNEL_UI_HINTS } from "../config/UiHints.js"
 import { agentPromptAdapter } from "./AgentPrompt.js"
+import { allowlistAdapter } from "./Allowlist.js"
 import { makeAuthAdapter } from "./AuthAdapter.js"
 import { makeConfigAdapter } from "./ConfigAdapter.js"
 import { makeDoctorAdapter } from "./Doctor.js"
+import { makeDirectoryAdapter } from "./Directory.js"
 import { makeGatewayAdapter } from "./GatewayAdapter.js"
 import { messagingAdapter } from "./Messaging.js"
 import { CHANNEL_META } from "./Meta.js"
 import { makeOutboundAdapter } from "./OutboundAdapter.js"
+import { notifyApproval } from "./PairingNotice.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ChannelConfigSchema, WeixinChannelPlugin } from "./SdkTypes.js"
 import { makeSecurityAdapter, pairingAdapter } from "./Security.js"
+import { makeSetupWizard } from "./SetupWizard.js"
 import { makeStatusAdapter } from "./StatusAdapter.js"
 
 /** `configSchema` of the channel: the generated JSON schema plus a validator with host-path messages. */
@@ -54,8 +58,11 @@ export const makeWeixinChannelPlugin = (deps: PluginDeps): WeixinChannelPlugin =
   outbound: makeOutboundAdapter(deps, DEFAULT_TEXT_CHUNK_LIMIT),
   status: makeStatusAdapter(deps),
   messaging: messagingAdapter,
-  pairing: pairingAdapter,
+  pairing: { ...pairingAdapter, notifyApproval: (params) => deps.runtime.run(notifyApproval(params)).then(() => {}) },
   security: makeSecurityAdapter(deps),
   doctor: makeDoctorAdapter(deps),
-  agentPrompt: agentPromptAdapter
+  agentPrompt: agentPromptAdapter,
+  setupWizard: makeSetupWizard(deps),
+  directory: makeDirectoryAdapter(deps),
+  allowlist: allowlistAdapter
 })

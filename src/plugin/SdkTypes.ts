@@ -22,3 +22,16 @@ export type OutboundContext = Parameters<NonNullable<WeixinOutboundAdapter["send
 export type OutboundResult = Awaited<ReturnType<NonNullable<WeixinOutboundAdapter["sendText"]>>>
 export type AccountSnapshot = NonNullable<WeixinStatusAdapter["defaultRuntime"]>
 export type StatusIssue = ReturnType<NonNullable<WeixinStatusAdapter["collectStatusIssues"]>>[number]
+export type WeixinDirectoryAdapter = NonNullable<WeixinChannelPlugin["directory"]>
+export type DirectoryEntry = Awaited<ReturnType<NonNullable<WeixinDirectoryAdapter["listPeers"]>>>[number]
+export type WeixinAllowlistAdapter = NonNullable<WeixinChannelPlugin["allowlist"]>
+export type AllowlistEditParams = Parameters<NonNullable<WeixinAllowlistAdapter["applyConfigEdit"]>>[0]
+export type AllowlistEditResult = Awaited<ReturnType<NonNullable<WeixinAllowlistAdapter["applyConfigEdit"]>>>
+export type PairingNotifyParams = Parameters<NonNullable<WeixinPairingAdapter["notifyApproval"]>>[0]
+/** The imperative setup wizard (`ChannelSetupWizardAdapter`): the declarative one has no place for a QR. */
+export type WeixinSetupWizard = Extract<NonNullable<WeixinChannelPlugin["setupWizard"]>, { readonly getStatus: unknown }>
+export type SetupConfigureContext = Parameters<WeixinSetupWizard["configure"]>[0]
+export type SetupResult = Awaited<ReturnType<WeixinSetupWizard["configure"]>>
+export type SetupDmPolicy = NonNullable<WeixinSetupWizard["dmPolicy"]>
+export type WizardPrompter = SetupConfigureContext["prompter"]
+export type HostConfig = SetupConfigureContext["cfg"]

@@ -79,6 +79,24 @@ describe("agentPrompt.messageToolHints", () => {
     expect(hints).toContain("delivery.to")
     expect(hints).toContain("delivery.accountId")
   })
+
+  it("tells the agent to check readiness with the directory before an unprompted send, and no longer says media is unavailable", () => {
+    const hints = plugin.agentPrompt!.messageToolHints!({ cfg: {} }).join("\n")
+    expect(hints).toContain("openclaw directory peers list --channel openclaw-weixin")
+    expect(hints).toContain("raw.sendable")
+    expect(hints).not.toMatch(/not available yet/)
+  })
+})
+
+describe("onboarding adapters are declared", () => {
+  it("has a setup wizard with a DM policy step, a directory, an allowlist and an approval notice", () => {
+    expect(plugin.setupWizard).toMatchObject({ channel: "openclaw-weixin" })
+    expect(typeof (plugin.setupWizard as { configure?: unknown }).configure).toBe("function")
+    expect((plugin.setupWizard as { dmPolicy?: { policyKey: string } }).dmPolicy?.policyKey).toBe("channels.openclaw-weixin.dmPolicy")
+    expect(typeof plugin.directory?.listPeers).toBe("function")
+    expect(typeof plugin.allowlist?.applyConfigEdit).toBe("function")
+    expect(typeof plugin.pairing?.notifyApproval).toBe("function")
+  })
 })
 
 describe("status.buildAccountSnapshot", () => {

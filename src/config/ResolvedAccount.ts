@@ -21,6 +21,7 @@ import {
 } from "./Defaults.js"
 import type { AccountConfig, ChannelConfig } from "./ChannelConfig.js"
 import { type ActorSettings, defaultActorSettings } from "./Tuning.js"
+import { type QuotePolicy, quotePolicyOf } from "./QuotePolicy.js"
 import { nonBlank } from "../domain/NonBlank.js"
 
 /** What a QR login stored for an account (the state folder's `StoredAccount` satisfies it). */
@@ -62,6 +63,8 @@ export interface ResolvedWeixinAccount {
   readonly http: HttpSettings
   /** what its actor runs with: the section's concurrency and chunk limit over the (tuned) defaults */
   readonly actor: ActorSettings
+  /** the quote store's policy (`quoteCache`, PROTOCOL §7.5) */
+  readonly quotes: QuotePolicy
 }
 
 /** The HTTP settings the section gives every request (an account may override its route tag). */
@@ -118,7 +121,8 @@ export const resolveWeixinAccount = (
       ...tuning,
       dispatchConcurrency: config.dispatchConcurrency,
       chunkLimit: config.textChunkLimit
-    }
+    },
+    quotes: quotePolicyOf(config.quoteCache)
   }
 }
 

@@ -20,6 +20,7 @@
  */
 import { Cause, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope } from "effect"
 import { makeClientId } from "../domain/ClientId.js"
+import { defaultQuotePolicy, type QuotePolicy } from "../config/QuotePolicy.js"
 import type { ActorSettings } from "../config/Tuning.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import type { ILinkConnection } from "../ilink/ILinkConnection.js"
@@ -39,6 +40,7 @@ import { InboundMedia, type InboundMediaSettings } from "./InboundMedia.js"
 import { runMonitor } from "./Monitor.js"
 import type { MediaUploader } from "./OutboundMedia.js"
 import { Outbox, type SendRequest } from "./Outbox.js"
+import { QuoteStore, type QuoteStoreService } from "./QuoteStore.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 import { Typing } from "./Typing.js"
 
@@ -52,6 +54,8 @@ export interface AccountActorConfig {
   readonly state: AccountStateRef
   /** the CDN uploads of media sends (the account's CDN base URL); without it media sends fail typed */
   readonly upload?: MediaUploader | undefined
+  /** the quote store's policy (`quoteCache`, PROTOCOL §7.5); default: the official defaults */
+  readonly quotes?: QuotePolicy | undefined
 }
 
 export interface AccountActorHandle {
@@ -105,6 +109,8 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
     // 4. writers: the state the actor keeps on disk, each with its writer fiber
     const contextTokens = yield* ContextTokens.make({ accountId }).pipe(Scope.extend(roles.writers))
     const inbox = yield* Inbox.make({ accountId }).pipe(Scope.extend(roles.writers))
+    const quotes = yield* QuoteStore.make(accountId, config.quotes ?? defaultQuotePolicy)
+    const recordSent = recordOutbound(quotes)
 
     yield* api.notifyStart(connection).pipe(
       Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))
@@ -119,7 +125,8 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       ...(config.upload === undefined ? {} : { media: config.upload })
     }).pipe(Scope.extend(roles.outbox))
     const typing = yield* Typing.make({ accountId, connection })
-    const noteOutbound = <A, E>(effect: Effect.Effect<A, E>) => Effect.tap(effect, () => markOutbound(state))
+    const noteOutbound = <E>(effect: Effect.Effect<Receipt, E>, to: SendRequest["to"], text: string) =>
+      Effect.tap(effect, (receipt) => Effect.zipRight(markOutbound(state), recordSent(to.key, receipt, text)))
 
     // 2. turns: one agent turn per claimed message, in order per peer
     const runTurn = (claimed: ClaimedMessage) =>
@@ -132,12 +139,12 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         const runId = yield* makeClientId
         // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
         const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
-        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media }
+        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media, quotes }
         const channel = outbox.replyChannel({ to: peer, contextToken, runId })
         const reply: ReplyChannel = {
-          sendText: (text) => noteOutbound(channel.sendText(text)),
-          sendProgress: (item) => noteOutbound(channel.sendProgress(item)),
-          sendMedia: (request) => noteOutbound(channel.sendMedia(request)),
+          sendText: (text) => noteOutbound(channel.sendText(text), peer, text),
+          sendProgress: (item) => noteOutbound(channel.sendProgress(item), peer, ""),
+          sendMedia: (request) => noteOutbound(channel.sendMedia(request), peer, request.caption),
           withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
         }
         yield* agentTurns.run(turn, reply)
@@ -182,12 +189,18 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
   const handle: AccountActorHandle = {
     accountId,
     state,
-    send: (request) => started.noteOutbound(started.outbox.send(request)),
+    send: (request) => started.noteOutbound(started.outbox.send(request), request.to, request.text ?? ""),
     stop: Scope.close(actorScope, Exit.void),
     awaitParked: Fiber.join(started.monitor)
   }
   return handle
 })
+
+/** What the bot said goes into the quote store under each delivered chunk's server id. */
+const recordOutbound = (quotes: QuoteStoreService) => (peer: string, receipt: Receipt, text: string) => {
+  const ids = receipt.chunks.flatMap((chunk) => (chunk._tag === "Delivered" ? [chunk.messageId] : []))
+  return text === "" || ids.length === 0 ? Effect.void : quotes.record({ ids, peer, direction: "out", sender: "bot", text })
+}
 
 const oneLine = (cause: Cause.Cause<unknown>): string =>
   Option.match(Cause.failureOption(cause), {

@@ -20,14 +20,16 @@ import { ILinkSettings } from "../ilink/ILinkSettings.js"
 import { AccountStore } from "../state/AccountStore.js"
 import { ContextTokenStore } from "../state/ContextTokenStore.js"
 import { CursorStore } from "../state/CursorStore.js"
+import { DebugModeStore } from "../state/DebugModeStore.js"
 import { InboxJournal } from "../state/InboxJournal.js"
+import { QuoteJournal } from "../state/QuoteJournal.js"
 import type { StateStores } from "../state/State.js"
 import type { StateError } from "../state/StateError.js"
 import { AccountActor, type AccountActorHandle } from "./AccountActor.js"
 import { AccountPhase, type AccountStateRef, type ParkedPhase, setPhase, whatToDo } from "./AccountStatus.js"
 import { AgentTurns, type AgentTurnsService } from "./AgentTurns.js"
 import { InboundMedia } from "./InboundMedia.js"
-import type { InboundMediaStore } from "./InboundMediaStore.js"
+import { InboundMediaStore } from "./InboundMediaStore.js"
 
 /**
  * What the host gave an account when it started it (`gateway.startAccount`): who runs its agent turns,
@@ -61,7 +63,7 @@ const make = Effect.gen(function*() {
   const api = yield* ILinkApi
   const cdn = yield* CdnUpload
   // only the stores: the whole layer context would also carry the layer's Scope into the actor
-  const stores = Context.pick(AccountStore, CursorStore, ContextTokenStore, InboxJournal)(
+  const stores = Context.pick(AccountStore, CursorStore, ContextTokenStore, InboxJournal, QuoteJournal, DebugModeStore)(
     yield* Effect.context<StateStores>()
   )
   const accounts = Context.get(stores, AccountStore)
@@ -69,6 +71,7 @@ const make = Effect.gen(function*() {
   const tuning = yield* ActorTuning
   const cdnTimeouts = yield* CdnTimeouts
   const inboundMedia = yield* InboundMedia
+  const mediaStore = yield* InboundMediaStore
 
   const park = (accountId: string, options: AccountRunOptions, phase: ParkedPhase) =>
     Effect.zipRight(
@@ -97,6 +100,7 @@ const make = Effect.gen(function*() {
           settings: account.actor,
           media: { accountId: account.accountId, cdnBaseUrl: account.cdnBaseUrl, maxBytes: account.mediaMaxBytes },
           upload: { cdn, cdnBaseUrl: account.cdnBaseUrl },
+          quotes: account.quotes,
           state: options.state
         })
         if (options.onStarted !== undefined) yield* options.onStarted(actor)
@@ -107,6 +111,7 @@ const make = Effect.gen(function*() {
           Context.make(AgentTurns, binding.turns).pipe(
             Context.add(ILinkApi, api),
             Context.add(InboundMedia, inboundMedia),
+            Context.add(InboundMediaStore, mediaStore),
             Context.add(CdnTimeouts, cdnTimeouts),
             Context.merge(stores),
             // read by every iLink call of the account, from every fiber the actor forks

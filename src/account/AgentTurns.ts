@@ -15,6 +15,7 @@ import type { HostTurnError } from "./HostTurnError.js"
 import type { OutboundMedia } from "./OutboundMedia.js"
 import type { ClaimedMessage } from "./Inbox.js"
 import type { TurnMedia } from "./InboundMedia.js"
+import type { QuoteStoreService } from "./QuoteStore.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
 
 /** One inbound message as the host sees it. */
@@ -33,6 +34,11 @@ export interface InboundTurn {
    * it once the sender is admitted, so a refused sender's media is never downloaded.
    */
   readonly media: Effect.Effect<TurnMedia>
+  /**
+   * The account's quote store (QuoteStore.ts): id-only quotes are resolved from it and the turn's message
+   * is recorded in it. The AccountActor always gives one; without it an id-only quote gets the placeholder.
+   */
+  readonly quotes?: QuoteStoreService | undefined
 }
 
 /** Tool progress items the host may send during a turn (PROTOCOL §5.7). */

@@ -8,8 +8,9 @@
  * - the error a bad section produces: `ChannelConfigError`, whose message names the host's config path.
  *
  * Keys the official plugin writes (`channelConfigUpdatedAt`, `quoteCache`) are accepted so an existing
- * install's config stays valid, even where we do not use them; each says so in its description, and the
- * README's table lists every key with what it does here.
+ * install's config stays valid; `quoteCache` is honoured (config/QuotePolicy.ts), `channelConfigUpdatedAt`
+ * is accepted and not used; each says so in its description, and the README's table lists every key with
+ * what it does here.
  */
 import { Either, JSONSchema, ParseResult, Schema } from "effect"
 import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT, MAX_MEDIA_MAX_MB } from "./Defaults.js"
@@ -80,15 +81,19 @@ export const AccountConfig = Schema.Struct({
 })
 export type AccountConfig = typeof AccountConfig.Type
 
-/** The official plugin's quote cache settings: accepted for compatibility, not used. */
+/**
+ * The quote store (PROTOCOL §7.5), with the official plugin's keys. Numbers stay lenient: a value that is not
+ * positive falls back to its default (config/QuotePolicy.ts), as in the official plugin.
+ */
+const quoteNumber = (description: string) => optional(Schema.Number.annotations({ description }))
 const QuoteCacheConfig = Schema.Struct({
-  enabled: optional(Schema.Boolean),
-  retentionDays: optional(Schema.Number),
-  maxMessagesPerAccount: optional(Schema.Number),
-  mediaRetentionDays: optional(Schema.Number),
-  maxMediaBytesPerAccount: optional(Schema.Number),
-  maxSingleMediaBytes: optional(Schema.Number)
-})
+  enabled: optional(Schema.Boolean.annotations({ description: "false: no quote store; id-only quotes reach the agent as a placeholder" })),
+  retentionDays: quoteNumber("days a message is remembered for quotes (default 30)"),
+  maxMessagesPerAccount: quoteNumber("messages remembered per account (default 10000)"),
+  mediaRetentionDays: quoteNumber("days a remembered message's media can be re-attached to a quote (default 7)"),
+  maxMediaBytesPerAccount: quoteNumber("bytes of media quotes can re-attach, per account (default 268435456)"),
+  maxSingleMediaBytes: quoteNumber("largest media file remembered for quotes, in bytes (default 26214400)")
+}).annotations({ description: "the quote store: what id-only WeChat quotes are resolved from" })
 
 export const ChannelConfig = Schema.Struct({
   name: optional(TrimmedText.annotations({ description: "display name used when an account has none" })),

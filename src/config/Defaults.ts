@@ -91,3 +91,19 @@ export const DEFAULT_STABLE_AFTER_MS = 120_000
 export const POLL_STALL_MS = 120_000
 /** How often the published status is re-evaluated without a change (so a stalled poll shows up). */
 export const STATUS_REFRESH_MS = 15_000
+
+// ---- quote store (PROTOCOL §7.5; the official plugin's `quoteCache` defaults) ---------------------------
+/** days a message is remembered for quotes */
+export const DEFAULT_QUOTE_RETENTION_DAYS = 30
+/** messages remembered per account; the oldest are forgotten first */
+export const DEFAULT_QUOTE_MAX_MESSAGES = 10_000
+/** days a remembered message's media stays attachable to a quote */
+export const DEFAULT_QUOTE_MEDIA_RETENTION_DAYS = 7
+/** bytes of media a quote may re-attach, per account; the oldest media are forgotten first */
+export const DEFAULT_QUOTE_MAX_MEDIA_BYTES = 256 * 1024 * 1024
+/** largest single media file remembered for quotes */
+export const DEFAULT_QUOTE_MAX_SINGLE_MEDIA_BYTES = 25 * 1024 * 1024
+/** replies of a turn kept back for the final answer: tool progress never spends them */
+export const FINAL_REPLY_RESERVE = 2
+/** below this many replies left, tool progress is collapsed to its results (no start items) */
+export const PROGRESS_COLLAPSE_BELOW = 5

@@ -23,6 +23,7 @@ import {
 } from "./Defaults.js"
 import type { AccountConfig, ChannelConfig, DmPolicy } from "./ChannelConfig.js"
 import { type ActorSettings, defaultActorSettings } from "./Tuning.js"
+import { type QuotePolicy, quotePolicyOf } from "./QuotePolicy.js"
 import { nonBlank } from "../domain/NonBlank.js"
 
 /** What a QR login stored for an account (the state folder's `StoredAccount` satisfies it). */
@@ -72,6 +73,8 @@ export interface ResolvedWeixinAccount {
   readonly access: AccessSettings
   /** what its actor runs with: the section's concurrency and the account's chunk limit over the (tuned) defaults */
   readonly actor: ActorSettings
+  /** the quote store's policy (`quoteCache`, PROTOCOL §7.5) */
+  readonly quotes: QuotePolicy
 }
 
 /** The HTTP settings the section gives every request (an account may override its route tag). */
@@ -135,7 +138,8 @@ export const resolveWeixinAccount = (
       ...tuning,
       dispatchConcurrency: config.dispatchConcurrency,
       chunkLimit: entry.textChunkLimit ?? config.textChunkLimit
-    }
+    },
+    quotes: quotePolicyOf(config.quoteCache)
   }
 }
 

@@ -42,6 +42,12 @@ export const CHANNEL_UI_HINTS: Record<string, UiHint> = {
   },
   dispatchConcurrency: { label: "Users answered at once", help: "per account; default 8", advanced: true },
   replyProgressMessages: { label: "Show tool progress", help: "tool-call items while the agent works" },
+  "quoteCache.enabled": { label: "Remember messages for quotes", help: "a quote by id only reaches the agent with the quoted text; default on", advanced: true },
+  "quoteCache.retentionDays": { label: "Quote memory (days)", help: "default 30", advanced: true },
+  "quoteCache.maxMessagesPerAccount": { label: "Messages remembered per account", help: "the oldest are forgotten first; default 10000", advanced: true },
+  "quoteCache.mediaRetentionDays": { label: "Quoted media re-attached for (days)", help: "default 7", advanced: true },
+  "quoteCache.maxMediaBytesPerAccount": { label: "Quoted media budget per account (bytes)", help: "default 268435456", advanced: true },
+  "quoteCache.maxSingleMediaBytes": { label: "Largest media file remembered (bytes)", help: "default 26214400", advanced: true },
   channelConfigUpdatedAt: {
     label: "Updated at (official plugin)",
     help: "written by the official plugin; accepted and ignored here",

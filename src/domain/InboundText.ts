@@ -10,7 +10,7 @@
  * prompts written for the official plugin keep working when an install switches to this one.
  */
 import { createHash } from "node:crypto"
-import { MessageItemType } from "../wire/Message.js"
+import { isKnownItem, MessageItemType } from "../wire/Message.js"
 import type { MessageItem, PartialText, WeixinMessage } from "../wire/Message.js"
 
 export const MEDIA_LABELS: Readonly<Record<number, string>> = {
@@ -43,8 +43,18 @@ const bodyOfItems = (items: ReadonlyArray<MessageItem>): string => {
   return ""
 }
 
-/** The Body of §7.3: the first item that says something, in list order; "" when none does. */
-export const inboundBody = (message: WeixinMessage): string => bodyOfItems(message.item_list ?? [])
+/**
+ * The Body of §7.3: the first item that says something, in list order. A message that says nothing but
+ * has items of types we cannot read gets a placeholder naming them, so the agent never sees an empty body
+ * for something the user did send; "" only when there is nothing at all.
+ */
+export const inboundBody = (message: WeixinMessage): string => {
+  const items = message.item_list ?? []
+  const body = bodyOfItems(items)
+  if (body !== "") return body
+  const unknown = [...new Set(items.filter((item) => !isKnownItem(item)).map((item) => item.type))]
+  return unknown.length === 0 ? "" : `[unsupported message type ${unknown.join(", ")}]`
+}
 
 /** The inline view of a quote (§7.4). */
 export interface InlineQuote {

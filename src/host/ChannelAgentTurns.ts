@@ -31,6 +31,8 @@ import { type AsyncContextRunner, describeThrown, runtimeCaller } from "./Channe
 import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
 import { hostInboundMediaHelpers, type InboundMediaHelpers, mediaContext } from "./InboundMediaFacts.js"
 import type { MediaLoaderService } from "./MediaLoader.js"
+import { resolveQuote } from "./QuoteContext.js"
+import { recordInbound } from "./QuoteRecording.js"
 import { deliverReplyMedia, makeNoticeGate, replyMediaRefs } from "./ReplyMedia.js"
 
 type HostChannelRuntime = PluginRuntime["channel"]
@@ -253,11 +255,13 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
       const forContext = hasMedia
         ? mediaContext(media, inboundBody(turn.claimed.message), turnMessageId(turn), yield* mediaHelpers)
         : undefined
+      const quote = yield* resolveQuote(turn, mediaHelpers)
+      yield* recordInbound(turn, media)
       const ctxPayload = yield* call<unknown>(
         turn,
         "session",
         "inbound.buildContext",
-        inboundContextParams(turn, route, { commandsAuthorized: admission.owner }, forContext)
+        inboundContextParams(turn, route, { commandsAuthorized: admission.owner }, forContext, quote)
       )
       return yield* dispatch(turn, reply, route, ctxPayload)
     }).pipe(Effect.withLogSpan("AgentTurns.run"))

@@ -6,9 +6,10 @@
  */
 import type { PluginRuntime } from "openclaw/plugin-sdk/core"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { inboundBody, providerMessageId, quoteOf } from "../domain/InboundText.js"
+import { inboundBody, providerMessageId } from "../domain/InboundText.js"
 import type { InboundTurn } from "../account/AgentTurns.js"
 import type { InboundMediaFact } from "./InboundMediaFacts.js"
+import { type ResolvedQuote, supplementalQuote } from "./QuoteContext.js"
 
 export type BuildContextParams = Parameters<PluginRuntime["channel"]["inbound"]["buildContext"]>[0]
 
@@ -36,19 +37,17 @@ export const inboundContextParams = (
   turn: InboundTurn,
   route: TurnRoute,
   access: { readonly commandsAuthorized: boolean },
-  media?: { readonly media: ReadonlyArray<InboundMediaFact>; readonly body: string }
+  media?: { readonly media: ReadonlyArray<InboundMediaFact>; readonly body: string },
+  quote?: ResolvedQuote
 ): BuildContextParams => {
   const message = turn.claimed.message
   const sender = turn.peer.id
   const body = inboundBody(message)
   const bodyForAgent = media?.body ?? body
-  const quote = quoteOf(message)
   const messageId = turnMessageId(turn)
   const extra: Record<string, unknown> = {}
-  if (quote.isQuote) {
-    extra["ReplyToIsQuote"] = true
-    if (quote.replyToBody !== undefined) extra["ReplyToBody"] = quote.replyToBody
-  }
+  // the quote travels as `supplemental.quote` (QuoteContext.ts); only the selected text has no field there
+  if (quote?.quoteText !== undefined) extra["ReplyToQuoteText"] = quote.quoteText
   if (turn.contextToken !== undefined) extra["context_token"] = turn.contextToken
   return {
     channel: WEIXIN_CHANNEL_ID,
@@ -69,7 +68,7 @@ export const inboundContextParams = (
     reply: {
       to: sender,
       originatingTo: sender,
-      ...(quote.replyToId === undefined ? {} : { replyToId: quote.replyToId })
+      ...(quote?.id === undefined ? {} : { replyToId: quote.id })
     },
     message: {
       rawBody: body,
@@ -78,6 +77,7 @@ export const inboundContextParams = (
       commandBody: body.trim()
     },
     ...(media === undefined || media.media.length === 0 ? {} : { media: [...media.media] }),
+    ...(quote === undefined ? {} : { supplemental: { quote: supplementalQuote(quote) } }),
     access: { commands: { authorized: access.commandsAuthorized } },
     extra
   }

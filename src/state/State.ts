@@ -1,7 +1,7 @@
 /**
- * Every state service in one layer, for composition roots and tests: the four stores, plus the state dir
+ * Every state service in one layer, for composition roots and tests: the stores, plus the state dir
  * and the file operations they share (one StateFiles, so a corrupt file warns once, and in memory one
- * Map that all four see).
+ * Map that all of them see).
  *
  * - `State.layer`: the real state dir from the environment (PROTOCOL §3.6)
  * - `State.layerAt(dir)`: a given state dir (tests, tools)
@@ -11,18 +11,22 @@ import { Layer } from "effect"
 import { AccountStore } from "./AccountStore.js"
 import { ContextTokenStore } from "./ContextTokenStore.js"
 import { CursorStore } from "./CursorStore.js"
+import { DebugModeStore } from "./DebugModeStore.js"
 import { InboxJournal } from "./InboxJournal.js"
+import { QuoteJournal } from "./QuoteJournal.js"
 import { StateDir } from "./StatePaths.js"
 import { StateFiles } from "./StateFiles.js"
 
-export type StateStores = AccountStore | CursorStore | ContextTokenStore | InboxJournal
+export type StateStores = AccountStore | CursorStore | ContextTokenStore | InboxJournal | QuoteJournal | DebugModeStore
 export type StateServices = StateStores | StateDir | StateFiles
 
 const stores = Layer.mergeAll(
   AccountStore.DefaultWithoutDependencies,
   CursorStore.DefaultWithoutDependencies,
   ContextTokenStore.DefaultWithoutDependencies,
-  InboxJournal.DefaultWithoutDependencies
+  InboxJournal.DefaultWithoutDependencies,
+  QuoteJournal.DefaultWithoutDependencies,
+  DebugModeStore.DefaultWithoutDependencies
 )
 
 const over = (base: Layer.Layer<StateDir | StateFiles>): Layer.Layer<StateServices> =>

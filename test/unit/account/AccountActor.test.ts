@@ -42,7 +42,7 @@ const setup = (
       api.layer,
       hostLayer ?? Layer.succeed(AgentTurns, host),
       State.layerAt(dir),
-      InboundMedia.Default.pipe(Layer.provide(InboundMediaStore.layerMemory))
+      InboundMedia.Default.pipe(Layer.provideMerge(InboundMediaStore.layerMemory))
     )
     /** the scope the actor is made in: closing it stops the actor, as the runner's end does */
     const actorScope = yield* Scope.make()

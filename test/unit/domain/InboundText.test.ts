@@ -53,8 +53,9 @@ describe("inboundBody (PROTOCOL §7.3)", () => {
     expect(inboundBody(withItems(`{"type": 2}`))).toBe("[图片]")
   })
 
-  it("skips tool-call and unknown items and gives an empty body when nothing is left", () => {
-    expect(inboundBody(withItems(`{"type": 11, "tool_call_start_item": {}}`, `{"type": 99}`))).toBe("")
+  it("skips tool-call and unknown items; with nothing left, unknown types are named (issue 11), else the body is empty", () => {
+    expect(inboundBody(withItems(`{"type": 11, "tool_call_start_item": {}}`, `{"type": 99}`))).toBe("[unsupported message type 99]")
+    expect(inboundBody(withItems(`{"type": 11, "tool_call_start_item": {}}`))).toBe("")
     expect(inboundBody(withItems(`{"type": 99}`, `{"type": 1, "text_item": {"text": "late"}}`))).toBe("late")
     expect(inboundBody(wire(`{"seq": 1}`))).toBe("")
   })
@@ -173,5 +174,13 @@ describe("providerMessageId", () => {
 
   it("is undefined when the message carries no id at all", () => {
     expect(providerMessageId(wire(`{"item_list": [{"type": 1, "text_item": {"text": "x"}}]}`))).toBeUndefined()
+  })
+})
+
+describe("a message of unknown item types", () => {
+  it("reaches the agent with a placeholder naming the types, not an empty body", () => {
+    const message = { item_list: [{ type: 42 }, { type: 42 }, { type: 0 }] } as unknown as WeixinMessage
+    expect(inboundBody(message)).toBe("[unsupported message type 42, 0]")
+    expect(inboundBody({ item_list: [] } as unknown as WeixinMessage)).toBe("")
   })
 })

@@ -249,7 +249,7 @@ describe("ChannelAgentTurns inbound context", () => {
       const quoted = fake.calls.buildContext[1]!
       expect(quoted["message"].rawBody).toBe("[图片]")
       expect(quoted["reply"].replyToId).toBe("777")
-      expect(quoted["extra"]).toMatchObject({ ReplyToIsQuote: true, ReplyToBody: "earlier | old text" })
+      expect(quoted["supplemental"]).toEqual({ quote: { isQuote: true, id: "777", fullId: "777", body: "earlier | old text" } })
     }))
 
   it.effect("falls back to the Inbox key as the provider id when the message has no server id", () =>

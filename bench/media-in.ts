@@ -8,24 +8,28 @@
  *     (no HTTP, no hashing, no disk): the fastest the bytes could possibly be decrypted;
  *   - the pipeline, after a small warm-up file (module loading, connection set-up).
  *
- * For scale it also times a bare HTTP download of the same ciphertext (no decryption, no store): with the
- * emulator in this process, the transfer alone costs several times the decipher.
+ * The emulator runs in a child process (bench/media-cdn/emulator-child.ts), so its CDN serves from its own
+ * thread and does not take the client's CPU. For scale it also times a bare node:http GET of the same
+ * ciphertext from that CDN, body dropped (`http_only_ms`): the transport's floor on this machine. No
+ * client can beat it, so `raw_decrypt_ms / http_only_ms` bounds the ratio from above (`ratio_bound`);
+ * on a loaded 2-core box loopback TCP alone often costs more than the decipher.
  *
  * Memory: RSS sampled every 2 ms during the pipeline, against the RSS right before it (after a forced
- * GC). The emulator lives in this process and already holds the file's ciphertext and plaintext before
- * the baseline is taken, so only what the download costs on top shows. RSS seldom shrinks after a GC, so
+ * GC); only what the download costs shows. RSS seldom shrinks after a GC, so
  * pages freed before the baseline can be reused unseen; the JS heap plus buffers (heapUsed + external) is
  * sampled beside it. Throughput: baseline time /
  * pipeline time (1.0 = as fast as the bare decipher).
  */
 import { Duration, Effect, Either, Logger, LogLevel, Schema } from "effect"
 import { createDecipheriv, randomBytes } from "node:crypto"
+import { type ChildProcess, fork } from "node:child_process"
 import * as Fs from "node:fs"
+import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as V8 from "node:v8"
+import { fileURLToPath } from "node:url"
 import * as Vm from "node:vm"
-import { makeEmulator } from "../sandbox/emulator/Emulator.js"
 import { InboundMedia } from "../src/account/InboundMedia.js"
 import type { ClaimedMessage } from "../src/account/InboxRecords.js"
 import { normalizePeerId } from "../src/domain/PeerId.js"
@@ -52,15 +56,62 @@ const mb = (bytes: number) => bytes / (1024 * 1024)
 const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bench-media-in-"))
 process.env["OPENCLAW_STATE_DIR"] = stateDir
 
+/** The emulator in a child process (bench/media-cdn/emulator-child.ts), so its CDN serves from another core. */
+interface ChildEmulator {
+  readonly cdnBaseUrl: string
+  readonly botId: string
+  readonly ask: <A>(message: Record<string, unknown>) => Promise<A>
+}
+
+const startChild = Effect.acquireRelease(
+  Effect.async<{ child: ChildProcess; ready: { cdnBaseUrl: string; botId: string } }>((resume) => {
+    // inherits tsx's loader flags from this process's execArgv
+    const child = fork(Path.join(Path.dirname(fileURLToPath(import.meta.url)), "media-cdn", "emulator-child.ts"), [], { stdio: "inherit" })
+    child.once("message", (ready: { cdnBaseUrl: string; botId: string }) => resume(Effect.succeed({ child, ready })))
+  }),
+  ({ child }) => Effect.sync(() => child.disconnect())
+)
+
+const childEmulator = Effect.map(startChild, ({ child, ready }): ChildEmulator => {
+  let next = 0
+  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  child.on("message", (message: { kind: string; id: number; value?: unknown; error?: string }) => {
+    const pending = waiting.get(message.id)
+    waiting.delete(message.id)
+    if (message.error !== undefined) pending?.reject(new Error(message.error))
+    else pending?.resolve(message.value)
+  })
+  return {
+    cdnBaseUrl: ready.cdnBaseUrl,
+    botId: ready.botId,
+    ask: <A>(message: Record<string, unknown>) =>
+      new Promise<A>((resolve, reject) => {
+        const id = next++
+        waiting.set(id, { resolve: resolve as (value: unknown) => void, reject })
+        child.send({ ...message, id })
+      })
+  }
+})
+
+interface InjectedFile {
+  readonly json: string
+  readonly messageId: string
+  readonly fromUserId: string
+  readonly keyHex: string
+  readonly downloadUrl: string
+}
+
 const program = Effect.gen(function*() {
-  const emulator = yield* makeEmulator({ longPollMs: 100 })
-  const bot = yield* emulator.addBot()
+  const emulator = yield* childEmulator
   const media = yield* InboundMedia
-  const settings = { accountId: bot.botId, cdnBaseUrl: emulator.cdnBaseUrl, maxBytes: FILE_BYTES }
+  const settings = { accountId: emulator.botId, cdnBaseUrl: emulator.cdnBaseUrl, maxBytes: FILE_BYTES }
 
   const claimFile = (data: Uint8Array, fileName: string) =>
     Effect.gen(function*() {
-      const injected = yield* emulator.injectInbound({ botId: bot.botId, kind: "file", media: { data }, fileName })
+      const source = Path.join(stateDir, `source-${fileName}`)
+      Fs.writeFileSync(source, data)
+      const injected = yield* Effect.promise(() => emulator.ask<InjectedFile>({ kind: "inject-file", path: source, fileName }))
+      Fs.rmSync(source)
       const message = yield* Schema.decodeUnknown(WeixinMessage)(Either.getOrThrow(parseLossless(injected.json)))
       const claimed: ClaimedMessage = {
         key: `mid:${injected.messageId}`,
@@ -68,7 +119,7 @@ const program = Effect.gen(function*() {
         message,
         claimedAt: 0
       }
-      return { claimed, keyHex: injected.media?.keyHex ?? "", param: injected.media?.media.encrypt_query_param ?? "" }
+      return { claimed, keyHex: injected.keyHex, downloadUrl: injected.downloadUrl }
     }).pipe(Effect.orDie)
 
   const fetch = (claimed: ClaimedMessage) =>
@@ -85,21 +136,13 @@ const program = Effect.gen(function*() {
   const plaintext = randomBytes(FILE_BYTES)
   const file = yield* claimFile(plaintext, "big.bin")
 
-  // baseline: the bare decipher over the same ciphertext, in memory
-  // a bare HTTP download of the same bytes, for scale (the emulator serves it from this process)
-  const httpStarted = performance.now()
-  const ciphertext = yield* Effect.promise(() => fetchCiphertext(emulator.cdn.downloadUrl(file.param)))
-  const httpMs = performance.now() - httpStarted
-  const key = Buffer.from(file.keyHex, "hex")
-  const rawStarted = performance.now()
-  const decipher = createDecipheriv("aes-128-ecb", key, null)
-  let rawBytes = 0
-  for (let offset = 0; offset < ciphertext.length; offset += CHUNK) {
-    rawBytes += decipher.update(ciphertext.subarray(offset, offset + CHUNK)).length
-  }
-  rawBytes += decipher.final().length
-  const rawMs = performance.now() - rawStarted
-  if (rawBytes !== FILE_BYTES) throw new Error(`the baseline decrypted ${rawBytes} bytes`)
+  // the transport's floor: a bare node:http GET of the same ciphertext from the same CDN, bytes dropped
+  const httpMs = Math.min(
+    yield* Effect.promise(() => timeHttpGet(file.downloadUrl)),
+    yield* Effect.promise(() => timeHttpGet(file.downloadUrl))
+  )
+  // the baseline: the bare decipher over the same ciphertext, in memory (best of two)
+  const rawMs = yield* Effect.promise(() => rawDecryptMs(file.downloadUrl, Buffer.from(file.keyHex, "hex")))
 
   gc?.()
   const live = () => {
@@ -128,7 +171,44 @@ const program = Effect.gen(function*() {
 })
 
 /** The ciphertext as the CDN serves it (the fallback URL), for the baseline. */
-const fetchCiphertext = async (url: string): Promise<Buffer> => Buffer.from(await (await fetch(url)).arrayBuffer())
+const fetchCiphertext = (url: string): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    Http.get(url, (response) => {
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("end", () => resolve(Buffer.concat(chunks)))
+      response.on("error", reject)
+    }).on("error", reject)
+  })
+
+/** The bare decipher over the whole ciphertext in memory, 64 KiB at a time; the best of two runs. */
+const rawDecryptMs = async (url: string, key: Buffer): Promise<number> => {
+  const ciphertext = await fetchCiphertext(url)
+  const once = () => {
+    const started = performance.now()
+    const decipher = createDecipheriv("aes-128-ecb", key, null)
+    let bytes = 0
+    for (let offset = 0; offset < ciphertext.length; offset += CHUNK) {
+      bytes += decipher.update(ciphertext.subarray(offset, offset + CHUNK)).length
+    }
+    bytes += decipher.final().length
+    if (bytes !== FILE_BYTES) throw new Error(`the baseline decrypted ${bytes} bytes`)
+    return performance.now() - started
+  }
+  return Math.min(once(), once())
+}
+
+/** A bare GET whose body is counted and dropped: what moving the bytes alone costs. */
+const timeHttpGet = (url: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const started = performance.now()
+    Http.get(url, (response) => {
+      let bytes = 0
+      response.on("data", (chunk: Buffer) => void (bytes += chunk.length))
+      response.on("end", () => bytes >= FILE_BYTES ? resolve(performance.now() - started) : reject(new Error(`got ${bytes} bytes`)))
+      response.on("error", reject)
+    }).on("error", reject)
+  })
 
 const main = program.pipe(
   Effect.scoped,
@@ -145,7 +225,7 @@ try {
   console.log(`media-in: one ${mb(FILE_BYTES)} MiB file, CDN (127.0.0.1) → AES-128-ECB → md5/size checks → host media store`)
   console.log(`  stored ${r.size} bytes, identical to the original: ${r.same}`)
   console.log(`  bare aes-128-ecb decipher, in memory: ${r.rawMs.toFixed(0)} ms (${throughput(r.rawMs)})`)
-  console.log(`  bare HTTP download of the ciphertext from the in-process CDN, for scale: ${r.httpMs.toFixed(0)} ms (${throughput(r.httpMs)})`)
+  console.log(`  bare node:http GET of the ciphertext from the CDN (child process), body dropped: ${r.httpMs.toFixed(0)} ms (${throughput(r.httpMs)})`)
   console.log(`  pipeline: ${r.pipelineMs.toFixed(0)} ms (${throughput(r.pipelineMs)}); http-only / pipeline: ${(r.httpMs / r.pipelineMs).toFixed(3)}`)
   console.log(`  RSS before: ${r.baselineRssMb.toFixed(1)} MiB; peak over it: ${r.peakOverBaselineMb.toFixed(1)} MiB`)
   console.log(`  JS heap + buffers (heapUsed + external), peak over the same moment: ${r.peakJsOverBaselineMb.toFixed(1)} MiB`)
@@ -154,7 +234,7 @@ try {
   console.log(`throughput ratio ${ratio.toFixed(3)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? "met" : "NOT met"})`)
   console.log(
     `RESULT media-in bytes=${FILE_BYTES} pipeline_ms=${r.pipelineMs.toFixed(0)} raw_decrypt_ms=${r.rawMs.toFixed(0)} http_only_ms=${r.httpMs.toFixed(0)} ` +
-      `ratio=${ratio.toFixed(3)} peak_rss_over_baseline_mb=${r.peakOverBaselineMb.toFixed(1)} peak_heap_external_over_baseline_mb=${r.peakJsOverBaselineMb.toFixed(1)} identical=${r.same}`
+      `ratio=${ratio.toFixed(3)} ratio_bound=${(r.rawMs / r.httpMs).toFixed(3)} peak_rss_over_baseline_mb=${r.peakOverBaselineMb.toFixed(1)} peak_heap_external_over_baseline_mb=${r.peakJsOverBaselineMb.toFixed(1)} identical=${r.same}`
   )
 } finally {
   Fs.rmSync(stateDir, { recursive: true, force: true })

@@ -2,21 +2,27 @@
  * media-out: a 100 MB file uploaded the way an outbound file goes: opened and checked by the loader's
  * reader (src/host/MediaFile.ts), then the production CdnUpload (MD5 pass, getuploadurl to the sandbox
  * emulator over HTTP, then the ciphertext streamed with an exact content-length). The CDN is a sink in
- * a worker thread that hashes what it receives, so the receiver neither buffers nor takes this thread's
- * CPU; afterwards the upload is checked against the file (the announced MD5, and the ciphertext's MD5
+ * a child process that hashes what it receives, so the receiver neither buffers nor takes this process's
+ * CPU or memory; afterwards the upload is checked against the file (the announced MD5, and the ciphertext's MD5
  * under the announced key).
  *
  * Reported: peak RSS over the baseline taken just before the upload (target ≤ 32 MB: memory does not grow
  * with the file), and throughput as a ratio to a raw aes-128-ecb encrypt of the same bytes read from the
  * same file in the same run (target ≥ 0.8).
+ *
+ * The protocol puts a bound on that ratio: getuploadurl needs the plaintext's MD5 (PROTOCOL §1.8.5), so a
+ * whole MD5 pass over the file comes before the first encrypted byte can be sent, and no upload can be
+ * faster than an MD5 pass plus an encrypt pass. `ratio_bound` = raw encrypt / (raw MD5 + raw encrypt) is
+ * the best ratio any client could reach with a free network; where MD5 costs more than a quarter of
+ * the encrypt, the 0.8 target is out of reach by construction, and the bench says so rather than hide it.
  */
+import { spawn } from "node:child_process"
 import { createCipheriv, createHash, randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { Worker } from "node:worker_threads"
 import { Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
 import { makeEmulator } from "../sandbox/emulator/Emulator.js"
 import { UploadMediaType } from "../src/wire/Message.js"
@@ -34,9 +40,11 @@ const MB = 1024 * 1024
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
 
-/** The CDN: answers every upload 200 with x-encrypted-param, after hashing the body as it streams in. */
+/**
+ * The CDN: answers every upload 200 with x-encrypted-param, after hashing the body as it streams in. A
+ * child process, so neither its CPU nor its memory counts against the client's.
+ */
 const SINK = `
-const { parentPort } = require("node:worker_threads")
 const http = require("node:http")
 const { createHash } = require("node:crypto")
 const server = http.createServer((req, res) => {
@@ -44,12 +52,12 @@ const server = http.createServer((req, res) => {
   let bytes = 0
   req.on("data", (chunk) => { bytes += chunk.length; hash.update(chunk) })
   req.on("end", () => {
-    parentPort.postMessage({ kind: "upload", bytes, md5: hash.digest("hex"), contentLength: req.headers["content-length"] })
+    process.send({ kind: "upload", bytes, md5: hash.digest("hex"), contentLength: req.headers["content-length"] })
     res.writeHead(200, { "x-encrypted-param": "bench-param" })
     res.end()
   })
 })
-server.listen(0, "127.0.0.1", () => parentPort.postMessage({ kind: "listening", port: server.address().port }))
+server.listen(0, "127.0.0.1", () => process.send({ kind: "listening", port: server.address().port }))
 `
 
 const writeRandomFile = (file: string) => {
@@ -96,8 +104,8 @@ const program = Effect.gen(function*() {
   const file = Path.join(dir, "big.bin")
   writeRandomFile(file)
 
-  const sink = new Worker(SINK, { eval: true })
-  yield* Effect.addFinalizer(() => Effect.promise(() => sink.terminate()))
+  const sink = spawn(process.execPath, ["-e", SINK], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  yield* Effect.addFinalizer(() => Effect.sync(() => void sink.kill()))
   const uploads: Array<{ bytes: number; md5: string; contentLength: string }> = []
   const port = yield* Effect.async<number>((resume) => {
     sink.on("message", (message: { kind: string; port?: number; bytes?: number; md5?: string; contentLength?: string }) => {
@@ -180,7 +188,7 @@ const program = Effect.gen(function*() {
   console.log(
     `RESULT media-out size_mb=${SIZE / MB} peak_rss_over_baseline_mb=${overMb.toFixed(1)} rss_target_mb=${RSS_TARGET_MB} ` +
       `upload_ms=${uploadMs.toFixed(0)} raw_encrypt_ms=${rawBest.toFixed(0)} throughput_ratio=${ratio.toFixed(2)} ` +
-      `ratio_target=${RATIO_TARGET} raw_md5_ms=${md5Best.toFixed(0)} md5_plus_encrypt_ratio=${((rawBest + md5Best) / uploadMs).toFixed(2)} intact=${intact} violations=${violations} ` +
+      `ratio_target=${RATIO_TARGET} ratio_bound=${(rawBest / (rawBest + md5Best)).toFixed(2)} raw_md5_ms=${md5Best.toFixed(0)} md5_plus_encrypt_ratio=${((rawBest + md5Best) / uploadMs).toFixed(2)} intact=${intact} violations=${violations} ` +
       `pass=${overMb <= RSS_TARGET_MB && ratio >= RATIO_TARGET && intact && violations === 0}`
   )
 })

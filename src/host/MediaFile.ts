@@ -23,6 +23,8 @@ export const MediaLoadCode = Schema.Literal(
   "too-large",
   "path-not-allowed",
   "unsupported-url",
+  /** the host's SSRF guard refused the URL, or a redirect it led to (a private or loopback address) */
+  "url-blocked",
   "fetch-failed",
   "timeout",
   "load-failed"

@@ -72,10 +72,18 @@ const codes: ReadonlySet<string> = new Set<MediaLoadCode>([
   "too-large",
   "path-not-allowed",
   "unsupported-url",
+  "url-blocked",
   "fetch-failed",
   "timeout",
   "load-failed"
 ])
+
+/** Whether the host's SSRF guard refused the request: its `SsrFBlockedError`, as thrown or as a cause. */
+const blockedBySsrfGuard = (thrown: unknown, depth = 0): boolean => {
+  if (thrown === null || typeof thrown !== "object" || depth > 4) return false
+  const error = thrown as { readonly name?: unknown; readonly cause?: unknown }
+  return error.name === "SsrFBlockedError" || blockedBySsrfGuard(error.cause, depth + 1)
+}
 
 /** Maps what the host's loader threw (LocalMediaAccessError, MediaFetchError, ours) to a typed error. */
 const failureOf = (ref: string, thrown: unknown): MediaLoadFailed => {
@@ -84,15 +92,17 @@ const failureOf = (ref: string, thrown: unknown): MediaLoadFailed => {
   const hostCode = typeof error?.code === "string" ? error.code : ""
   const code: MediaLoadCode = thrown instanceof MediaFileProblem
     ? thrown.code
+    : blockedBySsrfGuard(thrown)
+    ? "url-blocked"
     : codes.has(hostCode)
     ? hostCode as MediaLoadCode
     : hostCode === "invalid-path" || hostCode === "invalid-root" || hostCode === "network-path-not-allowed" ||
         hostCode === "unsafe-bypass" || hostCode === "invalid-file-url"
     ? "path-not-allowed"
-    : hostCode === "http_error" || hostCode === "fetch_failed" || error?.name === "MediaFetchError"
-    ? "fetch-failed"
     : hostCode === "max_bytes" || /exceeds .*limit/i.test(reason)
     ? "too-large"
+    : hostCode === "http_error" || hostCode === "fetch_failed" || error?.name === "MediaFetchError"
+    ? "fetch-failed"
     : "load-failed"
   return new MediaLoadFailed({ ref: displayRef(ref), code, reason: reason.slice(0, 400) })
 }
@@ -110,16 +120,27 @@ const bounded = (ref: string) => <A>(effect: Effect.Effect<A, MediaLoadFailed, S
 const fromOpened = (opened: OpenedMediaFile, contentType: string | undefined, fileName: string, asFile: boolean | undefined) =>
   Effect.as(keepOpenFor(opened), { source: fileSource(opened), contentType, fileName, asFile } satisfies OutboundMedia)
 
-/** Over the running host's loader (openclaw/plugin-sdk/web-media), imported on first use. */
-const hostLoader: MediaLoaderService = {
+/** The host functions the loader uses (openclaw/plugin-sdk/web-media and media-local-roots). */
+export interface HostMediaSdk {
+  readonly web: Pick<typeof import("openclaw/plugin-sdk/web-media"), "loadWebMediaRaw">
+  readonly roots: Pick<typeof import("openclaw/plugin-sdk/media-local-roots"), "getAgentScopedMediaLocalRoots">
+}
+
+const importHostSdk = async (): Promise<HostMediaSdk> => ({
+  web: await import("openclaw/plugin-sdk/web-media"),
+  roots: await import("openclaw/plugin-sdk/media-local-roots")
+})
+
+/**
+ * Over the host's loader, imported on first use. `loadSdk` is the import; tests of our side (the URL
+ * path's signal and timeout, the mapping of the host's errors) pass a fake of the host's functions.
+ */
+export const makeHostLoader = (loadSdk: () => Promise<HostMediaSdk> = importHostSdk): MediaLoaderService => ({
   load: (request) =>
     Effect.gen(function*() {
       const { ref, maxBytes } = request
       const sdk = yield* Effect.tryPromise({
-        try: async () => ({
-          web: await import("openclaw/plugin-sdk/web-media"),
-          roots: await import("openclaw/plugin-sdk/media-local-roots")
-        }),
+        try: loadSdk,
         catch: (error) => failureOf(ref, error)
       })
       const access = request.access
@@ -172,7 +193,7 @@ const hostLoader: MediaLoaderService = {
       }
       return yield* fromOpened(opened, loaded.contentType, sendableFileName(loaded.fileName ?? path.basename(ref)), request.asFile)
     }).pipe(bounded(request.ref), Effect.withSpan("MediaLoader.load"))
-}
+})
 
 /** MIME types by extension for `layerLocalFiles` (PROTOCOL §6.5, the common ones). */
 const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
@@ -223,7 +244,7 @@ const localFilesLoader = (roots: ReadonlyArray<string>): MediaLoaderService => (
 
 export class MediaLoader extends Context.Tag("openclaw-weixin/MediaLoader")<MediaLoader, MediaLoaderService>() {
   /** The host's loader, its local roots and SSRF guard (needs the running host). */
-  static layerHost: Layer.Layer<MediaLoader> = Layer.succeed(MediaLoader, hostLoader)
+  static layerHost: Layer.Layer<MediaLoader> = Layer.succeed(MediaLoader, makeHostLoader())
   /** Local files under `roots` only, for tests. */
   static layerLocalFiles = (roots: ReadonlyArray<string>): Layer.Layer<MediaLoader> =>
     Layer.succeed(MediaLoader, localFilesLoader(roots))

@@ -156,11 +156,12 @@ export class CdnDownload extends Effect.Service<CdnDownload>()("openclaw-weixin/
             () => new CdnTimeout({ operation: "download", host, phase: "idle", timeoutMs: Duration.toMillis(timeouts.idle) }),
             timeouts.idle
           ),
-          Stream.mapEffect((chunk) => {
-            received += chunk.length
+          // checked per pull (a Chunk of the socket's buffers), not per buffer: one effect per read, not per 64 KiB
+          Stream.mapChunksEffect((chunks) => {
+            for (const chunk of chunks) received += chunk.length
             return received > cipherCap
               ? Effect.fail(new CdnTooLarge({ operation: "download", limitBytes: maxBytes, sizeBytes: received, source: "body" }))
-              : Effect.succeed(chunk)
+              : Effect.succeed(chunks)
           }),
           Stream.concat(Stream.execute(Effect.suspend(() =>
             Option.isSome(declared) && received < declared.value ? Effect.fail(truncated("the body ended early")) : Effect.void
@@ -182,12 +183,14 @@ export class CdnDownload extends Effect.Service<CdnDownload>()("openclaw-weixin/
           return Effect.void
         })
         return decrypted.pipe(
-          Stream.mapEffect((chunk) => {
-            produced += chunk.length
-            md5?.update(chunk)
+          Stream.mapChunksEffect((chunks) => {
+            for (const chunk of chunks) {
+              produced += chunk.length
+              md5?.update(chunk)
+            }
             return produced > maxBytes
               ? Effect.fail(new CdnTooLarge({ operation: "download", limitBytes: maxBytes, sizeBytes: produced, source: "body" }))
-              : Effect.succeed(chunk)
+              : Effect.succeed(chunks)
           }),
           Stream.concat(Stream.execute(finalChecks))
         )

@@ -161,11 +161,14 @@ export const decodeChannelConfig = (section: unknown): Either.Either<ChannelConf
 export const channelConfigFromHostConfig = (cfg: unknown): Either.Either<ChannelConfig, ChannelConfigError> =>
   decodeChannelConfig(channelSectionOf(cfg))
 
+// set by scripts/build.mjs to the schema already generated into openclaw.plugin.json (a test keeps the two
+// equal), so the bundle carries no JSON-schema generator
+declare const __CHANNEL_CONFIG_JSON_SCHEMA__: Record<string, unknown> | undefined
+
 /** The JSON schema the host validates `channels.openclaw-weixin` with (also in openclaw.plugin.json). */
-export const channelConfigJsonSchema: Record<string, unknown> = JSONSchema.make(ChannelConfig) as unknown as Record<
-  string,
-  unknown
->
+export const channelConfigJsonSchema: Record<string, unknown> = typeof __CHANNEL_CONFIG_JSON_SCHEMA__ !== "undefined"
+  ? __CHANNEL_CONFIG_JSON_SCHEMA__
+  : JSONSchema.make(ChannelConfig) as unknown as Record<string, unknown>
 
 /** The section with nothing set: every default applied. */
 export const defaultChannelConfig: ChannelConfig = Either.getOrThrow(decodeChannelConfig({}))

@@ -3,14 +3,15 @@
  * addresses only (see CdnAddress.ts for the rule), and the mapping of a failed request to a CDN error.
  *
  * CDN requests carry no iLink headers (PROTOCOL §1.3), so the clients send no trace-propagation headers
- * either. Redirects are not followed (undici does not by default): a 3xx is an HTTP error, so a redirect
- * can never lead past the address check.
+ * either. The connections are Node's own `node:http` / `node:https` agents (no HTTP stack is bundled); the
+ * public-only agents resolve names through {@link guardedLookup}, so the address checked is the address
+ * connected. Redirects are not followed (`node:http` never follows one): a 3xx is an HTTP error, so a
+ * redirect can never lead past the address check.
  */
-import { HttpClient } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type { HttpClientError } from "@effect/platform/HttpClientError"
-import { NodeHttpClient } from "@effect/platform-node"
-import Undici from "@effect/platform-node/Undici"
 import { Context, Effect, Layer } from "effect"
+import { makeAgents, nodeHttpClient } from "./NodeHttp.js"
 import { classifyTransportCause } from "./Transport.js"
 import { BlockedAddressError, type CdnRoute, guardedLookup } from "./CdnAddress.js"
 import { type CdnOperation, CdnTransportError, CdnUrlRefused, scrubUrls } from "./CdnError.js"
@@ -20,24 +21,19 @@ export interface CdnTransportShape {
   readonly client: (route: CdnRoute) => HttpClient.HttpClient
 }
 
-const agent = (options?: ConstructorParameters<typeof Undici.Agent>[0]) =>
-  Effect.acquireRelease(
-    Effect.sync(() => new Undici.Agent(options)),
-    (dispatcher) => Effect.promise(() => dispatcher.destroy())
-  )
-
 // the server must see exactly the request of PROTOCOL §1.3: no trace-propagation headers
 const withoutTraceHeaders = HttpClient.withTracerPropagation(false)
 
-const httpClient = (dispatcher: Undici.Dispatcher) => withoutTraceHeaders(NodeHttpClient.makeUndici(dispatcher))
+const httpClient = (options: { readonly lookup?: ReturnType<typeof guardedLookup> }) =>
+  Effect.map(makeAgents(options), (agents) => withoutTraceHeaders(nodeHttpClient(agents)))
 
 export class CdnTransport extends Context.Tag("openclaw-weixin/CdnTransport")<CdnTransport, CdnTransportShape>() {
-  /** Real connections: two undici agents, closed with the layer. */
+  /** Real connections: two pairs of node:http(s) agents, closed with the layer. */
   static readonly layer: Layer.Layer<CdnTransport> = Layer.scoped(
     CdnTransport,
     Effect.gen(function*() {
-      const configured = httpClient(yield* agent())
-      const publicOnly = httpClient(yield* agent({ connect: { lookup: guardedLookup() } }))
+      const configured = yield* httpClient({})
+      const publicOnly = yield* httpClient({ lookup: guardedLookup() })
       return { client: (route: CdnRoute) => (route === "configured" ? configured : publicOnly) }
     })
   )

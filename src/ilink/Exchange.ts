@@ -11,7 +11,8 @@
  * const answer = yield* exchange.postJson(target, conn.token, GetConfigBody, body, GetConfigResponse, false)
  * ```
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Duration, Effect, Either, Random, type Redacted, Schema } from "effect"
 import { sanitizeBotAgent } from "../domain/BotAgent.js"
 import { clientVersionHeader } from "../domain/ClientVersion.js"
@@ -137,8 +138,9 @@ export const requireRetZero = (
 
 /** Sends requests through `httpClient`; every method fails only with typed iLink errors. */
 export const makeExchange = (httpClient: HttpClient.HttpClient) => {
-  // no trace-propagation headers: the server gets exactly the header set of PROTOCOL §1.3
-  const client = httpClient.pipe(HttpClient.withTracerPropagation(false))
+  // no trace-propagation headers: the server gets exactly the header set of PROTOCOL §1.3; each request is
+  // aborted when its exchange ends, so a body left unread (refused by its declared length) frees its socket
+  const client = httpClient.pipe(HttpClient.withTracerPropagation(false), HttpClient.withScope)
 
   /**
    * Sends one request and returns the 2xx body text. A non-2xx status fails with ILinkHttpStatusError

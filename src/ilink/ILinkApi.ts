@@ -8,8 +8,8 @@
  * classified is `Transport`. The base URL is part of each call's connection, so the sandbox and
  * per-account base URLs need no extra wiring.
  *
- * Layers: `ILinkApi.Default` runs on undici; `ILinkApi.DefaultWithoutDependencies` takes the `HttpClient`
- * from context (tests hand it a recording or failing client); `ILinkApi.layerTest` answers from handlers.
+ * Layers: `ILinkApi.Default` runs on Node's own `node:http(s)` ({@link nodeClient}); `ILinkApi.DefaultWithoutDependencies`
+ * takes the `HttpClient` from context (tests hand it a recording or failing client); `ILinkApi.layerTest` answers from handlers.
  *
  * @example
  * ```ts
@@ -18,8 +18,7 @@
  * const batch = yield* api.getUpdates(conn, { get_updates_buf: cursor })
  * ```
  */
-import { HttpClient } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { Duration, Effect, Layer, Option } from "effect"
 import {
   GetConfigBody,
@@ -47,6 +46,7 @@ import { Endpoint, qrCodePath, qrStatusPath } from "./Endpoint.js"
 import { baseInfo, type CallTarget, connectionTarget, makeExchange, requireRetZero } from "./Exchange.js"
 import { type ILinkConnection, normalizeBaseUrl } from "./ILinkConnection.js"
 import { ILinkTimeouts } from "./ILinkSettings.js"
+import { makeAgents, nodeHttpClient } from "./NodeHttp.js"
 
 export interface GetUpdatesOptions {
   /** opaque cursor from the previous response; "" when there is none */
@@ -231,12 +231,24 @@ export const make = Effect.gen(function*() {
 /** The methods of the client, one per endpoint. */
 export type ILinkApiShape = Effect.Effect.Success<typeof make>
 
+/**
+ * The HTTP client of `ILinkApi.Default`: `node:http(s)` on keep-alive agents of its own (NodeHttp.ts, the
+ * CDN's client too), so no HTTP stack is bundled. Not the global `fetch`: fetch refuses the "bad ports" of
+ * the WHATWG fetch standard (1, 6000, 10080, …) without connecting, with no system code to classify, so
+ * a base URL on such a port could never be reached; and its errors all read "fetch failed". Redirects are not
+ * followed (`node:http` never follows one): a 3xx stays an HTTP status error.
+ */
+export const nodeClient: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
+  HttpClient.HttpClient,
+  Effect.map(makeAgents({}), nodeHttpClient)
+)
+
 const unhandled = (method: keyof ILinkApiShape) => () =>
   Effect.dieMessage(`ILinkApi.layerTest: no handler for ${method}; the test did not expect this call`)
 
 export class ILinkApi extends Effect.Service<ILinkApi>()("openclaw-weixin/ILinkApi", {
   effect: make,
-  dependencies: [NodeHttpClient.layerUndici]
+  dependencies: [nodeClient]
 }) {
   /**
    * A client whose endpoints are `handlers`, for tests of the code that calls iLink. An endpoint without

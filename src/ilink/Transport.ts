@@ -12,7 +12,7 @@
  * client.execute(request).pipe(Effect.mapError((error) => requestFailure(scope, error)))
  * ```
  */
-import type { HttpClientResponse } from "@effect/platform"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type { HttpClientError } from "@effect/platform/HttpClientError"
 import { Effect, Stream } from "effect"
 import {
@@ -109,12 +109,33 @@ class BodyTooLarge {
   readonly _tag = "BodyTooLarge"
 }
 
-/** Reads the body as UTF-8 text, refusing to buffer more than {@link MAX_RESPONSE_BYTES}. */
+const tooLarge = (scope: ILinkErrorScope): ILinkDecodeError =>
+  new ILinkDecodeError({
+    ...scopeFields(scope),
+    reachedServer: "yes",
+    problem: `the body is larger than ${MAX_RESPONSE_BYTES} bytes`,
+    bodySnippet: ""
+  })
+
+/** The body length the server declared, when it declared a valid one. */
+const declaredLength = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
+  const header = response.headers["content-length"]
+  return header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : undefined
+}
+
+/**
+ * Reads the body as UTF-8 text, refusing to buffer more than {@link MAX_RESPONSE_BYTES}. A body declared
+ * larger than that (`content-length`) is refused at the headers, before a byte of it is read, so the
+ * verdict never depends on how fast the first MAX_RESPONSE_BYTES arrive compared with the call's timeout;
+ * an undeclared length is counted as it is read.
+ */
 export const readCappedText = (
   scope: ILinkErrorScope,
   response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<string, ILinkDecodeError | ILinkTransportError> =>
-  response.stream.pipe(
+): Effect.Effect<string, ILinkDecodeError | ILinkTransportError> => {
+  const declared = declaredLength(response)
+  if (declared !== undefined && declared > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(scope))
+  return response.stream.pipe(
     Stream.mapError((error): BodyTooLarge | HttpClientError => error),
     Stream.runFoldEffect(
       { chunks: [] as Array<Uint8Array>, total: 0 },
@@ -127,12 +148,7 @@ export const readCappedText = (
     Effect.map((acc) => Buffer.concat(acc.chunks).toString("utf8")),
     Effect.mapError((error): ILinkDecodeError | ILinkTransportError =>
       error instanceof BodyTooLarge
-        ? new ILinkDecodeError({
-          ...scopeFields(scope),
-          reachedServer: "yes",
-          problem: `the body is larger than ${MAX_RESPONSE_BYTES} bytes`,
-          bodySnippet: ""
-        })
+        ? tooLarge(scope)
         // the status line arrived, so the server has the request; only the body was cut off
         : new ILinkTransportError({
           ...scopeFields(scope),
@@ -142,3 +158,4 @@ export const readCappedText = (
         })
     )
   )
+}

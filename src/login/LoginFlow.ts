@@ -15,6 +15,7 @@ import { CursorStore } from "../state/CursorStore.js"
 import type { LoginOutcome } from "./LoginEvents.js"
 import type { LoginPrompt } from "./LoginPrompt.js"
 import { type QrLoginOptions, runQrLogin } from "./QrLogin.js"
+import { QrRenderer } from "./QrRender.js"
 import type { LoginSupervisor } from "./SaveLogin.js"
 import { makeWebLogins } from "./WebLogin.js"
 
@@ -31,8 +32,8 @@ export class LoginFlowSettings extends Context.Reference<LoginFlowSettings>()("o
 }) {}
 
 /**
- * The LoginFlow over the iLink client and state stores in context, telling `listener` about saved logins
- * (the `LoginFlow` service passes the Supervisor when the process has one).
+ * The LoginFlow over the iLink client, state stores and QR renderer in context, telling `listener` about
+ * saved logins (the `LoginFlow` service passes the Supervisor when the process has one).
  */
 export const makeLoginFlow = (listener: Option.Option<LoginSupervisor>) =>
   Effect.gen(function*() {
@@ -41,12 +42,14 @@ export const makeLoginFlow = (listener: Option.Option<LoginSupervisor>) =>
       Context.add(AccountStore, yield* AccountStore),
       Context.add(CursorStore, yield* CursorStore)
     )
+    const renderer = yield* QrRenderer
 
     /** The CLI login: runs to its ending, asking through the provided LoginPrompt. */
     const login = (options: QrLoginOptions = {}): Effect.Effect<LoginOutcome, never, LoginPrompt> =>
       Effect.flatMap(LoginFlowSettings, (settings) =>
         runQrLogin(listener, {
           ...options,
+          renderQr: options.renderQr ?? renderer.render,
           qrBaseUrl: options.qrBaseUrl ?? settings.qrBaseUrl,
           timeoutMs: options.timeoutMs ?? settings.timeoutMs,
           pollIntervalMs: options.pollIntervalMs ?? settings.pollIntervalMs
@@ -58,7 +61,8 @@ export const makeLoginFlow = (listener: Option.Option<LoginSupervisor>) =>
 
 /**
  * The login service of the plugin: `login` for the CLI, `start` / `wait` / `cancel` for web login. It tells
- * the Supervisor (in the gateway) about saved logins when one is provided.
+ * the Supervisor (in the gateway) about saved logins when one is provided. The QR renderer is not among
+ * its default dependencies: it comes from the plugin side (src/host/HostQrRenderer.ts).
  */
 export class LoginFlow extends Effect.Service<LoginFlow>()("openclaw-weixin/LoginFlow", {
   scoped: Effect.flatMap(Effect.serviceOption(Supervisor), makeLoginFlow),

@@ -22,7 +22,7 @@ import { DEFAULT_ILINK_BASE_URL, normalizeBaseUrl } from "../ilink/ILinkConnecti
 import { isUnknownQrStatus, type QrCodeResponse, type QrStatusResponse } from "../wire/Api.js"
 import { LoginEnded, LoginEvent, LoginOutcome } from "./LoginEvents.js"
 import { askNonBlankVerifyCode, LoginPrompt } from "./LoginPrompt.js"
-import { type RenderedQr, renderQrWithLibrary } from "./QrRender.js"
+import type { RenderedQr } from "./QrRender.js"
 import { type LoginSupervisor, saveLogin } from "./SaveLogin.js"
 import { nonBlank } from "../domain/NonBlank.js"
 
@@ -43,7 +43,7 @@ export interface QrLoginOptions {
   readonly onEvent?: ((event: LoginEvent) => Effect.Effect<void>) | undefined
   /** completes when the person gives up (Ctrl-C, a newer web login): the flow ends as Cancelled */
   readonly cancel?: Effect.Effect<void> | undefined
-  /** how a QR URL becomes pictures; default the `qrcode` library (QrRender) */
+  /** how a QR URL becomes pictures (LoginFlow passes its QrRenderer); unset: no pictures, the URL alone */
   readonly renderQr?: ((url: string) => Effect.Effect<RenderedQr>) | undefined
 }
 
@@ -66,6 +66,8 @@ export const redirectedBaseUrl = (qrBaseUrl: string, redirectHost: string): Opti
 
 const WAIT: QrStatusResponse = { status: "wait" }
 
+const noPictures = (): Effect.Effect<RenderedQr> => Effect.succeed({ terminal: undefined, dataUrl: undefined })
+
 const ended = (outcome: LoginOutcome) => new LoginEnded({ outcome })
 
 /**
@@ -87,7 +89,7 @@ export const runQrLogin = (
     const timeoutMs = Math.max(options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, MIN_LOGIN_TIMEOUT_MS)
     const pollIntervalMs = options.pollIntervalMs ?? QR_POLL_INTERVAL_MS
     const emit = options.onEvent ?? (() => Effect.void)
-    const render = options.renderQr ?? renderQrWithLibrary
+    const render = options.renderQr ?? noPictures
     const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
     const timeLeft = Effect.map(Clock.currentTimeMillis, (now) => deadline - now)
 

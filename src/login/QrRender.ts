@@ -1,43 +1,25 @@
 /**
- * Renders the login QR (the `qrcode_img_content` URL of PROTOCOL §1.8.7) for people: as block characters
- * for a terminal, and as a PNG data URL for the web login. Wraps the `qrcode` package; no I/O.
+ * The pictures of the login QR (the `qrcode_img_content` URL of PROTOCOL §1.8.7): block characters for a
+ * terminal and a PNG data URL for the web login. Drawing them is not this plugin's business: the
+ * renderer is a service the plugin side provides (src/host/HostQrRenderer.ts, over the host's own QR
+ * renderer), so login never imports the host.
  *
- * Rendering can fail (text too long for a QR symbol); callers then show the URL itself, so the failure is
- * a typed value, never a thrown exception.
+ * Rendering never fails the login: a picture that cannot be drawn is left out and the URL is shown
+ * instead (LoginEvents `terminalQrText`).
  */
-import { Effect, Option, Schema } from "effect"
-import QRCode from "qrcode"
-
-export class QrRenderError extends Schema.TaggedError<QrRenderError>("openclaw-weixin/QrRenderError")("QrRenderError", {
-  target: Schema.Literal("terminal", "dataUrl"),
-  message: Schema.String
-}) {}
-
-const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
-/** The QR as lines of half-block characters (two modules per character row), ready to print. */
-export const renderTerminal = (text: string): Effect.Effect<string, QrRenderError> =>
-  Effect.tryPromise({
-    try: () => QRCode.toString(text, { type: "terminal", small: true }),
-    catch: (cause) => new QrRenderError({ target: "terminal", message: describe(cause) })
-  })
-
-/** The QR as `data:image/png;base64,…`, for an <img> in the Control UI. */
-export const toDataUrl = (text: string): Effect.Effect<string, QrRenderError> =>
-  Effect.tryPromise({
-    try: () => QRCode.toDataURL(text, { errorCorrectionLevel: "M", margin: 2 }),
-    catch: (cause) => new QrRenderError({ target: "dataUrl", message: describe(cause) })
-  })
+import { Context, type Effect } from "effect"
 
 export interface RenderedQr {
+  /** lines ready to print; undefined when it could not be drawn */
   readonly terminal: string | undefined
+  /** `data:image/png;base64,…` for an <img>; undefined when it could not be drawn */
   readonly dataUrl: string | undefined
 }
 
-/** Both pictures of a QR; a picture that fails to render is left out (the URL is always shown). */
-export const renderQrWithLibrary = (url: string): Effect.Effect<RenderedQr> =>
-  Effect.gen(function*() {
-    const terminal = yield* Effect.option(renderTerminal(url))
-    const dataUrl = yield* Effect.option(toDataUrl(url))
-    return { terminal: Option.getOrUndefined(terminal), dataUrl: Option.getOrUndefined(dataUrl) }
-  })
+export interface QrRendererShape {
+  /** Both pictures of the QR for `url`; never fails (a picture that does not render is undefined). */
+  readonly render: (url: string) => Effect.Effect<RenderedQr>
+}
+
+/** How a login QR URL becomes pictures; LoginFlow takes it from context when it is built. */
+export class QrRenderer extends Context.Tag("openclaw-weixin/QrRenderer")<QrRenderer, QrRendererShape>() {}

@@ -14,11 +14,13 @@ import { Supervisor } from "../account/Supervisor.js"
 import type { InboundMediaStore } from "../account/InboundMediaStore.js"
 import { ChannelTurns } from "../host/ChannelTurns.js"
 import { HostMediaStore } from "../host/HostMediaStore.js"
+import { HostQrRenderer } from "../host/HostQrRenderer.js"
 import { CdnTimeouts, type CdnTimeoutsShape } from "../ilink/CdnTimeouts.js"
 import { MediaLoader } from "../host/MediaLoader.js"
 import { CdnUpload } from "../ilink/CdnUpload.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { LoginFlow } from "../login/LoginFlow.js"
+import type { QrRenderer } from "../login/QrRender.js"
 import { State, type StateServices } from "../state/State.js"
 import { hostLoggingLayer, type LogSinks, type SecretValues } from "./HostLogger.js"
 
@@ -40,6 +42,8 @@ export interface PluginLayerOptions {
   readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined
   /** CDN timeouts for every account (default: CdnTimeouts' own); tests shorten them */
   readonly cdnTimeouts?: CdnTimeoutsShape | undefined
+  /** how login QR codes are drawn (default: the host's renderer) */
+  readonly qrRenderer?: Layer.Layer<QrRenderer> | undefined
 }
 
 /** Every service of the plugin, built once. */
@@ -60,7 +64,10 @@ export const makePluginLayer = (options: PluginLayerOptions): Layer.Layer<Plugin
     Layer.provide(options.cdnTimeouts === undefined ? Layer.empty : Layer.succeed(CdnTimeouts, options.cdnTimeouts))
   )
   // LoginFlow tells the Supervisor about every login it saves (Supervisor.loginSaved)
-  const login = LoginFlow.DefaultWithoutDependencies.pipe(Layer.provideMerge(supervisor))
+  const login = LoginFlow.DefaultWithoutDependencies.pipe(
+    Layer.provideMerge(supervisor),
+    Layer.provide(options.qrRenderer ?? HostQrRenderer.layer)
+  )
   return login.pipe(Layer.provide(hostLoggingLayer(options.sinks, options.secrets, options.minimumLogLevel)))
 }
 

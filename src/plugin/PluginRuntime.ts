@@ -15,6 +15,7 @@ import { makePluginRuntime, type PluginManagedRuntime, type PluginServices } fro
 import type { StateServices } from "../state/State.js"
 import type { ChannelTurns } from "../host/ChannelTurns.js"
 import type { MediaLoader } from "../host/MediaLoader.js"
+import type { QrRenderer } from "../login/QrRender.js"
 
 export interface PluginRuntimeOverrides {
   readonly channelTurns?: Layer.Layer<ChannelTurns, never, MediaLoader> | undefined
@@ -23,6 +24,7 @@ export interface PluginRuntimeOverrides {
   readonly ilinkApi?: Layer.Layer<ILinkApi> | undefined
   readonly mediaStore?: Layer.Layer<InboundMediaStore> | undefined
   readonly cdnTimeouts?: CdnTimeoutsShape | undefined
+  readonly qrRenderer?: Layer.Layer<QrRenderer> | undefined
   readonly minimumLogLevel?: LogLevel.LogLevel | undefined
 }
 

@@ -10,7 +10,8 @@
  * Temp files are named `.<target name>.tmp-<pid>-<random hex>` (StatePaths `tempFileNameFor`, which
  * `isTempFileName` recognises).
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import { toStateError } from "./StateError.js"

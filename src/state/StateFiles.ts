@@ -10,9 +10,11 @@
  * `layer` works on the real file system. `layerMemory` keeps the files in a Map with the same observable
  * semantics, so the stores built on it behave like the real ones in the unit tests of any folder.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import type { PlatformError } from "@effect/platform/Error"
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
 import { dirname } from "node:path"
 import { appendLinesDurably, ensurePrivateDirectory, writeFileAtomic } from "./AtomicFile.js"

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { execFile, execFileSync, spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { promisify } from "node:util"
@@ -51,7 +51,7 @@ describe("package.json", () => {
 
   it("declares no runtime dependencies: dist/index.js carries them, the source entry uses devDependencies", () => {
     expect(Object.keys(pkg["dependencies"] ?? {})).toEqual([])
-    for (const name of ["effect", "@effect/platform", "@effect/platform-node", "qrcode", "silk-wasm"]) {
+    for (const name of ["effect", "@effect/platform", "@effect/platform-node", "silk-wasm"]) {
       expect(pkg["devDependencies"][name]).toMatch(/^\d+\.\d+\.\d+$/)
     }
   })
@@ -115,6 +115,19 @@ describe("bundle and package contents", () => {
       probe: "not logged in"
     })
   }, 60_000)
+
+  it("stays under 1 MB, with no HTTP stack (undici), the host's QR renderer imported, and function names kept", () => {
+    const bytes = statSync(first).size
+    expect(bytes).toBeLessThan(1_000_000)
+    const text = readFileSync(first, "utf8")
+    // a string only undici carries: no HTTP library belongs in the bundle
+    expect(text.includes("UND_ERR_HEADERS_TIMEOUT")).toBe(false)
+    // login QR codes are drawn by the host at run time (the qrcode package is inlined only as the fallback)
+    expect(text).toContain("\"openclaw/plugin-sdk/media-runtime\"")
+    // identifiers are minified, but keepNames leaves every function's name for stack traces
+    expect(text).toContain("\"makeHostQrRenderer\"")
+    expect(text).toContain("\"classifyTransportCause\"")
+  })
 
   it("imports nothing but Node built-ins and openclaw (static, dynamic and require)", async () => {
     const specifiers = await bundleSpecifiers(first)

@@ -1,6 +1,6 @@
 /**
  * Shared set-up for the ILinkApi-against-emulator tests: one emulator with a bot and a user, the real
- * undici client with short timeouts, a call of each endpoint that the emulator accepts, and a runner
+ * node:http client with short timeouts, a call of each endpoint that the emulator accepts, and a runner
  * that fails the test when the emulator recorded any protocol violation.
  */
 import { expect } from "@effect/vitest"

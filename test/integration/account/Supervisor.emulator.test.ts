@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, HashMap, Layer, Option, Redacted } from "effect"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
 import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
+import { HostQrRenderer } from "../../../src/host/HostQrRenderer.js"
 import { LoginFlow } from "../../../src/login/LoginFlow.js"
 import { LoginPromptUnavailable } from "../../../src/login/LoginPrompt.js"
 import { logoutAccount } from "../../../src/login/Logout.js"
@@ -33,6 +34,7 @@ describe("Supervisor with real accounts on the emulator", () => {
       const world = LoginFlow.DefaultWithoutDependencies.pipe(
         Layer.provideMerge(Supervisor.layer),
         Layer.provideMerge(Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), InboundMediaStore.layerMemory)),
+        Layer.provide(HostQrRenderer.layer),
         Layer.provide(Layer.succeed(ActorTuning, { initialPollTimeoutMs: 2_000 })),
         Layer.provide(
           Layer.succeed(RestartTuning, { restartBaseMs: 200, restartCapMs: 1_000, stableAfterMs: 10_000, jitter: false })

@@ -1,5 +1,5 @@
 /**
- * The real client (undici) against the sandbox emulator over HTTP on 127.0.0.1: every endpoint, every
+ * The real client (node:http) against the sandbox emulator over HTTP on 127.0.0.1: every endpoint, every
  * fault plan, and the emulator's request validation (PROTOCOL §1.3/§1.4/§1.8) must record no violation.
  * Real time is used; client timeouts are shortened so hangs end quickly, and nothing waits on a fixed sleep.
  */

@@ -1,5 +1,5 @@
 /**
- * QR login with the real iLink client (undici) and the real state stores on a temp dir, against the sandbox
+ * QR login with the real iLink client (node:http) and the real state stores on a temp dir, against the sandbox
  * emulator over HTTP on 127.0.0.1. Real time with short deadlines; the tests wait on conditions (the
  * emulator's QR state), never on fixed sleeps. Each asserts the requests the emulator saw and that it
  * recorded no protocol violation.
@@ -10,6 +10,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { type Emulator, makeEmulator, type RequestRecord } from "../../../sandbox/emulator/Emulator.js"
+import { HostQrRenderer } from "../../../src/host/HostQrRenderer.js"
 import { type LoginEvent, LoginOutcome } from "../../../src/login/LoginEvents.js"
 import { makeLoginFlow } from "../../../src/login/LoginFlow.js"
 import { LoginPrompt } from "../../../src/login/LoginPrompt.js"
@@ -61,7 +62,7 @@ const world = (emulatorOptions: Parameters<typeof makeEmulator>[0], answers: Arr
     const told: Array<string> = []
     const asked: Array<boolean> = []
     const events: Array<LoginEvent> = []
-    const context = yield* Layer.build(Layer.merge(ILinkApi.Default, State.layerAt(dir)))
+    const context = yield* Layer.build(Layer.mergeAll(ILinkApi.Default, State.layerAt(dir), HostQrRenderer.layer))
     const store = yield* Effect.provide(AccountStore, context)
     const cursors = yield* Effect.provide(CursorStore, context)
     const flow = yield* makeLoginFlow(

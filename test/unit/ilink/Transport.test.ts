@@ -78,13 +78,36 @@ describe("requestFailure", () => {
 describe("readCappedText", () => {
   const scope = { endpoint: "ilink/bot/getupdates", accountId: "acc-1" }
   const request = HttpClientRequest.post("https://ilink.example.test/ilink/bot/getupdates")
-  const responseOf = (body: ReadableStream<Uint8Array> | Uint8Array | string) =>
-    HttpClientResponse.fromWeb(request, new Response(body, { status: 200 }))
+  const responseOf = (body: ReadableStream<Uint8Array> | Uint8Array | string, headers: Record<string, string> = {}) =>
+    HttpClientResponse.fromWeb(request, new Response(body, { status: 200, headers }))
+  /** a body whose every read fails: reading it at all turns the outcome into a "cut off" reset */
+  const unreadable = () =>
+    new ReadableStream<Uint8Array>({
+      pull() {
+        throw Object.assign(new Error("the body was read"), { code: "UND_ERR_SOCKET" })
+      }
+    })
 
   it.effect("reads a body of exactly the cap", () =>
     Effect.gen(function*() {
       const text = yield* readCappedText(scope, responseOf(new Uint8Array(MAX_RESPONSE_BYTES).fill(0x61)))
       expect(text.length).toBe(MAX_RESPONSE_BYTES)
+    }))
+
+  it.effect("a body one byte over the cap, of undeclared length, is refused once the cap is passed", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(readCappedText(scope, responseOf(new Uint8Array(MAX_RESPONSE_BYTES + 1))))
+      expect(error).toMatchObject({ _tag: "ILinkDecodeError", reachedServer: "yes", problem: `the body is larger than ${MAX_RESPONSE_BYTES} bytes` })
+    }))
+
+  it.effect("a body declared larger than the cap is refused at the headers, without reading a byte of it", () =>
+    Effect.gen(function*() {
+      const declared = { "content-length": String(MAX_RESPONSE_BYTES + 1) }
+      const error = yield* Effect.flip(readCappedText(scope, responseOf(unreadable(), declared)))
+      expect(error).toMatchObject({ _tag: "ILinkDecodeError", reachedServer: "yes", problem: `the body is larger than ${MAX_RESPONSE_BYTES} bytes` })
+      // a declared length within the cap is read as usual (here: the read fails, so the body was read)
+      const read = yield* Effect.flip(readCappedText(scope, responseOf(unreadable(), { "content-length": "12" })))
+      expect(read).toMatchObject({ _tag: "ILinkTransportError", kind: "reset", reachedServer: "yes" })
     }))
 
   it.effect("a body cut off after the status line reached the server: a reset, reachedServer yes", () =>

@@ -1,6 +1,6 @@
 /**
  * Web login (gateway.loginWithQrStart / loginWithQrWait) over the LoginFlow registry, in virtual time,
- * with a scripted iLink and an in-memory store. QR pictures are rendered by the real library.
+ * with a scripted iLink and an in-memory store. QR pictures come from a stub renderer that names the URL.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
@@ -11,6 +11,7 @@ import { CursorStore } from "../../../src/state/CursorStore.js"
 import type { StoredAccount, StoredAccountUpdate } from "../../../src/state/StoredFiles.js"
 import type { QrCodeResponse, QrStatusResponse } from "../../../src/wire/Api.js"
 import { ILinkHttpStatusError, type ILinkQrCallError } from "../../../src/wire/ILinkError.js"
+import { stubQrPictures, stubQrRenderer } from "../../support/qrRenderer.js"
 
 const QR_BASE = "http://127.0.0.1:9"
 
@@ -55,7 +56,7 @@ const makeHarness = (statusScript: ReadonlyArray<QrStatusResponse>, qrFails = fa
     load: () => Effect.succeed(""),
     save: (id: string) => at(`saveCursor ${id}`)
   })
-  const services = Layer.mergeAll(api, Layer.succeed(AccountStore, store), Layer.succeed(CursorStore, cursors))
+  const services = Layer.mergeAll(api, Layer.succeed(AccountStore, store), Layer.succeed(CursorStore, cursors), stubQrRenderer)
   /** The LoginFlow of this harness, outside any gateway (no Supervisor). */
   const flow = makeLoginFlow(Option.none()).pipe(Effect.provide(services))
   return { log, flow, accounts }
@@ -72,13 +73,13 @@ const withSettings = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provideService(effect, LoginFlowSettings, { qrBaseUrl: QR_BASE })
 
 describe("LoginFlow web login", () => {
-  it.scoped("start shows a PNG data URL; wait reports the connected account", () =>
+  it.scoped("start shows the QR's data URL; wait reports the connected account", () =>
     withSettings(Effect.gen(function*() {
       const h = makeHarness([{ status: "scaned" }, confirmed])
       const flow = yield* h.flow
       const started = yield* flow.start({ accountId: "my-session" })
       expect(started.sessionKey).toBe("my-session")
-      expect(started.qrDataUrl).toMatch(/^data:image\/png;base64,/)
+      expect(started.qrDataUrl).toBe(stubQrPictures("https://qr.example/img?code=qr-1").dataUrl)
       const waiting = yield* Effect.fork(flow.wait({ sessionKey: "my-session" }))
       yield* TestClock.adjust(Duration.seconds(5))
       const result = yield* Fiber.join(waiting)
@@ -114,6 +115,7 @@ describe("LoginFlow web login", () => {
       yield* TestClock.adjust(Duration.millis(100))
       const forced = yield* flow.start({ accountId: "k", force: true })
       expect(forced.qrDataUrl).not.toBe(first.qrDataUrl)
+      expect(forced.qrDataUrl).toBe(stubQrPictures("https://qr.example/img?code=qr-2").dataUrl)
       expect(yield* Fiber.join(oldWaiter)).toEqual({ connected: false, message: "Login cancelled." })
       // only the new QR is polled from now on
       const before = h.log.length

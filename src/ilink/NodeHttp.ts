@@ -1,0 +1,96 @@
+/**
+ * An `HttpClient` over `node:http` / `node:https` with agents of our own, for the iLink client
+ * (ILinkApi.ts) and the CDN client (CdnTransport.ts). It exists because the one in `@effect/platform-node`
+ * shares its module with the undici client and so drags the whole undici library into the bundle, and
+ * because the global `fetch` refuses some ports outright (see `nodeClient` in ILinkApi.ts). Node's own HTTP
+ * stack connects to any port, never follows a redirect, and its agents take the `lookup` the address guard
+ * needs (CdnAddress.ts).
+ *
+ * A failure before the response is a `RequestError` ("Transport") whose cause is Node's own error, so the
+ * one classifier (Transport.ts) reads the same system codes; a body cut off later fails the response's
+ * stream.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { RequestError } from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { Effect, Stream } from "effect"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
+
+export interface NodeAgents {
+  readonly http: Http.Agent
+  readonly https: Https.Agent
+}
+
+/** A pair of keep-alive agents with `options` (e.g. a guarded `lookup`), destroyed with the scope. */
+export const makeAgents = (options: Http.AgentOptions) =>
+  Effect.acquireRelease(
+    Effect.sync((): NodeAgents => ({
+      http: new Http.Agent({ keepAlive: true, ...options }),
+      https: new Https.Agent({ keepAlive: true, ...options })
+    })),
+    (agents) => Effect.sync(() => {
+      agents.http.destroy()
+      agents.https.destroy()
+    })
+  )
+
+/** statuses whose response has no body by definition; a web `Response` refuses one for them */
+const NULL_BODY = new Set([101, 204, 205, 304])
+
+const toWebResponse = (message: Http.IncomingMessage): Response => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+    else if (value !== undefined) headers.set(name, value)
+  }
+  const status = message.statusCode ?? 0
+  if (NULL_BODY.has(status)) message.resume()
+  const body = NULL_BODY.has(status) ? null : (Readable.toWeb(message) as ReadableStream<Uint8Array>)
+  return new Response(body, { status, headers })
+}
+
+const sendBody = (
+  nodeRequest: Http.ClientRequest,
+  request: HttpClientRequest.HttpClientRequest,
+  failed: (cause: unknown) => RequestError
+): Effect.Effect<void, RequestError> => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+      return Effect.sync(() => nodeRequest.end())
+    case "Uint8Array":
+    case "Raw":
+      return Effect.sync(() => nodeRequest.end(body.body as Uint8Array | string))
+    case "Stream":
+      return Effect.flatMap(
+        Stream.toReadableStreamEffect(body.stream),
+        (source) => Effect.tryPromise({ try: () => pipeline(Readable.fromWeb(source as never), nodeRequest), catch: failed })
+      )
+    case "FormData":
+      return Effect.fail(failed(new Error("form bodies are not supported by this client")))
+  }
+}
+
+/** The client: one `node:http(s)` request per call, on `agents`. */
+export const nodeHttpClient = (agents: NodeAgents): HttpClient.HttpClient =>
+  HttpClient.make((request, url, signal) =>
+    Effect.suspend(() => {
+      const failed = (cause: unknown) => new RequestError({ request, reason: "Transport", cause })
+      const options = { method: request.method, headers: request.headers, signal }
+      const nodeRequest = url.protocol === "https:"
+        ? Https.request(url, { ...options, agent: agents.https })
+        : Http.request(url, { ...options, agent: agents.http })
+      // the listener stays: an error after the response (the body cut off) must not be an unhandled event
+      const response = Effect.async<Http.IncomingMessage, RequestError>((resume) => {
+        nodeRequest.on("error", (cause) => resume(Effect.fail(failed(cause))))
+        nodeRequest.once("response", (message) => resume(Effect.succeed(message)))
+      })
+      return Effect.zipRight(sendBody(nodeRequest, request, failed), response, { concurrent: true }).pipe(
+        Effect.map((message) => HttpClientResponse.fromWeb(request, toWebResponse(message)))
+      )
+    })
+  )

@@ -6,7 +6,12 @@
 import { makePluginDeps } from "./src/plugin/PluginDeps.js"
 import { makePluginEntry } from "./src/plugin/PluginEntry.js"
 
-const entry = makePluginEntry(makePluginDeps())
+const deps = makePluginDeps()
+// Until a `full` registration (the gateway) says otherwise, the runtime is released after each adapter
+// call: the host also loads this module as the channel's setup entry (package.json `openclaw.setupEntry`)
+// for read-only work (security audit, doctor, status) and uses its `plugin` without registering it.
+deps.runtime.setTransient(true)
+const entry = makePluginEntry(deps)
 
 export default entry
 

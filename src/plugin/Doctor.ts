@@ -7,8 +7,11 @@
  * - each account's inbox journal is read for messages rejected on arrival and turns left unfinished;
  * - several accounts under an explicit `session.dmScope: "main"` share one session (src/config/DmScope.ts);
  * - a state dir that does not exist (e.g. OPENCLAW_HOME pointing at a missing directory).
- * `openDmRequiresAllowFromWildcard: false`: our `open` admits everyone without a `"*"` entry, so
- * `doctor --fix` must not add one (it would also admit everyone should the policy later become `pairing`).
+ * `openDmRequiresAllowFromWildcard: false`: our `open` admits everyone without a `"*"` entry. The host's
+ * config validation reads it from package.json `openclaw.channel.doctorCapabilities` (which says the same),
+ * so it no longer warns that all DMs will be dropped. Its doctor repair (2026.9.6) reads it only from
+ * bundled catalogs and plugins already loaded, so `openclaw doctor` may still offer to add `"*"`; under
+ * `open` that entry changes nothing (docs/HOST-NOTES.md "Doctor").
  */
 import { Effect } from "effect"
 import { replay } from "../account/InboxRecords.js"

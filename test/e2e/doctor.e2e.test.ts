@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { awaitPolling, PLUGIN_DIR_ENV, type SandboxAccount, startWeixinSandbox, type WeixinSandbox } from "../../sandbox/sandbox.js"
 
+/** The printed words without the box drawing and line wrapping of the host's notes. */
+const unboxed = (text: string): string => text.replace(/[│┌┐└┘├┤─╮╯◇]/g, " ").replace(/\s+/g, " ")
+
 const prebuiltPluginDir = process.env[PLUGIN_DIR_ENV]
 
 const scope = Effect.runSync(Scope.make())
@@ -38,17 +41,25 @@ describe("openclaw doctor and security audit", () => {
       yield* sandbox.emulator.expireSession(account.bot.botId)
       const doctor = yield* sandbox.gateway.cli(["doctor", "--non-interactive"], { timeoutMs: 180_000 })
       const printed = doctor.stdout + doctor.stderr
-      expect(printed, printed).toContain(`openclaw-weixin ${account.accountId}: the WeChat login has expired`)
-      expect(printed).toContain(`--account ${account.accountId}`)
+      // the doctor prints notes in boxes, wrapped: compare the words, not the layout
+      const words = unboxed(printed)
+      expect(words, printed).toContain(`openclaw-weixin ${account.accountId}: the WeChat login has expired (the server answers -14)`)
+      expect(words).toContain(`openclaw channels login --channel openclaw-weixin --account ${account.accountId}`)
+
     }), 400_000)
 
   it.live("`openclaw security audit` reports the open DM policy at its config path", () =>
     Effect.gen(function*() {
       const audit = yield* sandbox.gateway.cli(["security", "audit", "--json"], { timeoutMs: 120_000 })
       const printed = audit.stdout + audit.stderr
-      expect(printed, printed).toContain("channels.openclaw-weixin.dm.open")
-      expect(printed).toContain("channels.openclaw-weixin.dmPolicy")
+      // the host reaches our security adapter through the setup entry (package.json openclaw.setupEntry)
+      const findings = (JSON.parse(audit.stdout.slice(audit.stdout.indexOf("{"), audit.stdout.lastIndexOf("}") + 1)) as { readonly findings: ReadonlyArray<{ readonly checkId: string; readonly severity: string; readonly detail: string }> }).findings
+      const open = findings.find((f) => f.checkId === "channels.openclaw-weixin.dm.open")
+      expect(open, printed).toBeDefined()
+      expect(open!.severity).toBe("critical")
+      expect(open!.detail).toContain("channels.openclaw-weixin.dmPolicy")
       // our open policy admits everyone without a "*" entry: the host must not call the config inconsistent
-      expect(printed).not.toContain("channels.openclaw-weixin.dm.open_invalid")
+      expect(findings.map((f) => f.checkId)).not.toContain("channels.openclaw-weixin.dm.open_invalid")
+      expect(printed).not.toContain("all DMs will be dropped")
     }), 200_000)
 })

@@ -44,7 +44,11 @@ describe("package.json", () => {
   it("declares the host entry points, channel catalog entry and minimum host version", () => {
     expect(pkg["openclaw"]["extensions"]).toEqual(["./index.ts"])
     expect(pkg["openclaw"]["runtimeExtensions"]).toEqual(["./dist/index.js"])
-    expect(pkg["openclaw"]["channel"]).toEqual({ ...CHANNEL_META })
+    // the host's read-only views (security audit, doctor) take the default export's `plugin` from here
+    expect(pkg["openclaw"]["setupEntry"]).toBe("./index.ts")
+    expect(pkg["openclaw"]["runtimeSetupEntry"]).toBe("./dist/index.js")
+    // read by the host's config validation before any plugin loads: our `open` needs no "*" in allowFrom
+    expect(pkg["openclaw"]["channel"]).toEqual({ ...CHANNEL_META, doctorCapabilities: { openDmRequiresAllowFromWildcard: false } })
     expect(pkg["openclaw"]["install"]["minHostVersion"]).toBe(`>=${MIN_HOST_VERSION}`)
     expect(pkg["peerDependencies"]["openclaw"]).toBe(`>=${MIN_HOST_VERSION}`)
   })

@@ -20,6 +20,7 @@ import { Outbox, type SendRequest } from "../account/Outbox.js"
 import { AccountAuthExpired, type Receipt, type SendFailed } from "../account/Receipt.js"
 import { Supervisor } from "../account/Supervisor.js"
 import { normalizeAccountId, WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
+import { filterMarkdown } from "../domain/MarkdownFilter.js"
 import { type Peer, normalizePeerId } from "../domain/PeerId.js"
 import { MediaLoader } from "../host/MediaLoader.js"
 import { CdnUpload } from "../ilink/CdnUpload.js"
@@ -177,7 +178,10 @@ export const makeOutboundAdapter = (deps: PluginDeps, textChunkLimit: number): W
   deliveryMode: "direct",
   textChunkLimit,
   sendText: (ctx) => deps.runtime.run(sendText(ctx), ctx.signal),
-  // a markdown image in a reply becomes a picture (the host turns it into media)
+  // a markdown image in a reply becomes a picture (the host turns it into media, before it sanitizes)
   extractMarkdownImages: true,
+  // the host runs every proactive send through this (cron, the message tool, `openclaw message send`): the
+  // same WeChat filter as agent replies (src/host/ChannelAgentTurns.ts), so all sends read alike
+  sanitizeText: ({ text }) => filterMarkdown(text),
   sendMedia: (ctx) => deps.runtime.run(sendMedia(ctx), ctx.signal)
 })

@@ -158,3 +158,21 @@ describe("messaging.normalizeTarget", () => {
     expect(looksLikeId("abc@im.bot")).toBe(false)
   })
 })
+
+describe("outbound.sanitizeText (the host runs it on cron, message-tool and `message send` texts)", () => {
+  const sanitize = makeWeixinChannelPlugin(testDeps(tempDir("ocw-sanitize-"))).outbound!.sanitizeText!
+  const run = (text: string) => sanitize({ text, payload: { text } })
+
+  it("filters like agent replies: emphasis around CJK and images go, code stays", () => {
+    expect(run("English *中文* ![logo](x.png)")).toBe("English 中文 ")
+    expect(run("***粗体*** and `*code*`")).toBe("粗体 and `*code*`")
+    expect(run("```\n*中文*\n```")).toBe("```\n*中文*\n```")
+    expect(run("plain *english* stays")).toBe("plain *english* stays")
+  })
+
+  it("changes nothing the second time (a reply filtered by the turn and again by the host reads the same)", () => {
+    for (const text of ["a *中文* b", "***强调*** ![i](u) x", "##### 标题\n*中文*", "`x` **中** _文_"]) {
+      expect(run(run(text))).toBe(run(text))
+    }
+  })
+})

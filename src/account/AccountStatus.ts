@@ -35,7 +35,8 @@ export const isParked = (phase: AccountPhase): phase is ParkedPhase =>
 export const whatToDo = (phase: ParkedPhase): string => {
   switch (phase._tag) {
     case "AuthExpired":
-      return `the WeChat login expired (${phase.reason}); log in again: ${LOGIN_COMMAND}`
+      return `the WeChat login expired, or the bot was logged in on another OpenClaw (${phase.reason}); ` +
+        `log in again, which takes the bot back: ${LOGIN_COMMAND}`
     case "NotLoggedIn":
       return `no credentials are stored for this account; log in: ${LOGIN_COMMAND}`
     case "BadConfig":

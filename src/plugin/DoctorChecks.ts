@@ -50,7 +50,8 @@ export const doctorWarnings = (facts: DoctorFacts): Array<string> => {
   for (const account of facts.accounts) {
     if (account.login === "expired") {
       warnings.push(
-        `- openclaw-weixin ${account.accountId}: the WeChat login has expired (the server answers -14); ` +
+        `- openclaw-weixin ${account.accountId}: the WeChat login has expired (the server answers -14), or the bot ` +
+          "was logged in on another OpenClaw, which ends this login; " +
           `the account receives and sends nothing until you ${loginFix(account.accountId)}`
       )
     } else if (account.login === "not-logged-in") {

@@ -104,7 +104,8 @@ export const collectStatusIssues = (accounts: ReadonlyArray<AccountSnapshot>): A
         channel: WEIXIN_CHANNEL_ID,
         accountId: snapshot.accountId,
         kind: "auth",
-        message: `the WeChat login of account ${snapshot.accountId} has expired; it receives and sends nothing until you log in again`,
+        message: `the WeChat login of account ${snapshot.accountId} has expired, or the bot was logged in on another ` +
+          "OpenClaw (which ends this login); it receives and sends nothing until you log in again: scanning the QR code takes the bot back",
         fix: LOGIN_FIX
       }]
     }

@@ -144,8 +144,8 @@ export class AuthExpired
   )
 {
   override get message(): string {
-    return `iLink ${this.endpoint}${forAccount(this.accountId)}: the WeChat session has expired (-14); ` +
-      `log in again with \`${LOGIN_COMMAND}\``
+    return `iLink ${this.endpoint}${forAccount(this.accountId)}: the WeChat session has expired (-14), or the ` +
+      `bot was logged in on another OpenClaw, which ends this login; log in again with \`${LOGIN_COMMAND}\``
   }
 }
 

@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import { TestAgentTurns } from "../../src/account/TestAgentTurns.js"
 import { makePluginEntry } from "../../src/plugin/PluginEntry.js"
 import { collectStatusIssues } from "../../src/plugin/StatusAdapter.js"
-import type { OutboundContext } from "../../src/plugin/SdkTypes.js"
+import type { AccountSnapshot, OutboundContext } from "../../src/plugin/SdkTypes.js"
 import { makeEmulator } from "../../sandbox/emulator/Emulator.js"
 import { waitUntil } from "../../sandbox/gateway/waitUntil.js"
 import { makeTempDir } from "../support/actorHarness.js"
@@ -110,7 +110,7 @@ describe("the session", () => {
       expect(a.fiber.unsafePoll()).toBeNull()
     }).pipe(Effect.scoped), 30_000)
 
-  it.live("−14 right after the bot was bound on another instance (a login elsewhere retires this token) → parked at once, no reconnect storm", () =>
+  it.live("−14 right after the bot was bound on another instance (a login elsewhere retires this token) → parked at once, no reconnect storm; status, its issue and the doctor name the other login and say a scan takes the bot back", () =>
     Effect.gen(function*() {
       const w = yield* pluginWorld({ dirPrefix: "ocw-faults-bound-", emulator: { autoConfirmQr: true } })
       const a = yield* w.start(0)
@@ -126,9 +126,15 @@ describe("the session", () => {
       expect((yield* w.emulator.requests("getupdates")).length).toBe(polls)
       const starts = (yield* w.emulator.notifications(w.bots[0]!.botId)).filter((n) => n.kind === "start").length
       expect(starts).toBe(startsBefore)
+      // the server's −14 does not say why; what we report names both causes and the way back
+      const parked = a.fake.statuses.at(-1)!
+      expect(parked.stateReason).toContain("or the bot was logged in on another OpenClaw")
+      expect(parked.stateReason).toContain("log in again, which takes the bot back")
+      const issues = collectStatusIssues([parked as AccountSnapshot])
+      expect(issues.map((issue) => issue.message).join("\n")).toContain("or the bot was logged in on another OpenClaw")
+      expect(issues.map((issue) => issue.message).join("\n")).toContain("scanning the QR code takes the bot back")
     }).pipe(Effect.scoped), 30_000)
 
-  it.todo("−14 right after the bot was bound on another instance → reported as \"bound elsewhere: scan again to take it back\" (issue 11: notices; the status says only that the login expired)")
 
   it.live("a re-login while an old cursor and token exist → credentials on disk before the restart, the new run polls with the new token from a fresh cursor", () =>
     Effect.gen(function*() {

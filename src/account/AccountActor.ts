@@ -18,13 +18,14 @@
  * turn that ends (well or badly) is marked done. Only a turn cut short by a stop or a crash runs again
  * after restart; the host's dedupe on the message key is the net for that window.
  */
-import { Cause, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope } from "effect"
+import { Cause, Clock, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope } from "effect"
 import { makeClientId } from "../domain/ClientId.js"
 import { defaultQuotePolicy, type QuotePolicy } from "../config/QuotePolicy.js"
 import type { ActorSettings } from "../config/Tuning.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import type { ILinkConnection } from "../ilink/ILinkConnection.js"
-import { AgentTurns, type InboundTurn, type ReplyChannel } from "./AgentTurns.js"
+import { AgentTurns, type InboundTurn, type ReplyChannel, type TurnOutcome } from "./AgentTurns.js"
+import { debugTrace, makeChannelCommands } from "./ChannelCommands.js"
 import {
   AccountPhase,
   type AccountStateRef,
@@ -125,6 +126,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       ...(config.upload === undefined ? {} : { media: config.upload })
     }).pipe(Scope.extend(roles.outbox))
     const typing = yield* Typing.make({ accountId, connection })
+    const commands = yield* makeChannelCommands(accountId)
     const noteOutbound = <E>(effect: Effect.Effect<Receipt, E>, to: SendRequest["to"], text: string) =>
       Effect.tap(effect, (receipt) => Effect.zipRight(markOutbound(state), recordSent(to.key, receipt, text)))
 
@@ -139,7 +141,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         const runId = yield* makeClientId
         // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
         const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
-        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media, quotes }
+        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media, quotes, commands }
         const channel = outbox.replyChannel({ to: peer, contextToken, runId })
         const reply: ReplyChannel = {
           sendText: (text) => noteOutbound(channel.sendText(text), peer, text),
@@ -147,7 +149,10 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
           sendMedia: (request) => noteOutbound(channel.sendMedia(request), peer, request.caption),
           withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
         }
-        yield* agentTurns.run(turn, reply)
+        const startedAt = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(agentTurns.run(turn, reply))
+        yield* sendDebugTrace(turn, channel, exit, startedAt)
+        return yield* exit
       }).pipe(
         // A turn that ended, well or badly, is done: running it again could repeat visible replies.
         // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.
@@ -155,6 +160,29 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
           Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : markDone(claimed)
         )
       )
+    // in debug mode (PROTOCOL §7.8) a turn that ran, or failed, is followed by its trace; never a command's
+    const sendDebugTrace = (
+      turn: InboundTurn,
+      channel: { readonly sendText: (text: string) => Effect.Effect<Receipt, OutboxError> },
+      exit: Exit.Exit<TurnOutcome, unknown>,
+      startedAt: number
+    ) =>
+      Effect.gen(function*() {
+        if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return
+        if (Exit.isSuccess(exit) && exit.value._tag === "Command") return
+        if (turn.contextToken === undefined || !(yield* commands.debugOn)) return
+        const endedAt = yield* Clock.currentTimeMillis
+        const outcome = Exit.isSuccess(exit) ? exit.value : oneLine(exit.cause)
+        const trace = debugTrace(turn, outcome, {
+          createdAtMs: turn.claimed.message.create_time_ms,
+          claimedAt: turn.claimed.claimedAt,
+          startedAt,
+          endedAt
+        })
+        yield* channel.sendText(trace).pipe(
+          Effect.catchAll((error) => Effect.logWarning(`the debug trace of ${turn.claimed.key} was not sent: ${error.message}`))
+        )
+      })
     const markDone = (claimed: ClaimedMessage) =>
       inbox.markDone(claimed.key).pipe(
         Effect.catchAll((e) =>
@@ -164,7 +192,8 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
     const dispatcher = yield* Dispatcher.make({
       concurrency: settings.dispatchConcurrency,
       capacity: settings.dispatchCapacity,
-      handle: runTurn
+      handle: runTurn,
+      bypass: (claimed) => agentTurns.isControlCommand?.(claimed.message) === true
     }).pipe(Scope.extend(roles.turns))
     const dispatch = dispatcher.offer
 

@@ -8,9 +8,9 @@
  * Implementations: over the host's `channelRuntime` in src/host/ChannelAgentTurns.ts; in memory for every
  * test in TestAgentTurns.ts.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, type Effect, type Option } from "effect"
 import type { Peer } from "../domain/PeerId.js"
-import type { ToolCallResultMessageItem, ToolCallStartMessageItem } from "../wire/Message.js"
+import type { ToolCallResultMessageItem, ToolCallStartMessageItem, WeixinMessage } from "../wire/Message.js"
 import type { HostTurnError } from "./HostTurnError.js"
 import type { OutboundMedia } from "./OutboundMedia.js"
 import type { ClaimedMessage } from "./Inbox.js"
@@ -39,6 +39,22 @@ export interface InboundTurn {
    * is recorded in it. The AccountActor always gives one; without it an id-only quote gets the placeholder.
    */
   readonly quotes?: QuoteStoreService | undefined
+  /**
+   * The channel's own commands (`/echo`, `/toggle-debug`, ChannelCommands.ts); the host asks once the sender
+   * is admitted, before the agent. The AccountActor always gives them.
+   */
+  readonly commands?: ChannelCommandsService | undefined
+}
+
+/** The channel's own commands as the host asks for them (made by ChannelCommands.ts). */
+export interface ChannelCommandsService {
+  /**
+   * Answers the turn's command through `reply` and returns its name, or None when the message carries
+   * none (the agent runs). Never fails: a failed command is answered with its reason.
+   */
+  readonly handle: (turn: InboundTurn, reply: ReplyChannel) => Effect.Effect<Option.Option<string>>
+  /** whether the account's debug mode is on (re-read on every call: a hand edit counts at once) */
+  readonly debugOn: Effect.Effect<boolean>
 }
 
 /** Tool progress items the host may send during a turn (PROTOCOL §5.7). */
@@ -67,13 +83,20 @@ export interface ReplyChannel {
 export type TurnOutcome = Data.TaggedEnum<{
   /** the agent ran; `replies` messages were handed to the reply channel */
   Completed: { readonly replies: number }
-  /** the host decided not to run the agent (unauthorized sender, pairing code sent, command, …) */
+  /** the host decided not to run the agent (unauthorized sender, pairing code sent, …) */
   Skipped: { readonly reason: string }
+  /** the channel answered a command of its own (ChannelCommands.ts); the agent did not run */
+  Command: { readonly name: string }
 }>
 export const TurnOutcome = Data.taggedEnum<TurnOutcome>()
 
 export interface AgentTurnsService {
   readonly run: (turn: InboundTurn, reply: ReplyChannel) => Effect.Effect<TurnOutcome, HostTurnError>
+  /**
+   * Whether the message is one of the host's control commands (`/stop`, …): its turn then skips the
+   * peer's FIFO, so it is not stuck behind the turn it is meant to act on. Absent: none is.
+   */
+  readonly isControlCommand?: ((message: WeixinMessage) => boolean) | undefined
 }
 
 export class AgentTurns extends Context.Tag("openclaw-weixin/AgentTurns")<AgentTurns, AgentTurnsService>() {}

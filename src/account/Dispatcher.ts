@@ -9,6 +9,9 @@
  *   messages are queued or running; a full dispatcher suspends `offer` (back-pressure reaches the
  *   monitor) and drops nothing.
  * - A peer's queue is deleted as soon as it is empty, so memory follows the work, not the peer count.
+ * - A message `bypass` picks (a host control command such as `/stop`) does not wait behind its peer's
+ *   running turn: it runs at once in a fiber of its own, still within `capacity`. Its purpose is to act on
+ *   the turn it would otherwise wait for.
  * - A turn that fails, defects or is interrupted is logged with its message key; the peer's next message
  *   runs as usual. A failed turn is never retried here (a retry could repeat visible replies); the
  *   account actor then marks it done. Workers never die from a turn.
@@ -31,6 +34,8 @@ export interface DispatcherOptions<A extends Dispatchable, R> {
   /** messages queued or running before `offer` suspends (default 64) */
   readonly capacity?: number
   readonly handle: (message: A) => Effect.Effect<unknown, unknown, R>
+  /** messages that skip their peer's FIFO and run at once (default: none) */
+  readonly bypass?: ((message: A) => boolean) | undefined
 }
 
 export interface Dispatcher<A extends Dispatchable> {
@@ -90,6 +95,16 @@ export const make = <A extends Dispatchable, R>(
 
     for (let i = 0; i < concurrency; i++) yield* Effect.forkScoped(worker)
 
+    const scope = yield* Effect.scope
+    const context = yield* Effect.context<R>()
+    const runAside = (message: A): Effect.Effect<void> =>
+      runTurn(message).pipe(
+        Effect.ensuring(Effect.zipRight(SubscriptionRef.update(size, (n) => n - 1), permits.release(1))),
+        Effect.provide(context),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+
     const enqueue = (message: A): Effect.Effect<void> =>
       Effect.suspend(() => {
         const key = message.peer.key
@@ -108,7 +123,7 @@ export const make = <A extends Dispatchable, R>(
       Effect.uninterruptibleMask((restore) =>
         restore(permits.take(1)).pipe(
           Effect.zipRight(SubscriptionRef.update(size, (n) => n + 1)),
-          Effect.zipRight(enqueue(message))
+          Effect.zipRight(options.bypass?.(message) === true ? runAside(message) : enqueue(message))
         )
       )
 

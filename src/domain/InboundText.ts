@@ -56,6 +56,14 @@ export const inboundBody = (message: WeixinMessage): string => {
   return unknown.length === 0 ? "" : `[unsupported message type ${unknown.join(", ")}]`
 }
 
+/** The text of the message's first TEXT item, if it has one (where commands are read from, §7.7). */
+export const firstTextOf = (message: WeixinMessage): string | undefined => {
+  for (const item of message.item_list ?? []) {
+    if (isKnownItem(item) && item.type === MessageItemType.TEXT) return item.text_item.text
+  }
+  return undefined
+}
+
 /** The inline view of a quote (§7.4). */
 export interface InlineQuote {
   readonly isQuote: boolean

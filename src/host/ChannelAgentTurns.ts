@@ -22,10 +22,10 @@ import {
 } from "../account/AgentTurns.js"
 import type { HostTurnError } from "../account/HostTurnError.js"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
-import { inboundBody } from "../domain/InboundText.js"
+import { firstTextOf, inboundBody } from "../domain/InboundText.js"
 import { filterMarkdown } from "../domain/MarkdownFilter.js"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
-import { MessageItemType } from "../wire/Message.js"
+import { MessageItemType, type WeixinMessage } from "../wire/Message.js"
 import { makeAdmission } from "./Admission.js"
 import { type AsyncContextRunner, describeThrown, runtimeCaller } from "./ChannelRuntime.js"
 import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
@@ -248,6 +248,9 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
     Effect.gen(function*() {
       const admission = yield* admit(turn, reply)
       if (admission._tag === "Stop") return admission.outcome
+      // the channel's own commands, for admitted senders only (src/account/ChannelCommands.ts)
+      const command = turn.commands === undefined ? Option.none<string>() : yield* turn.commands.handle(turn, reply)
+      if (Option.isSome(command)) return TurnOutcome.Command({ name: command.value })
       const route = yield* resolveRoute(turn)
       // fetched after admission, so a refused sender's media is never downloaded
       const media = yield* turn.media
@@ -266,5 +269,20 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
       return yield* dispatch(turn, reply, route, ctxPayload)
     }).pipe(Effect.withLogSpan("AgentTurns.run"))
 
-  return { run }
+  // the host's own test for its control commands (`channelRuntime.text.hasControlCommand`, a pure function);
+  // a host without it, or one that throws, means "not a control command": the message waits its turn
+  const hostHasControlCommand = (params.channelRuntime as {
+    readonly text?: { readonly hasControlCommand?: (text?: string, cfg?: unknown) => boolean }
+  } | undefined)?.text?.hasControlCommand
+  const isControlCommand = (message: WeixinMessage): boolean => {
+    const text = firstTextOf(message)?.trim()
+    if (text === undefined || !text.startsWith("/") || typeof hostHasControlCommand !== "function") return false
+    try {
+      return hostHasControlCommand(text, cfg) === true
+    } catch {
+      return false
+    }
+  }
+
+  return { run, isControlCommand }
 }

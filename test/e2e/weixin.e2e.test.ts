@@ -127,6 +127,26 @@ describe("openclaw-weixin in a real gateway", () => {
       yield* noViolations
     }), 120_000)
 
+  it.live("answers `/echo` itself, without a model call, and `/toggle-debug` adds a trace after each answer", () =>
+    Effect.gen(function*() {
+      const chatsBefore = (yield* sandbox.model.chatRequests).length
+      yield* inject(alpha, "/echo ping from wechat")
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the echoed text", (text) => text === "ping from wechat", 60_000)
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the echo timing report", (text) => text.startsWith("⏱ /echo"), 30_000)
+      yield* inject(alpha, "/toggle-debug")
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "debug on", (text) => text.startsWith("Debug mode is on"), 30_000)
+      yield* inject(alpha, "traced question")
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the traced answer", (text) => text === answerTo("traced question"))
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the debug trace", (text) => text.startsWith("⏱ debug") && text.includes("answered with 1 message(s)"), 30_000)
+      yield* inject(alpha, "/toggle-debug")
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "debug off", (text) => text === "Debug mode is off for this WeChat bot.", 30_000)
+      // only "traced question" reached the model: the commands never did
+      const spoken = (yield* sandbox.model.chatRequests).slice(chatsBefore).map((request) => typedTextOf(request.spokenText ?? ""))
+      expect(spoken.filter((text) => text.startsWith("/"))).toEqual([])
+      expect(spoken).toContain("traced question")
+      yield* noViolations
+    }), 180_000)
+
   it.live("shows the account running in `openclaw channels status --probe`", () =>
     Effect.gen(function*() {
       const status = yield* sandbox.gateway.cli(["channels", "status", "--probe"])
@@ -150,10 +170,12 @@ describe("openclaw-weixin in a real gateway", () => {
       )
       const sent = yield* sandbox.gateway.cli([
         "message", "send", "--channel", CHANNEL_ID, "--account", alpha.accountId,
-        "--target", alpha.bot.ownerUserId, "-m", "a proactive hello"
+        "--target", alpha.bot.ownerUserId, "-m", "a proactive *你好* hello"
       ])
       expect(sent.code, sent.stdout + sent.stderr).toBe(0)
-      const record = yield* awaitReply(alpha, alpha.bot.ownerUserId, "the proactive message", (text) => text === "a proactive hello", 30_000)
+      // the host ran it through outbound.sanitizeText: the same WeChat filter as replies (no emphasis around CJK)
+      const record = yield* awaitReply(alpha, alpha.bot.ownerUserId, "the proactive message", (text) => text.startsWith("a proactive"), 30_000)
+      expect(record.text).toBe("a proactive 你好 hello")
       expect(record.outcome).toBe("delivered")
       yield* noViolations
     }), 120_000)

@@ -9,6 +9,7 @@ import { DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_TEXT_CHUNK_LIMIT } from "../../..
 import { type ActorSettings, defaultActorSettings } from "../../../src/config/Tuning.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
+import { DebugModeStore } from "../../../src/state/DebugModeStore.js"
 import { State } from "../../../src/state/State.js"
 import { AuthExpired } from "../../../src/wire/ILinkError.js"
 import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
@@ -293,6 +294,50 @@ describe("AccountActor", () => {
       expect(texts).toEqual([long.slice(0, 50), long.slice(50, 100), long.slice(100)])
       expect(defaultActorSettings.chunkLimit).toBe(DEFAULT_TEXT_CHUNK_LIMIT)
       expect(DEFAULT_TEXT_CHUNK_LIMIT).toBe(2000)
+    }))
+
+  it.scoped("in debug mode (debug-mode.json) a turn is followed by its trace; with it off, by nothing", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ replies: ["hello back"] })
+      const sentTexts = Effect.map(Ref.get(t.api.sent), (ms) =>
+        ms.map((m) => {
+          const item = m.item_list?.[0]
+          return item !== undefined && "text_item" in item ? item.text_item.text : undefined
+        }))
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1", text: "off" })] })
+      yield* waitUntil("the first turn's end", Effect.map(t.host.turns, (ts) => ts.length === 1 && ts[0]!.endedAt !== undefined))
+      yield* Effect.flatMap(DebugModeStore, (store) => store.toggle(accountId)).pipe(Effect.provide(t.layer))
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c2", msgs: [textMessage({ message_id: "2", text: "on" })] })
+      yield* waitUntil("the reply and its trace", Effect.map(sentTexts, (texts) => texts.length === 3))
+      const texts = yield* sentTexts
+      expect(texts.slice(0, 2)).toEqual(["hello back", "hello back"])
+      expect(texts[2]).toMatch(/^⏱ debug\nin: mid:2 from alice@im\.wechat/)
+      expect(texts[2]).toContain("turn: answered with 1 message(s)")
+    }))
+
+  it.scoped("a host control command (/stop) from a user whose turn is running is not queued behind that turn", () =>
+    Effect.gen(function*() {
+      const host = yield* TestAgentTurns.make({ replies: ["ok"] })
+      const withControl = Layer.succeed(AgentTurns, {
+        ...host,
+        isControlCommand: (message) => message.item_list?.some((item) => "text_item" in item && item.text_item.text === "/stop") === true
+      })
+      const t = yield* setup({}, withControl)
+      const gate = yield* Deferred.make<void>()
+      yield* host.script({ key: "mid:1" }, { gate })
+      yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c1",
+        msgs: [textMessage({ message_id: "1", text: "long question" }), textMessage({ message_id: "2", text: "next" }), textMessage({ message_id: "3", text: "/stop" })]
+      })
+      yield* waitUntil("the /stop turn ended while the first is held", Effect.map(host.turns, (ts) => ts.some((turn) => turn.text === "/stop" && turn.endedAt !== undefined)))
+      expect((yield* host.turns).map((turn) => turn.text)).toEqual(["long question", "/stop"])
+      yield* Deferred.succeed(gate, undefined)
+      yield* waitUntil("every turn ended", Effect.map(host.turns, (ts) => ts.length === 3 && ts.every((turn) => turn.endedAt !== undefined)))
+      expect((yield* host.turns).map((turn) => turn.text)).toEqual(["long question", "/stop", "next"])
     }))
 
   /** An actor that has served alice once (so a proactive send has her token) and holds its next poll. */

@@ -177,3 +177,54 @@ describe("Dispatcher", () => {
     })
   )
 })
+
+describe("Dispatcher bypass (host control commands such as /stop)", () => {
+  it.scoped("a bypassing message runs while its peer's turn is held, within capacity; the peer's FIFO goes on after", () =>
+    Effect.gen(function* () {
+      const held = yield* Deferred.make<void>()
+      const order: Array<string> = []
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 2,
+        capacity: 3,
+        bypass: (m) => m.seq === 99,
+        handle: (m) =>
+          Effect.gen(function* () {
+            order.push(`start ${m.seq}`)
+            if (m.seq === 1) yield* Deferred.await(held)
+            order.push(`end ${m.seq}`)
+          })
+      })
+      yield* dispatcher.offer(msg("alice@im.wechat", 1))
+      yield* dispatcher.offer(msg("alice@im.wechat", 2))
+      yield* waitUntil("the first turn held", Effect.sync(() => order.includes("start 1")))
+      yield* dispatcher.offer(msg("alice@im.wechat", 99))
+      yield* waitUntil("the bypassing turn done", Effect.sync(() => order.includes("end 99")))
+      // "/stop" ran while turn 1 was held; turn 2 still waits behind turn 1
+      expect(order).toEqual(["start 1", "start 99", "end 99"])
+      expect(yield* dispatcher.size).toBe(2)
+      yield* Deferred.succeed(held, undefined)
+      yield* dispatcher.awaitIdle
+      expect(order).toEqual(["start 1", "start 99", "end 99", "end 1", "start 2", "end 2"])
+      expect(yield* dispatcher.size).toBe(0)
+    }))
+
+  it.scoped("a bypassing message still takes a permit: with the dispatcher full, its offer waits", () =>
+    Effect.gen(function* () {
+      const held = yield* Deferred.make<void>()
+      const ran: Array<number> = []
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 1,
+        capacity: 1,
+        bypass: (m) => m.seq === 99,
+        handle: (m) => Effect.zipRight(Effect.sync(() => ran.push(m.seq)), m.seq === 1 ? Deferred.await(held) : Effect.void)
+      })
+      yield* dispatcher.offer(msg("alice@im.wechat", 1))
+      const offering = yield* Effect.fork(dispatcher.offer(msg("alice@im.wechat", 99)))
+      yield* waitUntil("the first turn running", Effect.sync(() => ran.length === 1))
+      expect(Option.isNone(yield* Fiber.poll(offering))).toBe(true)
+      yield* Deferred.succeed(held, undefined)
+      yield* Fiber.join(offering)
+      yield* dispatcher.awaitIdle
+      expect(ran).toEqual([1, 99])
+    }))
+})

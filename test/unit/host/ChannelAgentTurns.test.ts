@@ -4,7 +4,9 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
 import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
-import type { InboundTurn, ProgressItem, ReplyChannel } from "../../../src/account/AgentTurns.js"
+import { type InboundTurn, type ProgressItem, type ReplyChannel, TurnOutcome } from "../../../src/account/AgentTurns.js"
+import { makeChannelCommands } from "../../../src/account/ChannelCommands.js"
+import { DebugModeStore } from "../../../src/state/DebugModeStore.js"
 import { ChannelTurns, type ChannelTurnsInput } from "../../../src/host/ChannelTurns.js"
 import { MediaLoader, type MediaLoaderService, type MediaLoadRequest } from "../../../src/host/MediaLoader.js"
 import { UploadSource } from "../../../src/ilink/CdnUploadSource.js"
@@ -384,6 +386,79 @@ describe("ChannelAgentTurns pairing and dmPolicy", () => {
       expect(outcome._tag).toBe("Skipped")
       expect(fake.calls.buildPairingReply).toHaveLength(1)
     }))
+})
+
+describe("ChannelAgentTurns channel commands (/echo, /toggle-debug)", () => {
+  const withCommands = (turn: InboundTurn) =>
+    Effect.map(makeChannelCommands(ACCOUNT), (commands): InboundTurn => ({ ...turn, commands }))
+  const command = (sender: string, body: string) =>
+    turnOf(sender, { item_list: [{ type: MessageItemType.TEXT, text_item: { text: body } }] })
+
+  it.effect("an admitted sender's /echo is answered by the channel: no route, no context, no agent, no typing", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "from the agent" }] })
+      const reply = makeReplyChannel()
+      const outcome = yield* hostWith(fake).run(yield* withCommands(command(SCANNER, "/echo hi")), reply.channel)
+      expect(outcome).toEqual(TurnOutcome.Command({ name: "/echo" }))
+      expect(reply.texts[0]).toBe("hi")
+      expect(reply.texts[1]).toMatch(/^⏱ \/echo/)
+      expect(reply.texts).toHaveLength(2)
+      expect([fake.calls.resolveAgentRoute, fake.calls.buildContext, fake.calls.dispatch].map((c) => c.length)).toEqual([0, 0, 0])
+      expect(reply.typing.runs).toBe(0)
+    }).pipe(Effect.provide(DebugModeStore.layerMemory)))
+
+  it.effect("a stranger's /toggle-debug gets the pairing code, and the account's debug mode stays off", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime()
+      const reply = makeReplyChannel()
+      const outcome = yield* hostWith(fake).run(yield* withCommands(command(STRANGER, "/toggle-debug")), reply.channel)
+      expect(outcome._tag).toBe("Skipped")
+      expect(reply.texts).toEqual([`pairing code: CODE1AB (Your WeChat user id: ${STRANGER})`])
+      expect(yield* (yield* DebugModeStore).isOn(ACCOUNT)).toBe(false)
+    }).pipe(Effect.provide(DebugModeStore.layerMemory)))
+
+  it.effect("any other slash command goes on to the agent (the host's own /stop, /new, …)", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "stopped" }] })
+      const reply = makeReplyChannel()
+      const outcome = yield* hostWith(fake).run(yield* withCommands(command(SCANNER, "/stop")), reply.channel)
+      expect(outcome).toEqual(TurnOutcome.Completed({ replies: 1 }))
+      expect(fake.calls.dispatch).toHaveLength(1)
+      expect(reply.texts).toEqual(["stopped"])
+    }).pipe(Effect.provide(DebugModeStore.layerMemory)))
+})
+
+describe("ChannelAgentTurns.isControlCommand (the host's /stop skips the peer's FIFO)", () => {
+  const message = (body: string) => turnOf(SCANNER, { item_list: [{ type: MessageItemType.TEXT, text_item: { text: body } }] }).claimed.message
+  const withText = (hasControlCommand: unknown) => {
+    const fake = makeFakeRuntime()
+    return makeChannelAgentTurns({
+      channelRuntime: { ...fake.runtime, text: { hasControlCommand } },
+      cfg,
+      accountId: ACCOUNT,
+      settings: settings(),
+      scannerUserId: SCANNER
+    })
+  }
+
+  it("asks the host's hasControlCommand with the config, for slash texts only", () => {
+    const asked: Array<[unknown, unknown]> = []
+    const host = withText((text: string, config: unknown) => {
+      asked.push([text, config])
+      return text === "/stop"
+    })
+    expect(host.isControlCommand!(message("  /stop "))).toBe(true)
+    expect(host.isControlCommand!(message("/echo hi"))).toBe(false)
+    expect(host.isControlCommand!(message("stop"))).toBe(false)
+    expect(asked).toEqual([["/stop", cfg], ["/echo hi", cfg]])
+  })
+
+  it("says no when the host has no such function or it throws", () => {
+    expect(withText(undefined).isControlCommand!(message("/stop"))).toBe(false)
+    expect(withText(() => {
+      throw new Error("broken host")
+    }).isControlCommand!(message("/stop"))).toBe(false)
+  })
 })
 
 describe("ChannelAgentTurns reply delivery", () => {

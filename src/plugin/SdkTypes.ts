@@ -22,6 +22,7 @@ export type OutboundContext = Parameters<NonNullable<WeixinOutboundAdapter["send
 export type OutboundResult = Awaited<ReturnType<NonNullable<WeixinOutboundAdapter["sendText"]>>>
 export type AccountSnapshot = NonNullable<WeixinStatusAdapter["defaultRuntime"]>
 export type StatusIssue = ReturnType<NonNullable<WeixinStatusAdapter["collectStatusIssues"]>>[number]
+export type WeixinCapabilitiesDiagnostics = NonNullable<Awaited<ReturnType<NonNullable<WeixinStatusAdapter["buildCapabilitiesDiagnostics"]>>>>
 export type WeixinDirectoryAdapter = NonNullable<WeixinChannelPlugin["directory"]>
 export type DirectoryEntry = Awaited<ReturnType<NonNullable<WeixinDirectoryAdapter["listPeers"]>>>[number]
 export type WeixinAllowlistAdapter = NonNullable<WeixinChannelPlugin["allowlist"]>

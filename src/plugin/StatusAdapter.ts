@@ -16,6 +16,7 @@ import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import { ILinkConnection } from "../ilink/ILinkConnection.js"
 import { ILinkSettings } from "../ilink/ILinkSettings.js"
+import { capabilitiesDiagnostics } from "./Capabilities.js"
 import type { PluginDeps } from "./PluginDeps.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import type { AccountSnapshot, StatusIssue, WeixinStatusAdapter } from "./SdkTypes.js"
@@ -253,5 +254,7 @@ export const makeStatusAdapter = (deps: PluginDeps): WeixinStatusAdapter => ({
     lastOutboundAt: snapshot.lastOutboundAt ?? null
   }),
   probeAccount: ({ account, timeoutMs }) => deps.runtime.run(probeAccount(account, timeoutMs)),
+  // `openclaw channels capabilities`: bot id, scanning user, base URL, open reply windows (Capabilities.ts)
+  buildCapabilitiesDiagnostics: ({ account }) => deps.runtime.run(capabilitiesDiagnostics(account)),
   collectStatusIssues: (accounts) => collectStatusIssues(accounts)
 })

@@ -247,3 +247,35 @@ describe("setup wizard (openclaw onboard / channels add)", () => {
       expect(t.cfg).toEqual(hostConfig({ baseUrl: t.emulator.baseUrl }))
     }).pipe(Effect.scoped))
 })
+
+describe("channels capabilities (status.buildCapabilitiesDiagnostics)", () => {
+  const diagnose = (t: { readonly plugin: ReturnType<typeof makeWeixinChannelPlugin>; readonly cfg: unknown }, accountId: string) =>
+    hostCall(() => {
+      const account = t.plugin.config.resolveAccount(t.cfg as never, accountId)
+      return t.plugin.status!.buildCapabilitiesDiagnostics!({ account, timeoutMs: 5_000, cfg: t.cfg as never })
+    })
+
+  it.live("names the bot, the scanning user, the base URL and each open reply window", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ lastInboundAgoMs: HOUR, repliesSince: 3 })
+      const result = yield* diagnose(t, t.accountId)
+      const lines = result!.lines!.map((line) => line.text)
+      expect(lines[0]).toBe(`Bot: ${t.accountId}`)
+      expect(lines[1]).toBe(`Logged in by WeChat user: ${t.user}`)
+      expect(lines[2]).toMatch(new RegExp(`^Base URL: ${t.emulator.baseUrl.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`))
+      expect(lines[3]).toBe("Reply windows open: 1 of 1 user(s)")
+      expect(lines[4]).toMatch(new RegExp(`^  ${t.user.replace(/[.]/g, "\\.")}: can send until .*, 7 of 10 replies left$`))
+      expect(result!.details).toMatchObject({ botId: t.accountId, scannerUserId: t.user, baseUrl: t.emulator.baseUrl })
+    }).pipe(Effect.scoped))
+
+  it.live("says so when every window is closed, and an account without a login gets what to do", () =>
+    Effect.gen(function*() {
+      const t = yield* setup({ lastInboundAgoMs: 25 * HOUR })
+      const closed = (yield* diagnose(t, t.accountId))!.lines!.map((line) => line.text)
+      expect(closed[3]).toBe("Reply windows open: none of 1 user(s); each must write again before the bot can send")
+      expect(closed).toHaveLength(4)
+      yield* storeLogin(t.dir, { id: "gone-bot@im.bot" })
+      const gone = (yield* diagnose(t, "gone-bot@im.bot"))!.lines!.map((line) => line.text)
+      expect(gone.at(-1)).toMatch(/^Reply windows: unknown: .*is not logged in; run `openclaw channels login/)
+    }).pipe(Effect.scoped))
+})

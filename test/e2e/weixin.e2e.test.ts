@@ -154,6 +154,14 @@ describe("openclaw-weixin in a real gateway", () => {
       const line = status.stdout.split("\n").find((l) => l.includes(alpha.accountId))
       expect(line, status.stdout).toBeDefined()
       expect(line).toMatch(/running/)
+      // the owner wrote earlier in this suite: their reply window is open
+      const capabilities = yield* sandbox.gateway.cli(["channels", "capabilities", "--channel", CHANNEL_ID, "--account", alpha.accountId])
+      const printed = capabilities.stdout + capabilities.stderr
+      expect(capabilities.code, printed).toBe(0)
+      expect(printed).toContain(`Bot: ${alpha.accountId}`)
+      expect(printed).toContain(`Logged in by WeChat user: ${alpha.bot.ownerUserId}`)
+      expect(printed).toMatch(/Reply windows open: [1-9]\d* of /)
+      expect(printed).toContain(`${alpha.bot.ownerUserId}: can send until`)
       yield* noViolations
     }), 120_000)
 

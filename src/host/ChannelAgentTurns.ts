@@ -21,6 +21,7 @@ import {
   TurnOutcome
 } from "../account/AgentTurns.js"
 import type { HostTurnError } from "../account/HostTurnError.js"
+import type { OutboxError } from "../account/Receipt.js"
 import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { firstTextOf, inboundBody } from "../domain/InboundText.js"
 import { filterMarkdown } from "../domain/MarkdownFilter.js"
@@ -33,7 +34,7 @@ import { hostInboundMediaHelpers, type InboundMediaHelpers, mediaContext } from 
 import type { MediaLoaderService } from "./MediaLoader.js"
 import { resolveQuote } from "./QuoteContext.js"
 import { recordInbound } from "./QuoteRecording.js"
-import { deliverReplyMedia, makeNoticeGate, replyMediaRefs } from "./ReplyMedia.js"
+import { deliverReplyMedia, makeNoticeGate, REPLY_FAILURE_NOTICE, replyMediaRefs } from "./ReplyMedia.js"
 
 type HostChannelRuntime = PluginRuntime["channel"]
 type DispatchPlan = Parameters<HostChannelRuntime["inbound"]["dispatch"]>[0]
@@ -133,6 +134,24 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
       }
     )
 
+  /**
+   * Never silent: when WeChat refused a reply for a reason another short message can get past (it could
+   * not prepare that text, or refused it for a reason of its own), the user gets one notice, at most one
+   * per peer a minute (shared with the media notice). Not when nothing can reach them (no token, window
+   * closed, budget spent, expired login, wrong id, rate limit, server unreachable) nor when the reply may
+   * have arrived (DeliveryUnknown): the log line above says what to do in each case.
+   */
+  const tellUserOfFailure = (turn: InboundTurn, reply: ReplyChannel, error: OutboxError) =>
+    error._tag !== "MessageRejected" && error._tag !== "SendFailed"
+      ? Effect.void
+      : Effect.flatMap(notice(turn.peer.key), (allowed) =>
+        allowed
+          ? reply.sendText(REPLY_FAILURE_NOTICE).pipe(
+            Effect.tap(() => Effect.logInfo(`told ${turn.peer.id} that a reply could not be delivered`)),
+            Effect.catchAll((again) => Effect.logWarning(`the failure notice to ${turn.peer.id} was not delivered either: ${again.message}`))
+          )
+          : Effect.logDebug(`no failure notice to ${turn.peer.id}: one was sent within the last minute`))
+
   /** `inbound.dispatch` with our delivery callbacks; the host calls them while the agent runs. */
   const dispatch = (turn: InboundTurn, reply: ReplyChannel, route: ResolvedRoute, ctxPayload: unknown) =>
     Effect.gen(function*() {
@@ -161,7 +180,10 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
             Effect.tapError((error) =>
               Effect.zipRight(
                 Ref.update(failures, (all) => [...all, error.message]),
-                Effect.logWarning(`a reply to ${turn.peer.id} was not delivered: ${error.message}`)
+                Effect.zipRight(
+                  Effect.logWarning(`a reply to ${turn.peer.id} was not delivered: ${error.message}`),
+                  tellUserOfFailure(turn, reply, error)
+                )
               )
             )
           )

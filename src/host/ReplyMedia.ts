@@ -17,6 +17,9 @@ import type { MediaLoaderService } from "./MediaLoader.js"
 /** What the user reads when a file of a reply could not be sent. */
 export const MEDIA_FAILURE_NOTICE = "[文件发送失败 / A file in this reply could not be sent]"
 
+/** What the user reads when a text of a reply was refused by WeChat (ChannelAgentTurns.ts decides when). */
+export const REPLY_FAILURE_NOTICE = "[回复发送失败，请重发一次 / A reply could not be delivered; please send your message again]"
+
 /** At most one notice per peer in this interval. */
 export const NOTICE_INTERVAL = Duration.minutes(1)
 

@@ -1,8 +1,9 @@
 /**
  * Directory and pairing notice in a real gateway (sandbox/sandbox.ts: OpenClaw 2026.9.6 on Node 24, the
  * plugin as packed, the emulator, the fake model): `openclaw directory peers list` lists a user who just
- * wrote, with an open reply window; `openclaw pairing approve … --notify` tells the approved user in
- * WeChat; `directory` for an account that is not logged in answers with what to do.
+ * wrote, with an open reply window; an approval with notify through the gateway tells the approved user
+ * in WeChat (the CLI's `pairing approve --notify` cannot reach an installed plugin in 2026.9.6: skipped,
+ * see below); `directory` for an account that is not logged in answers with what to do.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
@@ -89,6 +90,32 @@ describe("directory and pairing notice in a real gateway", () => {
       expect(result.code).not.toBe(0)
       expect(result.stdout + result.stderr).toMatch(/there is no WeChat account nobody-bot-im-bot .*openclaw channels login/)
     }), 120_000)
+
+  it.live("an approval with notify through the gateway (the Control UI's `channels.pairing.approve`) tells the approved user in WeChat", () =>
+    Effect.gen(function*() {
+      const stranger = yield* sandbox.emulator.addUser("o9cqRpcStranger@im.wechat")
+      yield* say("may I come in?", stranger)
+      const sent = yield* awaitSent(stranger, "the pairing code", (text) => /\b[A-Z2-9]{8}\b/.test(text))
+      const call = (method: string, params: Record<string, unknown>) =>
+        Effect.map(sandbox.gateway.cli(["gateway", "call", method, "--params", JSON.stringify(params), "--json"], { timeoutMs: 120_000 }), (result) => {
+          expect(result.code, result.stdout + result.stderr).toBe(0)
+          return JSON.parse(result.stdout.slice(result.stdout.indexOf("{"), result.stdout.lastIndexOf("}") + 1)) as Record<string, any>
+        })
+      const listed = yield* call("channels.pairing.list", { channel: CHANNEL_ID })
+      const request = (listed["requests"] as Array<Record<string, any>>).find((r) => r["senderId"] === stranger)
+      expect(request, JSON.stringify(listed)).toBeDefined()
+      expect(request!["notifySupported"]).toBe(true)
+      const approved = yield* call("channels.pairing.approve", {
+        channel: CHANNEL_ID,
+        accountId: request!["accountId"],
+        requestId: request!["requestId"],
+        notify: true
+      })
+      expect(approved["notification"]).toBe("sent")
+      const after = yield* awaitSent(stranger, "the approval notice", (text) => text === APPROVAL_NOTICE)
+      expect(after.map((s) => s.text)).toEqual([sent[0]!.text, APPROVAL_NOTICE])
+      expect(yield* sandbox.emulator.violations()).toEqual([])
+    }), 300_000)
 
   // Skipped: in OpenClaw 2026.9.6 the CLI's `pairing approve --notify` looks the pairing adapter up in a
   // registry without this installed plugin and prints "Failed to notify requester: Error: Channel

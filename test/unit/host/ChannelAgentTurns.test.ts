@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, TestClock } from "effect"
 import { AsyncLocalStorage } from "node:async_hooks"
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
-import { ChunkDelivered, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
+import { ChunkDelivered, DeliveryUnknown, MessageRejected, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
+import { REPLY_FAILURE_NOTICE } from "../../../src/host/ReplyMedia.js"
 import { type InboundTurn, type ProgressItem, type ReplyChannel, TurnOutcome } from "../../../src/account/AgentTurns.js"
 import { makeChannelCommands } from "../../../src/account/ChannelCommands.js"
 import { DebugModeStore } from "../../../src/state/DebugModeStore.js"
@@ -510,6 +511,35 @@ describe("ChannelAgentTurns reply delivery", () => {
       expect(fake.calls.deliverRejections).toHaveLength(1)
       expect(fake.calls.deliverRejections[0]).toContain("has not written to this bot")
       expect(Either.isLeft(result) && result.left.stage).toBe("deliver")
+    }))
+
+  it.effect("never silent: a reply WeChat refused gets the user one notice (at most one a minute), and none when nothing can reach them or the reply may have arrived", () =>
+    Effect.gen(function*() {
+      const failing = (error: (text: string) => OutboxError) => {
+        const reply = makeReplyChannel()
+        const sent = reply.channel.sendText
+        // every agent text fails; the notice itself goes through
+        const channel: ReplyChannel = { ...reply.channel, sendText: (text) => (text === REPLY_FAILURE_NOTICE ? sent(text) : Effect.fail(error(text))) }
+        return { ...reply, channel }
+      }
+      const rejected = (text: string) => new MessageRejected({ peer: SCANNER, clientId: `c-${text}`, errmsg: "prepare failed", chunkIndex: 0, chunkCount: 1, sentBefore: [] })
+      const refused = failing(rejected)
+      const host = hostWith(makeFakeRuntime({ replies: [{ text: "one" }, { text: "two" }] }))
+      yield* Effect.either(host.run(turnOf(SCANNER), refused.channel))
+      expect(refused.texts).toEqual([REPLY_FAILURE_NOTICE])
+      // a minute later, the next failure may tell them again
+      yield* TestClock.adjust("61 seconds")
+      yield* Effect.either(host.run(turnOf(SCANNER, { message_id: "1002" }, "mid:1002"), refused.channel))
+      expect(refused.texts).toEqual([REPLY_FAILURE_NOTICE, REPLY_FAILURE_NOTICE])
+
+      for (const error of [
+        () => new NoContextToken({ peer: SCANNER }),
+        (text: string) => new DeliveryUnknown({ peer: SCANNER, clientId: `c-${text}`, reason: "timeout", chunkIndex: 0, chunkCount: 1, sentBefore: [] })
+      ]) {
+        const quiet = failing(error)
+        yield* Effect.either(hostWith(makeFakeRuntime({ replies: [{ text: "lost" }] })).run(turnOf(SCANNER), quiet.channel))
+        expect(quiet.texts).toEqual([])
+      }
     }))
 
   it.effect("maps a rejected agent turn to an agent-stage error and a host skip to Skipped", () =>

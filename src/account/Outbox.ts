@@ -63,7 +63,15 @@ export interface SendRequest {
   readonly items?: ReadonlyArray<MessageItem>
   /** files, each uploaded and sent as its own message after the text (the caption) */
   readonly media?: ReadonlyArray<OutboundMedia>
+  /**
+   * Replies of the budget this send must leave unspent: tool progress keeps `PROGRESS_RESERVE` for the
+   * turn's answer (and a notice), so a turn with many tool calls still delivers its answer. Default 0.
+   */
+  readonly reserve?: number
 }
+
+/** Sends of the reply budget tool progress leaves for the turn's answer and one notice (PROTOCOL §5.7). */
+export const PROGRESS_RESERVE = 2
 
 export interface OutboxOptions {
   readonly accountId: string
@@ -188,7 +196,7 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
         const known = Option.getOrUndefined(yield* contextTokens.lookup(job.peer))
         const requestToken = job.request.contextToken === "" ? undefined : job.request.contextToken
         const now = yield* Clock.currentTimeMillis
-        const refusal = refusalFor(job.peer.id, known, requestToken, job.items.length, now, limits)
+        const refusal = refusalFor(job.peer.id, known, requestToken, job.items.length + (job.request.reserve ?? 0), now, limits)
         if (refusal !== undefined) return yield* Effect.fail(refusal)
         const token = (requestToken ?? known?.token)!
         // a reply must never be on WeChat while its token is only in memory (crash after reply)
@@ -341,6 +349,7 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
             to: turn.to,
             items: [item],
             runId: turn.runId,
+            reserve: PROGRESS_RESERVE,
             ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken })
           })
       }),

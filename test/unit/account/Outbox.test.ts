@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Either, Exit, Fiber, Scope, TestClock } from "effect"
 import { ContextTokens } from "../../../src/account/ContextTokens.js"
 import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
-import { Outbox, sendStopGrace } from "../../../src/account/Outbox.js"
+import { defaultReplyBudget, Outbox, PROGRESS_RESERVE, sendStopGrace } from "../../../src/account/Outbox.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import type { SendMessageResponse } from "../../../src/wire/Api.js"
 import {
@@ -12,7 +12,7 @@ import {
   ILinkTimeoutError,
   ILinkTransportError
 } from "../../../src/wire/ILinkError.js"
-import type { WeixinMessage } from "../../../src/wire/Message.js"
+import { MessageItemType, type WeixinMessage } from "../../../src/wire/Message.js"
 import { scriptedApi, testConnection } from "../../support/actorHarness.js"
 
 const endpoint = "ilink/bot/sendmessage"
@@ -221,6 +221,33 @@ describe("Outbox", () => {
       yield* tokens.remember(target, "ctx-2", 1)
       yield* outbox.send({ to: target, text: "four" })
       expect(calls).toHaveLength(4)
+    }))
+
+  it.scoped("a turn with 12 tool calls still delivers its answer: progress leaves the last two replies of the budget unspent", () =>
+    Effect.gen(function* () {
+      const { calls, outbox, tokens } = yield* setup()
+      yield* tokens.remember(target, "ctx-1", 0)
+      const channel = outbox.replyChannel({ to: target, contextToken: "ctx-1", runId: "r" })
+      const progress: Array<string> = []
+      for (let call = 1; call <= 12; call++) {
+        for (const phase of ["start", "end"] as const) {
+          const item = phase === "start"
+            ? { type: MessageItemType.TOOL_CALL_START, tool_call_start_item: { tool_name: `tool${call}` } }
+            : { type: MessageItemType.TOOL_CALL_RESULT, tool_call_result_item: { tool_name: `tool${call}`, status: "completed" } }
+          const result = yield* Effect.either(channel.sendProgress(item as never))
+          progress.push(result._tag === "Right" ? "sent" : result.left._tag)
+        }
+      }
+      // budget 10, two kept back: eight progress items go out, the other sixteen are refused
+      expect(progress.filter((p) => p === "sent")).toHaveLength(defaultReplyBudget - PROGRESS_RESERVE)
+      expect(progress.slice(defaultReplyBudget - PROGRESS_RESERVE).every((p) => p === "ReplyBudgetSpent")).toBe(true)
+      const answer = yield* channel.sendText("the final answer")
+      expect(answer.status).toBe("delivered")
+      expect(calls.at(-1)?.item_list?.[0]).toEqual({ type: 1, text_item: { text: "the final answer" } })
+      // and one more (a notice) still fits; then the budget is spent for every kind of send
+      yield* channel.sendText("one more")
+      expect((yield* Effect.flip(channel.sendText("too many")))._tag).toBe("ReplyBudgetSpent")
+      expect(calls).toHaveLength(defaultReplyBudget)
     }))
 
   it.scoped("splits a long text into chunks, each its own message and client_id, listed in the receipt", () =>

@@ -49,6 +49,8 @@ export interface SandboxOptions {
   readonly pluginDir?: string
   /** How long the gateway may take to print its ready line (default that of startGateway). */
   readonly readyTimeoutMs?: number
+  /** More plugins to install beside openclaw-weixin (test fixtures, e.g. test/e2e/fixtures/hook-probe). */
+  readonly extraPluginDirs?: ReadonlyArray<string>
 }
 
 export interface WeixinSandbox {
@@ -128,6 +130,7 @@ export const startWeixinSandbox = (options: SandboxOptions = {}) =>
       exposePorts: [model.port, emulator.port],
       ...(options.netns === undefined ? {} : { netns: options.netns }),
       ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+      ...(options.extraPluginDirs === undefined ? {} : { extraPluginDirs: options.extraPluginDirs }),
       configPatch: {
         ...options.hostConfig,
         channels: { [CHANNEL_ID]: { ...options.channelConfig, baseUrl: emulator.baseUrl, cdnBaseUrl: emulator.cdnBaseUrl } }

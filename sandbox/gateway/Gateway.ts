@@ -29,6 +29,8 @@ import { bridgePortsIntoNetns } from "./PortBridge.js"
 export interface GatewayOptions {
   /** The plugin directory to install (`openclaw plugins install <dir>`); it must hold its runtime node_modules. */
   readonly pluginDir: string
+  /** More plugin directories to install beside it (test fixtures such as a hook probe); plain JS, no build. */
+  readonly extraPluginDirs?: ReadonlyArray<string>
   /** Merged into the host config with `openclaw config patch --file` after the plugin is installed;
    * a function gets the temp root first, for patches that name paths inside it. */
   readonly configPatch?: Record<string, unknown> | ((root: IsolatedRoot) => Record<string, unknown>)
@@ -157,6 +159,12 @@ export const startGateway = (options: GatewayOptions) =>
       "plugins install",
       yield* cliRaw(["plugins", "install", pluginDir, "--force", "--accept-capabilities"], { timeoutMs: 120_000 })
     )
+    for (const extra of options.extraPluginDirs ?? []) {
+      yield* requireSuccess(
+        "plugins install (extra)",
+        yield* cliRaw(["plugins", "install", Path.resolve(extra), "--force", "--accept-capabilities"], { timeoutMs: 120_000 })
+      )
+    }
     if (options.configPatch !== undefined) {
       const patchFile = Path.join(root.root, "config-patch.json")
       const patch = typeof options.configPatch === "function" ? options.configPatch(root) : options.configPatch

@@ -7,11 +7,12 @@
  * isolates accounts; unset with several accounts, src/config/DmScope.ts asks for per-account sessions) → the turn's media (fetched now, InboundMediaFacts.ts) → `inbound.buildContext`
  * (InboundContext.ts) → `inbound.dispatch`, the host's
  * channel-turn API, which records the session, runs the agent and hands each reply payload to our
- * `deliver`. Replies go out through the turn's `ReplyChannel` (the Outbox, which chunks, with the turn's
- * context token); tool progress through `sendProgress`, one item after the other from one fiber;
+ * `deliver`, which answers with what was sent or a typed error (DeliverySettlement.ts), so the host's
+ * `message_sent` hooks see WeChat replies. Replies go out through the turn's `ReplyChannel` (the Outbox,
+ * which chunks, with the turn's context token); tool progress through `sendProgress`, one item after the other from one fiber;
  * "typing…" through `withTyping`, around the agent run only (a refused sender never sees it).
  */
-import { Cause, Clock, Effect, Exit, Fiber, Option, Queue, Ref, Runtime, Stream } from "effect"
+import { Cause, Clock, Effect, Either, Exit, Fiber, Option, Queue, Ref, Runtime, Stream } from "effect"
 import type { OpenClawConfig, PluginRuntime, ReplyPayload } from "openclaw/plugin-sdk/core"
 import {
   type AgentTurnsService,
@@ -29,6 +30,7 @@ import type { ChannelConfig } from "../config/ChannelConfig.js"
 import { MessageItemType, type WeixinMessage } from "../wire/Message.js"
 import { makeAdmission } from "./Admission.js"
 import { type AsyncContextRunner, describeThrown, runtimeCaller } from "./ChannelRuntime.js"
+import { deliveredResult, type HostDeliveryResult, hostSettlementErrors, type SettlementErrors, settlementError } from "./DeliverySettlement.js"
 import { inboundContextParams, type TurnRoute, turnMessageId } from "./InboundContext.js"
 import { hostInboundMediaHelpers, type InboundMediaHelpers, mediaContext } from "./InboundMediaFacts.js"
 import type { MediaLoaderService } from "./MediaLoader.js"
@@ -57,6 +59,8 @@ export interface ChannelAgentTurnsParams {
   readonly mediaHelpers?: Effect.Effect<InboundMediaHelpers> | undefined
   /** the `dmScope` to route with (src/config/DmScope.ts), read at each turn; unset: the host's own */
   readonly dmScope?: (() => string | undefined) | undefined
+  /** the host's delivery error class (default: imported from the host on the first failed reply) */
+  readonly settlement?: Effect.Effect<SettlementErrors> | undefined
   /** loads a reply's media (ReplyMedia.ts) under the account's cap; without it media is logged and skipped */
   readonly media?: { readonly loader: MediaLoaderService; readonly maxBytes: number } | undefined
 }
@@ -92,6 +96,21 @@ export const replyTextOf = (payload: ReplyPayload): { readonly text: string; rea
   media: replyMediaRefs(payload)
 })
 
+/**
+ * The final answer without the commentary the user already got this turn: an answer equal to one commentary
+ * text is empty; an answer that starts with the commentary texts, in the order they were sent, keeps what
+ * follows them. Anything else is left whole (a partial overlap is not a repeat).
+ */
+export const withoutRepeatedCommentary = (text: string, commentary: ReadonlyArray<string>): string => {
+  if (commentary.includes(text)) return ""
+  let rest = text
+  for (const said of commentary) {
+    if (said === "" || !rest.startsWith(said)) break
+    rest = rest.slice(said.length).trimStart()
+  }
+  return rest
+}
+
 interface ResolvedRoute extends TurnRoute {
   readonly lastRouteSessionKey: string
   readonly dmScope: unknown
@@ -103,6 +122,7 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
   const { admit } = makeAdmission({ accountId, settings, scannerUserId: params.scannerUserId, call })
   const mediaHelpers = params.mediaHelpers ?? hostInboundMediaHelpers
   const notice = makeNoticeGate()
+  const settlement = params.settlement ?? hostSettlementErrors
 
   const resolveRoute = (turn: InboundTurn): Effect.Effect<ResolvedRoute, HostTurnError> =>
     Effect.flatMap(
@@ -161,42 +181,57 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
       const delivered = yield* Ref.make(0)
       const failures = yield* Ref.make<ReadonlyArray<string>>([])
 
-      const deliverReply = (payload: ReplyPayload) =>
+      // texts the user already got as commentary (tool or block payloads) this turn, in order
+      const commentary = yield* Ref.make<ReadonlyArray<string>>([])
+
+      const deliverReply = (payload: ReplyPayload, kind: string | undefined): Effect.Effect<HostDeliveryResult | undefined, Error> =>
         Effect.gen(function*() {
-          const { text, media } = replyTextOf(payload)
+          const { text: fullText, media } = replyTextOf(payload)
+          // a final answer that repeats the commentary before it reaches the user once (PROTOCOL §5.7)
+          const text = kind === "final" ? withoutRepeatedCommentary(fullText, yield* Ref.get(commentary)) : fullText
+          if (text !== fullText) {
+            yield* Effect.logDebug(`the final reply to ${turn.peer.id} repeated ${fullText.length - text.length} character(s) of commentary; sending the rest`)
+          }
           if (media.length > 0 && params.media === undefined) {
             yield* Effect.logWarning(`the agent replied with ${media.length} media file(s); no media loader, sending the text only`)
           }
-          if (text === "" && (media.length === 0 || params.media === undefined)) return
-          const send = media.length > 0 && params.media !== undefined
+          if (text === "" && (media.length === 0 || params.media === undefined)) return undefined
+          const mediaKind = media.length > 0 && params.media !== undefined ? "media" : "text"
+          const send = mediaKind === "media" && params.media !== undefined
             ? deliverReplyMedia(
               { turn, reply, loader: params.media.loader, notice, cfg, agentId: route.agentId, maxBytes: params.media.maxBytes },
               text,
               media
             )
             : reply.sendText(text)
-          yield* send.pipe(
-            Effect.zipRight(Ref.update(delivered, (n) => n + 1)),
-            Effect.tapError((error) =>
-              Effect.zipRight(
-                Ref.update(failures, (all) => [...all, error.message]),
-                Effect.zipRight(
-                  Effect.logWarning(`a reply to ${turn.peer.id} was not delivered: ${error.message}`),
-                  tellUserOfFailure(turn, reply, error)
-                )
-              )
+          const sent = yield* Effect.either(send)
+          const now = yield* Clock.currentTimeMillis
+          const failed = (message: string) =>
+            Effect.zipRight(
+              Ref.update(failures, (all) => [...all, message]),
+              Effect.logWarning(`a reply to ${turn.peer.id} was not delivered: ${message}`)
             )
-          )
+          if (Either.isLeft(sent)) {
+            yield* failed(sent.left.message)
+            yield* tellUserOfFailure(turn, reply, sent.left)
+            return yield* Effect.fail(settlementError(sent.left, yield* settlement, mediaKind, now))
+          }
+          if (sent.right === undefined) {
+            // every file failed to load and there was no caption: the user got the media notice, not the reply
+            const message = `none of the ${media.length} file(s) of the reply could be loaded`
+            yield* failed(message)
+            return yield* Effect.fail((yield* settlement).notDispatched(message, undefined, false))
+          }
+          yield* Ref.update(delivered, (n) => n + 1)
+          if (kind !== "final" && text !== "") yield* Ref.update(commentary, (all) => [...all, text])
+          return deliveredResult(sent.right, text, mediaKind, now)
         })
 
-      // the host awaits this per payload; a rejection tells it the delivery failed (the turn goes on)
-      const deliver = async (payload: ReplyPayload): Promise<void> => {
-        const exit = await runPromiseExit(deliverReply(payload))
-        if (Exit.isSuccess(exit)) return
-        throw new Error(Option.match(Cause.failureOption(exit.cause), {
-          onNone: () => "the send was interrupted",
-          onSome: (error) => error.message
-        }))
+      // the host awaits this per payload: what was sent (its receipt), or a typed rejection (the turn goes on)
+      const deliver = async (payload: ReplyPayload, info?: { readonly kind?: string }): Promise<HostDeliveryResult | undefined> => {
+        const exit = await runPromiseExit(deliverReply(payload, info?.kind))
+        if (Exit.isSuccess(exit)) return exit.value
+        throw Option.getOrElse(Cause.failureOption(exit.cause), () => new Error("the send was interrupted"))
       }
 
       // progress items leave in event order from one fiber and never hold up the turn; None ends it
@@ -225,6 +260,8 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
         messageId: turnMessageId(turn),
         delivery: {
           deliver,
+          // the host fires its message_sent hooks from what deliver answers (DeliverySettlement.ts)
+          observeMessageSent: true,
           onError: (error: unknown, info: { readonly kind: string }) =>
             void runFork(Effect.logWarning(`the host reported a ${info.kind} reply failure: ${describeThrown(error)}`))
         },

@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
 import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 import {
   awaitPolling,
   CHANNEL_ID,
@@ -19,6 +21,7 @@ import {
   type WeixinSandbox
 } from "../../sandbox/sandbox.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
+import { REPLY_FAILURE_NOTICE } from "../../src/host/ReplyMedia.js"
 import { waitUntil } from "../../sandbox/gateway/index.js"
 
 /** Set to an unpacked plugin directory (with its node_modules) to test that build instead of packing the repo. */
@@ -32,6 +35,25 @@ const SLOW_QUESTION = "a slow question"
 /** What the fake model answers; distinctive so a reply can only come from the agent. */
 const answerTo = (spoken: string) => `agent heard: ${spoken}`
 
+/** A plugin that appends every `message_sent` hook event of the host to a file (test/e2e/fixtures/hook-probe). */
+const hookProbeDir = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "fixtures", "hook-probe")
+let hookEventsFile: string
+
+interface MessageSentEvent {
+  readonly channel?: string
+  readonly accountId?: string
+  readonly to?: string
+  readonly content?: string
+  readonly success?: boolean
+  readonly messageId?: string
+  readonly error?: string
+}
+
+const messageSentEvents = Effect.promise(async (): Promise<ReadonlyArray<MessageSentEvent>> => {
+  const text = await Fs.readFile(hookEventsFile, "utf8").catch(() => "")
+  return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line) as MessageSentEvent)
+})
+
 const scope = Effect.runSync(Scope.make())
 let sandbox: WeixinSandbox
 let alpha: SandboxAccount
@@ -39,13 +61,22 @@ let beta: SandboxAccount | undefined
 
 beforeAll(async () => {
   const setup = Effect.gen(function*() {
+    const probeDir = yield* Effect.acquireRelease(
+      Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "weixin-e2e-hooks-"))),
+      (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+    )
+    hookEventsFile = Path.join(probeDir, "message-sent.jsonl")
     sandbox = yield* startWeixinSandbox({
       ...(prebuiltPluginDir === undefined ? {} : { pluginDir: prebuiltPluginDir }),
+      extraPluginDirs: [hookProbeDir],
       channelConfig: { allowFrom: [SHARED_USER] },
       modelReply: ({ spokenText }) => answerTo(typedTextOf(spokenText)),
       // the crash test needs a turn that is still in the agent when the gateway dies
       modelDelayMs: ({ spokenText }) => typedTextOf(spokenText) === SLOW_QUESTION ? 30_000 : 0,
-      hostConfig: { session: { dmScope: "per-account-channel-peer" } }
+      hostConfig: {
+        session: { dmScope: "per-account-channel-peer" },
+        plugins: { entries: { "e2e-hook-probe": { enabled: true, config: { eventsFile: hookEventsFile } } } }
+      }
     })
     yield* sandbox.emulator.addUser(SHARED_USER)
   })
@@ -115,6 +146,20 @@ describe("openclaw-weixin in a real gateway", () => {
       expect(reply.outcome).toBe("delivered")
       const chats = yield* sandbox.model.chatRequests
       expect(chats.map((request) => typedTextOf(request.spokenText ?? ""))).toContain("hello from wechat")
+      // the host saw the reply as sent: another plugin's message_sent hook got its text and WeChat client id
+      const observed = yield* waitUntil(
+        "the message_sent hook event of the reply",
+        messageSentEvents,
+        (events) => events.some((event) => event.content === answerTo("hello from wechat")),
+        { timeoutMs: 30_000, intervalMs: 250 }
+      )
+      expect(observed.find((event) => event.content === answerTo("hello from wechat"))).toMatchObject({
+        channel: CHANNEL_ID,
+        accountId: alpha.accountId,
+        to: alpha.bot.ownerUserId,
+        success: true,
+        messageId: reply.clientId
+      })
       const typing = yield* sandbox.emulator.typingEvents(alpha.bot.botId)
       expect(typing.filter((event) => event.userId === alpha.bot.ownerUserId).map((event) => event.status)).toContain("typing")
       // what the packed bundle sent: protocol level 2.4.9 in both version fields, not the package's own version
@@ -126,6 +171,53 @@ describe("openclaw-weixin in a real gateway", () => {
       }
       yield* noViolations
     }), 120_000)
+
+  it.live("an id-only quote of the bot's earlier reply reaches the model with that reply's text", () =>
+    Effect.gen(function*() {
+      const earlier = (yield* sentTo(alpha, alpha.bot.ownerUserId)).find((record) => record.text === answerTo("hello from wechat"))
+      expect(earlier?.messageId).toBeDefined()
+      const chatsBefore = (yield* sandbox.model.chatRequests).length
+      // what current WeChat clients send: the quoted message's server id, no copy of its content
+      yield* sandbox.emulator.injectInbound({ botId: alpha.bot.botId, kind: "quote", text: "what did you mean?", svrId: earlier!.messageId! })
+      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the answer to the quote", (text) => text === answerTo("what did you mean?"))
+      const request = (yield* sandbox.model.chatRequests).slice(chatsBefore).find((r) => typedTextOf(r.spokenText ?? "") === "what did you mean?")
+      expect(request?.chat).toBeDefined()
+      // the turn's own messages (after the last assistant message of the history) carry the quoted reply
+      const messages = request!.chat!.messages
+      const lastAssistant = messages.map((m) => m.role).lastIndexOf("assistant")
+      const turnText = JSON.stringify(messages.slice(lastAssistant + 1))
+      expect(turnText).toContain(answerTo("hello from wechat"))
+      expect(turnText).not.toContain("the quoted message is not available")
+      yield* noViolations
+    }), 120_000)
+
+  it.live("a reply WeChat refuses gets the user exactly one notice; a second refusal within the minute gets none", () =>
+    Effect.gen(function*() {
+      const owner = alpha.bot.ownerUserId
+      const notices = Effect.map(sentTo(alpha, owner), (sent) => sent.filter((r) => r.text === REPLY_FAILURE_NOTICE && r.outcome === "delivered"))
+      const triesOf = (text: string) => Effect.map(sentTo(alpha, owner), (sent) => sent.filter((r) => r.text === text).map((r) => r.outcome))
+      expect(yield* notices).toHaveLength(0)
+      const refuseNextReply = sandbox.emulator.setFault({
+        endpoint: "sendmessage",
+        fault: { kind: "ret", ret: -2, errmsg: "prepare failed" },
+        times: 1,
+        botId: alpha.bot.botId
+      })
+      yield* refuseNextReply
+      yield* inject(alpha, "first refused")
+      yield* waitUntil("the failure notice", notices, (sent) => sent.length === 1, { timeoutMs: 90_000, intervalMs: 250 })
+      // the refused reply was tried once and not resent
+      expect(yield* triesOf(answerTo("first refused"))).toEqual(["fault"])
+
+      yield* refuseNextReply
+      yield* inject(alpha, "second refused")
+      yield* waitUntil("the second refusal", triesOf(answerTo("second refused")), (tries) => tries.length === 1, { timeoutMs: 90_000, intervalMs: 250 })
+      // the user's next turn runs after that one has ended, notice or not: by its answer, any notice was sent
+      yield* inject(alpha, "after the refusals")
+      yield* awaitReply(alpha, owner, "the next answer", (text) => text === answerTo("after the refusals"))
+      expect(yield* notices).toHaveLength(1)
+      yield* noViolations
+    }), 240_000)
 
   it.live("answers `/echo` itself, without a model call, and `/toggle-debug` adds a trace after each answer", () =>
     Effect.gen(function*() {

@@ -3,15 +3,25 @@ import { Effect, Either, TestClock } from "effect"
 import { AsyncLocalStorage } from "node:async_hooks"
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { ClaimedMessage } from "../../../src/account/Inbox.js"
-import { ChunkDelivered, DeliveryUnknown, MessageRejected, NoContextToken, type OutboxError, Receipt } from "../../../src/account/Receipt.js"
+import { PlatformMessageNotDispatchedError } from "openclaw/plugin-sdk/error-runtime"
+import {
+  ChunkDelivered,
+  DeliveryUnknown,
+  MessageRejected,
+  NoContextToken,
+  type OutboxError,
+  Receipt,
+  ServerUnreachable
+} from "../../../src/account/Receipt.js"
 import { REPLY_FAILURE_NOTICE } from "../../../src/host/ReplyMedia.js"
 import { type InboundTurn, type ProgressItem, type ReplyChannel, TurnOutcome } from "../../../src/account/AgentTurns.js"
 import { makeChannelCommands } from "../../../src/account/ChannelCommands.js"
 import { DebugModeStore } from "../../../src/state/DebugModeStore.js"
 import { ChannelTurns, type ChannelTurnsInput } from "../../../src/host/ChannelTurns.js"
 import { MediaLoader, type MediaLoaderService, type MediaLoadRequest } from "../../../src/host/MediaLoader.js"
+import { MediaLoadFailed } from "../../../src/host/MediaFile.js"
 import { UploadSource } from "../../../src/ilink/CdnUploadSource.js"
-import { type ChannelAgentTurnsSettings, makeChannelAgentTurns } from "../../../src/host/ChannelAgentTurns.js"
+import { type ChannelAgentTurnsSettings, makeChannelAgentTurns, withoutRepeatedCommentary } from "../../../src/host/ChannelAgentTurns.js"
 import { missingRuntimePieces, REQUIRED_RUNTIME_PIECES } from "../../../src/host/ChannelRuntime.js"
 import { normalizePeerId } from "../../../src/domain/PeerId.js"
 import { MessageItemType, type WeixinMessage } from "../../../src/wire/Message.js"
@@ -27,7 +37,13 @@ const cfg = { session: { dmScope: "per-account-channel-peer" } } as unknown as O
 
 interface FakeScript {
   /** payloads the fake agent hands to `deliver`, in order */
-  readonly replies?: ReadonlyArray<{ readonly text?: string; readonly mediaUrl?: string; readonly mediaUrls?: ReadonlyArray<string> }>
+  readonly replies?: ReadonlyArray<{
+    readonly text?: string
+    readonly mediaUrl?: string
+    readonly mediaUrls?: ReadonlyArray<string>
+    /** the dispatch kind the host delivers it as (default final) */
+    readonly kind?: "tool" | "block" | "final"
+  }>
   /** item events the fake agent emits before replying */
   readonly itemEvents?: ReadonlyArray<Record<string, unknown>>
   /** what `inbound.dispatch` resolves to (default: dispatched) */
@@ -47,6 +63,8 @@ const makeFakeRuntime = (script: FakeScript = {}) => {
     buildContext: [] as Array<Record<string, any>>,
     dispatch: [] as Array<Record<string, any>>,
     deliverRejections: [] as Array<string>,
+    /** what each `deliver` answered: its result, or the error it rejected with */
+    deliverAnswers: [] as Array<{ readonly result?: unknown; readonly error?: unknown }>,
     typingDuringDispatch: [] as Array<boolean>
   }
   const pending = new Map<string, string>()
@@ -96,12 +114,13 @@ const makeFakeRuntime = (script: FakeScript = {}) => {
         calls.typingDuringDispatch.push(script.typingProbe?.() ?? false)
         if (script.reject !== undefined) throw new Error(script.reject)
         for (const event of script.itemEvents ?? []) plan["replyOptions"]?.onItemEvent?.(event)
-        for (const payload of script.replies ?? []) {
+        for (const { kind, ...payload } of script.replies ?? []) {
           try {
-            await plan["delivery"].deliver(payload, { kind: "final" })
+            calls.deliverAnswers.push({ result: await plan["delivery"].deliver(payload, { kind: kind ?? "final" }) })
           } catch (error) {
+            calls.deliverAnswers.push({ error })
             calls.deliverRejections.push(String((error as Error).message))
-            plan["delivery"].onError?.(error, { kind: "final" })
+            plan["delivery"].onError?.(error, { kind: kind ?? "final" })
           }
         }
         return script.result ?? { dispatched: true, admission: { kind: "dispatch" }, ctxPayload: {} }
@@ -542,6 +561,91 @@ describe("ChannelAgentTurns reply delivery", () => {
       }
     }))
 
+  it.effect("settles each reply with the host: the sent messages' ids and text, the host's not-dispatched error, a partial delivery, an unknown one", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({ replies: [{ text: "the *答案*" }, { text: "" }] })
+      yield* hostWith(fake).run(turnOf(SCANNER), makeReplyChannel().channel)
+      // the host fires message_sent from these answers only when the dispatch asks it to
+      expect(fake.calls.dispatch[0]!["delivery"].observeMessageSent).toBe(true)
+      expect(fake.calls.deliverAnswers[0]!.result).toMatchObject({
+        messageIds: ["c1"],
+        receipt: { primaryPlatformMessageId: "c1", platformMessageIds: ["c1"], parts: [{ platformMessageId: "c1", kind: "text", index: 0 }] },
+        visibleReplySent: true,
+        content: "the 答案"
+      })
+      // an empty payload sends nothing and claims nothing
+      expect(fake.calls.deliverAnswers[1]).toEqual({ result: undefined })
+
+      const answerTo = (error: OutboxError) =>
+        Effect.gen(function*() {
+          const failing = makeFakeRuntime({ replies: [{ text: "lost" }] })
+          yield* Effect.either(hostWith(failing).run(turnOf(SCANNER), makeReplyChannel(() => error).channel))
+          return failing.calls.deliverAnswers[0]!.error as Error & Record<string, unknown>
+        })
+      const refused = yield* answerTo(new NoContextToken({ peer: SCANNER }))
+      expect(refused).toBeInstanceOf(PlatformMessageNotDispatchedError)
+      expect(refused["retryable"]).toBe(false)
+      expect(refused.message).toContain("has not written to this bot")
+      const unreachable = yield* answerTo(
+        new ServerUnreachable({ peer: SCANNER, clientId: "c-x", reason: "ECONNREFUSED", chunkIndex: 1, chunkCount: 1, sentBefore: [] })
+      )
+      expect(unreachable).toBeInstanceOf(PlatformMessageNotDispatchedError)
+      expect(unreachable["retryable"]).toBe(true)
+      // the first chunk of two went out before the second was refused: the host keeps the visible one
+      const partial = yield* answerTo(
+        new MessageRejected({
+          peer: SCANNER,
+          clientId: "c-2",
+          errmsg: "prepare failed",
+          chunkIndex: 2,
+          chunkCount: 2,
+          sentBefore: [new ChunkDelivered({ clientId: "c-1", messageId: "m-1" })]
+        })
+      )
+      expect(partial).not.toBeInstanceOf(PlatformMessageNotDispatchedError)
+      expect(partial).toMatchObject({
+        code: "CHANNEL_PARTIAL_DELIVERY",
+        sentBeforeError: true,
+        deliveryResult: { messageIds: ["c-1"], visibleReplySent: true, receipt: { platformMessageIds: ["c-1"] } }
+      })
+      // it may have arrived: neither "not dispatched" nor a partial claim
+      const unknown = yield* answerTo(
+        new DeliveryUnknown({ peer: SCANNER, clientId: "c-1", reason: "timeout", chunkIndex: 1, chunkCount: 1, sentBefore: [] })
+      )
+      expect(unknown).not.toBeInstanceOf(PlatformMessageNotDispatchedError)
+      expect(unknown["code"]).toBeUndefined()
+      expect(unknown.message).toContain("may or may not have arrived")
+    }))
+
+  it("strips from a final answer the commentary the user already got, and only a true repeat", () => {
+    expect(withoutRepeatedCommentary("Let me check.", ["Let me check."])).toBe("")
+    expect(withoutRepeatedCommentary("Let me check.\n\nIt is 20°C.", ["Let me check."])).toBe("It is 20°C.")
+    expect(withoutRepeatedCommentary("A. B. C", ["A.", "B."])).toBe("C")
+    // out of order, partial, or no commentary: left whole
+    expect(withoutRepeatedCommentary("B. A. C", ["A.", "B."])).toBe("B. A. C")
+    expect(withoutRepeatedCommentary("Let me", ["Let me check."])).toBe("Let me")
+    expect(withoutRepeatedCommentary("answer", [])).toBe("answer")
+  })
+
+  it.effect("tool commentary followed by a final answer that repeats it reaches the user once", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeRuntime({
+        replies: [
+          { text: "Let me look that up.", kind: "block" },
+          { text: "Let me look that up.\n\nIt is sunny in 北京.", kind: "final" },
+          { text: "Checking the map.", kind: "tool" },
+          { text: "Checking the map.", kind: "final" }
+        ]
+      })
+      const reply = makeReplyChannel()
+      const outcome = yield* hostWith(fake).run(turnOf(SCANNER), reply.channel)
+      expect(reply.texts).toEqual(["Let me look that up.", "It is sunny in 北京.", "Checking the map."])
+      expect(outcome).toEqual({ _tag: "Completed", replies: 3 })
+      // the host is told what the user saw of the answer, and that the pure repeat sent nothing
+      expect(fake.calls.deliverAnswers[1]!.result).toMatchObject({ content: "It is sunny in 北京." })
+      expect(fake.calls.deliverAnswers[3]).toEqual({ result: undefined })
+    }))
+
   it.effect("maps a rejected agent turn to an agent-stage error and a host skip to Skipped", () =>
     Effect.gen(function*() {
       const failing = makeFakeRuntime({ reject: "model exploded" })
@@ -751,5 +855,21 @@ describe("ChannelAgentTurns reply media", () => {
         ["/w/a.png", { _tag: "Agent", cfg, agentId: "main" }, 5 * 1024 * 1024],
         ["/w/b.pdf", { _tag: "Agent", cfg, agentId: "main" }, 5 * 1024 * 1024]
       ])
+      expect(fake.calls.deliverAnswers[0]!.result).toMatchObject({ messageIds: ["c1"], content: "see 这个", receipt: { parts: [{ kind: "media" }] } })
+
+      // no file could be loaded and there is no caption: nothing of the reply went out, and the host is told so
+      const none = makeFakeRuntime({ replies: [{ mediaUrl: "/w/gone.png" }] })
+      const unloadable = makeChannelAgentTurns({
+        channelRuntime: none.runtime,
+        cfg,
+        accountId: ACCOUNT,
+        settings: settings(),
+        scannerUserId: SCANNER,
+        media: { loader: { load: (request) => Effect.fail(new MediaLoadFailed({ ref: request.ref, code: "not-found", reason: "gone" })) }, maxBytes: 1024 }
+      })
+      const result = yield* Effect.either(unloadable.run(turnOf(SCANNER), makeReplyChannel().channel))
+      expect(Either.isLeft(result) && result.left.stage).toBe("deliver")
+      expect(none.calls.deliverAnswers[0]!.error).toBeInstanceOf(PlatformMessageNotDispatchedError)
+      expect((none.calls.deliverAnswers[0]!.error as Error).message).toContain("none of the 1 file(s)")
     }))
 })

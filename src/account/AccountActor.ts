@@ -37,6 +37,7 @@ import {
 import { ContextTokens } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
 import { type ClaimedMessage, Inbox } from "./Inbox.js"
+import { joinsDebounce, MAX_DEBOUNCED_LINES, mergeDebounced } from "./InboundDebounce.js"
 import { InboundMedia, type InboundMediaSettings } from "./InboundMedia.js"
 import { runMonitor } from "./Monitor.js"
 import type { MediaUploader } from "./OutboundMedia.js"
@@ -131,13 +132,16 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       Effect.tap(effect, (receipt) => Effect.zipRight(markOutbound(state), recordSent(to.key, receipt, text)))
 
     // 2. turns: one agent turn per claimed message, in order per peer
-    const runTurn = (claimed: ClaimedMessage) =>
+    // `joined`: the lines the inbound debounce gathered after `first` (InboundDebounce.ts); one turn for all
+    const runTurn = (first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) =>
       Effect.gen(function*() {
+        const claimed = mergeDebounced(first, joined)
         const peer = claimed.peer
-        const contextToken = claimed.message.context_token
-        if (contextToken !== undefined && contextToken !== "") {
-          yield* contextTokens.remember(peer, contextToken, claimed.claimedAt)
+        for (const line of [first, ...joined]) {
+          const token = line.message.context_token
+          if (token !== undefined && token !== "") yield* contextTokens.remember(peer, token, line.claimedAt)
         }
+        const contextToken = claimed.message.context_token
         const runId = yield* makeClientId
         // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
         const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
@@ -157,7 +161,9 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         // A turn that ended, well or badly, is done: running it again could repeat visible replies.
         // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.
         Effect.onExit((exit) =>
-          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : markDone(claimed)
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+            ? Effect.void
+            : Effect.forEach([first, ...joined], markDone, { discard: true })
         )
       )
     // in debug mode (PROTOCOL §7.8) a turn that ran, or failed, is followed by its trace; never a command's
@@ -193,7 +199,12 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       concurrency: settings.dispatchConcurrency,
       capacity: settings.dispatchCapacity,
       handle: runTurn,
-      bypass: (claimed) => agentTurns.isControlCommand?.(claimed.message) === true
+      bypass: (claimed) => agentTurns.isControlCommand?.(claimed.message) === true,
+      gather: {
+        windowMs: agentTurns.inboundDebounceMs ?? 0,
+        joins: joinsDebounce,
+        max: MAX_DEBOUNCED_LINES
+      }
     }).pipe(Scope.extend(roles.turns))
     const dispatch = dispatcher.offer
 

@@ -97,6 +97,11 @@ export interface AgentTurnsService {
    * peer's FIFO, so it is not stuck behind the turn it is meant to act on. Absent: none is.
    */
   readonly isControlCommand?: ((message: WeixinMessage) => boolean) | undefined
+  /**
+   * The host's inbound debounce for this channel in ms (InboundDebounce.ts): quick plain-text lines from
+   * one user within it become one turn. Absent or 0: every message is its own turn.
+   */
+  readonly inboundDebounceMs?: number | undefined
 }
 
 export class AgentTurns extends Context.Tag("openclaw-weixin/AgentTurns")<AgentTurns, AgentTurnsService>() {}

@@ -9,6 +9,8 @@
  *   messages are queued or running; a full dispatcher suspends `offer` (back-pressure reaches the
  *   monitor) and drops nothing.
  * - A peer's queue is deleted as soon as it is empty, so memory follows the work, not the peer count.
+ * - With `gather` (the inbound debounce), a joinable message waits a quiet window for more joinable ones
+ *   from its peer, and they run as one turn; each keeps its permit until that turn ends.
  * - A message `bypass` picks (a host control command such as `/stop`) does not wait behind its peer's
  *   running turn: it runs at once in a fiber of its own, still within `capacity`. Its purpose is to act on
  *   the turn it would otherwise wait for.
@@ -33,9 +35,20 @@ export interface DispatcherOptions<A extends Dispatchable, R> {
   readonly concurrency?: number
   /** messages queued or running before `offer` suspends (default 64) */
   readonly capacity?: number
-  readonly handle: (message: A) => Effect.Effect<unknown, unknown, R>
+  /** runs one turn: the message, and the messages `gather` joined to it (none without gathering) */
+  readonly handle: (message: A, joined: ReadonlyArray<A>) => Effect.Effect<unknown, unknown, R>
   /** messages that skip their peer's FIFO and run at once (default: none) */
   readonly bypass?: ((message: A) => boolean) | undefined
+  /**
+   * Debounce (InboundDebounce.ts): a message `joins` accepts waits `windowMs` before its turn; the peer's
+   * next queued messages `joins` accepts are taken into the same turn, each restarting the window, up to
+   * `max` messages in all. Off when absent or `windowMs` is 0.
+   */
+  readonly gather?: {
+    readonly windowMs: number
+    readonly joins: (message: A) => boolean
+    readonly max: number
+  } | undefined
 }
 
 export interface Dispatcher<A extends Dispatchable> {
@@ -65,8 +78,8 @@ export const make = <A extends Dispatchable, R>(
     const lanes = new Map<PeerKey, PeerLane<A>>()
     const size = yield* SubscriptionRef.make(0)
 
-    const runTurn = (message: A): Effect.Effect<void, never, R> =>
-      Effect.suspend(() => options.handle(message)).pipe(
+    const runTurn = (message: A, joined: ReadonlyArray<A> = []): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => options.handle(message, joined)).pipe(
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.logWarning(`turn for message ${message.key} was interrupted; moving on to the peer's next message`)
@@ -79,17 +92,38 @@ export const make = <A extends Dispatchable, R>(
         Effect.annotateLogs({ messageKey: message.key, peer: message.peer.id })
       )
 
+    // the debounce window: the lane's messages stay queued (and claimed) until taken, so a stop loses none
+    const gather = options.gather
+    const gatherAfter = (message: A, lane: PeerLane<A>): Effect.Effect<ReadonlyArray<A>> =>
+      gather === undefined || gather.windowMs <= 0 || !gather.joins(message)
+        ? Effect.succeed([])
+        : Effect.gen(function* () {
+            const joined: Array<A> = []
+            while (joined.length + 1 < gather.max) {
+              yield* Effect.sleep(gather.windowMs)
+              const before = joined.length
+              while (joined.length + 1 < gather.max && lane.pending.length > 0 && gather.joins(lane.pending[0]!)) {
+                joined.push(lane.pending.shift()!)
+              }
+              // quiet for a whole window, or the next message does not join: the turn starts
+              if (joined.length === before || (lane.pending.length > 0 && !gather.joins(lane.pending[0]!))) break
+            }
+            if (joined.length > 0) yield* Effect.logDebug(`message ${message.key} and ${joined.length} more from its sender become one turn`)
+            return joined
+          })
+
     const worker: Effect.Effect<never, never, R> = Effect.forever(
       Effect.gen(function* () {
         const key = yield* Queue.take(ready)
         const lane = lanes.get(key)
         const message = lane?.pending.shift()
         if (lane === undefined || message === undefined) return
-        yield* runTurn(message)
+        const joined = yield* gatherAfter(message, lane)
+        yield* runTurn(message, joined)
         if (lane.pending.length > 0) yield* Queue.offer(ready, key)
         else lanes.delete(key)
-        yield* SubscriptionRef.update(size, (n) => n - 1)
-        yield* permits.release(1)
+        yield* SubscriptionRef.update(size, (n) => n - 1 - joined.length)
+        yield* permits.release(1 + joined.length)
       })
     )
 

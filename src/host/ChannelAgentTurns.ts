@@ -61,6 +61,8 @@ export interface ChannelAgentTurnsParams {
   readonly dmScope?: (() => string | undefined) | undefined
   /** the host's delivery error class (default: imported from the host on the first failed reply) */
   readonly settlement?: Effect.Effect<SettlementErrors> | undefined
+  /** the host's inbound debounce for this channel in ms (ChannelTurns.ts reads it); default 0, off */
+  readonly inboundDebounceMs?: number | undefined
   /** loads a reply's media (ReplyMedia.ts) under the account's cap; without it media is logged and skipped */
   readonly media?: { readonly loader: MediaLoaderService; readonly maxBytes: number } | undefined
 }
@@ -343,5 +345,5 @@ export const makeChannelAgentTurns = (params: ChannelAgentTurnsParams): AgentTur
     }
   }
 
-  return { run, isControlCommand }
+  return { run, isControlCommand, inboundDebounceMs: params.inboundDebounceMs ?? 0 }
 }

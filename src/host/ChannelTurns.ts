@@ -9,11 +9,12 @@ import type { ChannelLogSink, ChannelRuntimeSurface } from "openclaw/plugin-sdk/
 import type { OpenClawConfig } from "openclaw/plugin-sdk/core"
 import type { AgentTurnsService } from "../account/AgentTurns.js"
 import type { ChannelConfig } from "../config/ChannelConfig.js"
+import { WEIXIN_CHANNEL_ID } from "../domain/AccountId.js"
 import { channelDmScope } from "../config/DmScope.js"
 import type { ResolvedWeixinAccount } from "../config/ResolvedAccount.js"
 import { currentStatePaths, listAccountIdsSync } from "../state/AccountFilesSync.js"
 import { makeChannelAgentTurns } from "./ChannelAgentTurns.js"
-import { type AsyncContextRunner, missingRuntimePieces } from "./ChannelRuntime.js"
+import { type AsyncContextRunner, describeThrown, missingRuntimePieces } from "./ChannelRuntime.js"
 import { MediaLoader } from "./MediaLoader.js"
 
 export interface ChannelTurnsInput {
@@ -28,6 +29,22 @@ export interface ChannelTurnsInput {
   /** runs a host call in the async context the host started the account in (default: the caller's) */
   readonly inHostContext?: AsyncContextRunner | undefined
 }
+
+/**
+ * The host's inbound debounce for this channel (`messages.inbound.byChannel.openclaw-weixin`, else
+ * `messages.inbound.debounceMs`, else 0), read by the host's own `resolveInboundDebounceMs`. Should its
+ * module not load, debounce stays off, with a warning that says so.
+ */
+export const hostInboundDebounceMs = (cfg: OpenClawConfig): Effect.Effect<number> =>
+  Effect.tryPromise(() => import("openclaw/plugin-sdk/channel-inbound-debounce")).pipe(
+    Effect.map(({ resolveInboundDebounceMs }) => resolveInboundDebounceMs({ cfg, channel: WEIXIN_CHANNEL_ID })),
+    Effect.catchAll((error) =>
+      Effect.as(
+        Effect.logWarning(`the host's inbound debounce setting could not be read (${describeThrown(error.error)}); every message is its own turn`),
+        0
+      )
+    )
+  )
 
 export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<ChannelTurns, {
   /** the agent turns of one started account; called once per `startAccount` */
@@ -44,7 +61,13 @@ export class ChannelTurns extends Context.Tag("openclaw-weixin/ChannelTurns")<Ch
               "HostTurnError naming the piece. Run openclaw-weixin on OpenClaw 2026.9.6 or newer"
           ).pipe(Effect.annotateLogs({ accountId: input.accountId }))
         }
+        const inboundDebounceMs = yield* hostInboundDebounceMs(input.cfg)
+        if (inboundDebounceMs > 0) {
+          yield* Effect.logInfo(`inbound debounce on: plain-text lines a user sends within ${inboundDebounceMs} ms of each other become one turn`)
+            .pipe(Effect.annotateLogs({ accountId: input.accountId }))
+        }
         return makeChannelAgentTurns({
+          inboundDebounceMs,
           channelRuntime: input.channelRuntime,
           cfg: input.cfg,
           accountId: input.accountId,

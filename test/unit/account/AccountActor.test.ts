@@ -145,6 +145,39 @@ describe("AccountActor", () => {
       expect((yield* files.provide(Inbox.make({ accountId }))).unfinished).toEqual([])
     }))
 
+  it.scoped("with the host's inbound debounce on, quick lines from one user are one turn, answered with the newest token; each line is marked done", () =>
+    Effect.gen(function*() {
+      const host = yield* TestAgentTurns.make({ replies: ["one answer"] })
+      const t = yield* setup({}, Layer.succeed(AgentTurns, { ...host, inboundDebounceMs: 2_000 }))
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c1",
+        msgs: [textMessage({ message_id: "1", text: "one" }), textMessage({ message_id: "2", text: "two" })]
+      })
+      yield* t.awaitPolls(2)
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Queue.offer(t.api.poll.script, {
+        get_updates_buf: "c2",
+        msgs: [{ ...textMessage({ message_id: "3", text: "three" }), context_token: "ctx-3" }]
+      })
+      yield* t.awaitPolls(3)
+      // still inside the window: no turn yet
+      expect(yield* turnSummaries(host)).toEqual([])
+      yield* TestClock.adjust(Duration.seconds(2))
+      yield* TestClock.adjust(Duration.seconds(2))
+      yield* waitUntil("the one turn", Effect.map(turnSummaries(host), (ts) => ts.length === 1))
+      expect(yield* turnSummaries(host)).toEqual([{ key: "mid:1", peer: "alice@im.wechat", text: "one\ntwo\nthree" }])
+      yield* waitUntil("the reply", Effect.map(Ref.get(t.api.sent), (sent) => sent.length === 1))
+      expect((yield* Ref.get(t.api.sent))[0]?.context_token).toBe("ctx-3")
+      const files = yield* fileInboxStorage(t.dir)
+      const done = Effect.map(files.lines(accountId), (lines) => lines.filter((l) => l.includes(`"t":"done"`)).length)
+      yield* waitUntil("the three lines marked done", Effect.map(done, (n) => n === 3))
+      yield* actor.stop
+      expect((yield* files.provide(Inbox.make({ accountId }))).unfinished).toEqual([])
+      expect((yield* turnSummaries(host)).length).toBe(1)
+    }))
+
   it.scoped("re-dispatches claims left unfinished by the last run before polling, and only once", () =>
     Effect.gen(function*() {
       const t = yield* setup()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, FastCheck, Fiber, Logger, Option } from "effect"
+import { Deferred, Effect, Either, Exit, FastCheck, Fiber, Logger, Option, Scope, TestClock } from "effect"
 import { Dispatcher } from "../../../src/account/Dispatcher.js"
 import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
@@ -226,5 +226,76 @@ describe("Dispatcher bypass (host control commands such as /stop)", () => {
       yield* Fiber.join(offering)
       yield* dispatcher.awaitIdle
       expect(ran).toEqual([1, 99])
+    }))
+
+  it.scoped("gathers a peer's quick joinable messages into one turn: each restarts the window, the first that does not join ends it", () =>
+    Effect.gen(function* () {
+      const turns: Array<ReadonlyArray<number>> = []
+      const joins = (m: Msg) => m.seq < 100
+      const dispatcher = yield* Dispatcher.make<Msg, never>({
+        concurrency: 2,
+        capacity: 64,
+        handle: (m, joined) => Effect.sync(() => turns.push([m.seq, ...joined.map((j) => j.seq)])),
+        gather: { windowMs: 1_000, joins, max: 4 }
+      })
+      const a = "alice@im.wechat"
+      yield* dispatcher.offer(msg(a, 1))
+      yield* TestClock.adjust("600 millis")
+      yield* dispatcher.offer(msg(a, 2))
+      yield* TestClock.adjust("600 millis")
+      // 1.2 s after the first line, but within a window of the second: still gathering
+      expect(turns).toEqual([])
+      yield* dispatcher.offer(msg(a, 3))
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 second")
+      expect(turns).toEqual([[1, 2, 3]])
+      // a quiet window: one line is one turn
+      yield* dispatcher.offer(msg(a, 4))
+      yield* TestClock.adjust("1 second")
+      expect(turns).toEqual([[1, 2, 3], [4]])
+      // a message that does not join (a command, media) ends the gathering and runs on its own, in order
+      yield* dispatcher.offer(msg(a, 5))
+      yield* dispatcher.offer(msg(a, 6))
+      yield* dispatcher.offer(msg(a, 105))
+      yield* dispatcher.offer(msg(a, 7))
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 second")
+      expect(turns).toEqual([[1, 2, 3], [4], [5, 6], [105], [7]])
+      // at most `max` lines in one turn
+      for (const seq of [10, 11, 12, 13, 14, 15]) yield* dispatcher.offer(msg(a, seq))
+      for (let i = 0; i < 6; i++) yield* TestClock.adjust("1 second")
+      expect(turns.slice(5)).toEqual([[10, 11, 12, 13], [14, 15]])
+      yield* dispatcher.awaitIdle
+      // every permit came back: the gathered messages held theirs until their turn ended
+      expect(yield* dispatcher.size).toBe(0)
+      expect(yield* dispatcher.activePeers).toBe(0)
+    }))
+
+  it.scoped("without gathering (window 0) every message is its own turn at once; a stop in the window runs none", () =>
+    Effect.gen(function* () {
+      const turns: Array<ReadonlyArray<number>> = []
+      const off = yield* Dispatcher.make<Msg, never>({
+        handle: (m, joined) => Effect.sync(() => turns.push([m.seq, ...joined.map((j) => j.seq)])),
+        gather: { windowMs: 0, joins: () => true, max: 10 }
+      })
+      yield* off.offer(msg("bob@im.wechat", 1))
+      yield* off.offer(msg("bob@im.wechat", 2))
+      yield* off.awaitIdle
+      expect(turns).toEqual([[1], [2]])
+
+      const ran: Array<number> = []
+      const scope = yield* Scope.make()
+      const on = yield* Dispatcher.make<Msg, never>({
+        handle: (m, joined) => Effect.sync(() => ran.push(m.seq, ...joined.map((j) => j.seq))),
+        gather: { windowMs: 5_000, joins: () => true, max: 10 }
+      }).pipe(Scope.extend(scope))
+      yield* on.offer(msg("carol@im.wechat", 1))
+      yield* on.offer(msg("carol@im.wechat", 2))
+      yield* TestClock.adjust("1 second")
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust("1 minute")
+      // nothing ran, so nothing is marked done: the Inbox runs both lines again after the restart
+      expect(ran).toEqual([])
     }))
 })

@@ -730,6 +730,16 @@ describe("ChannelTurns.layer", () => {
       expect((yield* host.run(turnOf(STRANGER, { message_id: "2001" }, "mid:2001"), reply.channel))._tag).toBe("Skipped")
       expect(fake.calls.upsertPairingRequest).toHaveLength(0)
       expect(reply.texts).toEqual(["hi"])
+      // no inbound debounce in the host config: every message is its own turn
+      expect(host.inboundDebounceMs).toBe(0)
+
+      // the host's `messages.inbound` setting for this channel reaches the account's turns
+      const debounced = yield* Effect.flatMap(ChannelTurns, (turns) =>
+        turns.forAccount({
+          ...input,
+          cfg: { ...cfg, messages: { inbound: { debounceMs: 5_000, byChannel: { "openclaw-weixin": 1_200 } } } } as unknown as OpenClawConfig
+        })).pipe(Effect.provide(ChannelTurns.layer), Effect.provide(MediaLoader.layerLocalFiles([])))
+      expect(debounced.inboundDebounceMs).toBe(1_200)
     }))
 })
 

@@ -124,6 +124,28 @@ const inject = (account: SandboxAccount, text: string, fromUserId?: string) =>
     ...(fromUserId === undefined ? {} : { fromUserId })
   })
 
+/**
+ * Quotes the bot's first reply to alpha's owner by server id only (what current WeChat clients send, no copy of
+ * its content) with `question`, and checks that the turn's own messages at the model (after the last
+ * assistant message of the history) carry the quoted reply's text.
+ */
+const quoteOfFirstReplyReachesModel = (question: string) =>
+  Effect.gen(function*() {
+    const quoted = answerTo("hello from wechat")
+    const earlier = (yield* sentTo(alpha, alpha.bot.ownerUserId)).find((record) => record.text === quoted)
+    expect(earlier?.messageId).toBeDefined()
+    const chatsBefore = (yield* sandbox.model.chatRequests).length
+    yield* sandbox.emulator.injectInbound({ botId: alpha.bot.botId, kind: "quote", text: question, svrId: earlier!.messageId! })
+    yield* awaitReply(alpha, alpha.bot.ownerUserId, "the answer to the quote", (text) => text === answerTo(question))
+    const request = (yield* sandbox.model.chatRequests).slice(chatsBefore).find((r) => typedTextOf(r.spokenText ?? "") === question)
+    expect(request?.chat).toBeDefined()
+    const messages = request!.chat!.messages
+    const lastAssistant = messages.map((m) => m.role).lastIndexOf("assistant")
+    const turnText = JSON.stringify(messages.slice(lastAssistant + 1))
+    expect(turnText).toContain(quoted)
+    expect(turnText).not.toContain("the quoted message is not available")
+  })
+
 describe("openclaw-weixin in a real gateway", () => {
   it.live("logs in with `openclaw channels login` against the emulator's auto-confirmed QR", () =>
     Effect.gen(function*() {
@@ -174,20 +196,7 @@ describe("openclaw-weixin in a real gateway", () => {
 
   it.live("an id-only quote of the bot's earlier reply reaches the model with that reply's text", () =>
     Effect.gen(function*() {
-      const earlier = (yield* sentTo(alpha, alpha.bot.ownerUserId)).find((record) => record.text === answerTo("hello from wechat"))
-      expect(earlier?.messageId).toBeDefined()
-      const chatsBefore = (yield* sandbox.model.chatRequests).length
-      // what current WeChat clients send: the quoted message's server id, no copy of its content
-      yield* sandbox.emulator.injectInbound({ botId: alpha.bot.botId, kind: "quote", text: "what did you mean?", svrId: earlier!.messageId! })
-      yield* awaitReply(alpha, alpha.bot.ownerUserId, "the answer to the quote", (text) => text === answerTo("what did you mean?"))
-      const request = (yield* sandbox.model.chatRequests).slice(chatsBefore).find((r) => typedTextOf(r.spokenText ?? "") === "what did you mean?")
-      expect(request?.chat).toBeDefined()
-      // the turn's own messages (after the last assistant message of the history) carry the quoted reply
-      const messages = request!.chat!.messages
-      const lastAssistant = messages.map((m) => m.role).lastIndexOf("assistant")
-      const turnText = JSON.stringify(messages.slice(lastAssistant + 1))
-      expect(turnText).toContain(answerTo("hello from wechat"))
-      expect(turnText).not.toContain("the quoted message is not available")
+      yield* quoteOfFirstReplyReachesModel("what did you mean?")
       yield* noViolations
     }), 120_000)
 
@@ -444,6 +453,12 @@ describe("openclaw-weixin in a real gateway", () => {
       expect(yield* sandbox.gateway.logFile).toMatch(/re-dispatching 1 message\(s\) left unfinished/)
       yield* noViolations
     }), 420_000)
+
+  it.live("an id-only quote still resolves after the gateway restart: the quote store is on disk", () =>
+    Effect.gen(function*() {
+      yield* quoteOfFirstReplyReachesModel("and after the restart?")
+      yield* noViolations
+    }), 120_000)
 
   it.live("stops on SIGTERM and tells the server with notifystop for every account", () =>
     Effect.gen(function*() {

@@ -47,6 +47,9 @@ const setup = (
     )
     /** the scope the actor is made in: closing it stops the actor, as the runner's end does */
     const actorScope = yield* Scope.make()
+    // the test's scope closes the actor's before it removes the temp dir, so no write of a still-running
+    // actor races the removal (closing a scope twice is a no-op for tests that close it themselves)
+    yield* Effect.addFinalizer(() => Scope.close(actorScope, Exit.void))
     const state = yield* makeAccountState
     const start = AccountActor.make({
       accountId,

@@ -18,7 +18,7 @@ import { WeixinMessage } from "../../src/wire/Message.js"
 export const makeTempDir = (prefix: string) =>
   Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 }))
   )
 
 /** One scripted outcome of getupdates: a response, a failure, or "hang" (a held long-poll that never ends). */

@@ -8,7 +8,9 @@
  * - `offer` takes one of `capacity` permits and gives it back when the turn ends, so at most `capacity`
  *   messages are queued or running; a full dispatcher suspends `offer` (back-pressure reaches the
  *   monitor) and drops nothing.
- * - A peer's queue is deleted as soon as it is empty, so memory follows the work, not the peer count.
+ * - A peer's queue is deleted as soon as it is empty, and a worker fiber ends when no peer is ready (one
+ *   is forked when work arrives), so memory follows the work, not the peer count: an idle account holds
+ *   no worker.
  * - With `gather` (the inbound debounce), a joinable message waits a quiet window for more joinable ones
  *   from its peer, and they run as one turn; each keeps its permit until that turn ends.
  * - A message `bypass` picks (a host control command such as `/stop`) does not wait behind its peer's
@@ -18,7 +20,7 @@
  *   runs as usual. A failed turn is never retried here (a retry could repeat visible replies); the
  *   account actor then marks it done. Workers never die from a turn.
  */
-import { Cause, Effect, Queue, type Scope, Stream, SubscriptionRef } from "effect"
+import { Cause, Effect, type Scope, Stream, SubscriptionRef } from "effect"
 import { DEFAULT_DISPATCH_CAPACITY, DEFAULT_DISPATCH_CONCURRENCY } from "../config/Defaults.js"
 import type { Peer, PeerKey } from "../domain/PeerId.js"
 
@@ -60,6 +62,8 @@ export interface Dispatcher<A extends Dispatchable> {
   readonly awaitIdle: Effect.Effect<void>
   /** peers with a queue right now (idle peers hold no memory) */
   readonly activePeers: Effect.Effect<number>
+  /** worker fibers alive right now: at most `concurrency`, none once idle */
+  readonly workers: Effect.Effect<number>
 }
 
 interface PeerLane<A> {
@@ -74,9 +78,12 @@ export const make = <A extends Dispatchable, R>(
     const capacity = Math.max(1, Math.floor(options.capacity ?? DEFAULT_DISPATCH_CAPACITY))
     const permits = yield* Effect.makeSemaphore(capacity)
     // holds each peer with work at most once, so it never exceeds `capacity` entries
-    const ready = yield* Queue.unbounded<PeerKey>()
+    const ready: Array<PeerKey> = []
     const lanes = new Map<PeerKey, PeerLane<A>>()
     const size = yield* SubscriptionRef.make(0)
+    // workers are forked when work arrives and end when the ready queue is empty, so an idle account
+    // holds no worker fiber; `workers` counts the live ones (at most `concurrency`)
+    let workers = 0
 
     const runTurn = (message: A, joined: ReadonlyArray<A> = []): Effect.Effect<void, never, R> =>
       Effect.suspend(() => options.handle(message, joined)).pipe(
@@ -112,29 +119,43 @@ export const make = <A extends Dispatchable, R>(
             return joined
           })
 
-    const worker: Effect.Effect<never, never, R> = Effect.forever(
-      Effect.gen(function* () {
-        const key = yield* Queue.take(ready)
+    // Taking the next peer and, when there is none, counting the worker out happen in one synchronous
+    // step, so a peer made ready in between always finds a worker (see `enqueue`).
+    const nextPeer = Effect.sync(() => {
+      const key = ready.shift()
+      if (key === undefined) workers--
+      return key
+    })
+    const worker: Effect.Effect<void, never, R> = Effect.gen(function* () {
+      while (true) {
+        const key = yield* nextPeer
+        if (key === undefined) return
         const lane = lanes.get(key)
         const message = lane?.pending.shift()
-        if (lane === undefined || message === undefined) return
+        if (lane === undefined || message === undefined) continue
         const joined = yield* gatherAfter(message, lane)
         yield* runTurn(message, joined)
-        if (lane.pending.length > 0) yield* Queue.offer(ready, key)
+        if (lane.pending.length > 0) ready.push(key)
         else lanes.delete(key)
         yield* SubscriptionRef.update(size, (n) => n - 1 - joined.length)
         yield* permits.release(1 + joined.length)
-      })
-    )
-
-    for (let i = 0; i < concurrency; i++) yield* Effect.forkScoped(worker)
+      }
+    })
 
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
+    // a worker runs with what the Dispatcher was made with (log annotations, logger, clock), whoever offers
+    const refs = yield* Effect.getFiberRefs
+    // forked from `offer`'s uninterruptible step: the fiber is made interruptible, so a stop can end it
+    const startWorker = Effect.forkIn(
+      Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), Effect.provide(worker, context))),
+      scope
+    )
     const runAside = (message: A): Effect.Effect<void> =>
       runTurn(message).pipe(
         Effect.ensuring(Effect.zipRight(SubscriptionRef.update(size, (n) => n - 1), permits.release(1))),
         Effect.provide(context),
+        Effect.interruptible,
         Effect.forkIn(scope),
         Effect.asVoid
       )
@@ -149,7 +170,10 @@ export const make = <A extends Dispatchable, R>(
           return Effect.void
         }
         lanes.set(key, { pending: [message] })
-        return Queue.offer(ready, key)
+        ready.push(key)
+        if (workers >= concurrency) return Effect.void
+        workers++
+        return Effect.asVoid(startWorker)
       })
 
     const offer = (message: A): Effect.Effect<void> =>
@@ -167,7 +191,13 @@ export const make = <A extends Dispatchable, R>(
       Stream.runDrain
     )
 
-    return { offer, size: SubscriptionRef.get(size), awaitIdle, activePeers: Effect.sync(() => lanes.size) }
+    return {
+      offer,
+      size: SubscriptionRef.get(size),
+      awaitIdle,
+      activePeers: Effect.sync(() => lanes.size),
+      workers: Effect.sync(() => workers)
+    }
   })
 
 /** Namespace-style access: `Dispatcher.make(...)`. */

@@ -88,10 +88,17 @@ describe("Dispatcher", () => {
       for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
       expect(active).toBe(3)
       expect(yield* dispatcher.size).toBe(10)
+      expect(yield* dispatcher.workers).toBe(3)
       yield* Deferred.succeed(gate, undefined)
       yield* dispatcher.awaitIdle
       expect(maxActive).toBe(3)
-      expect(done).toHaveLength(10)
+      // an idle dispatcher holds no worker fiber; new work starts one again
+      yield* waitUntil("the workers ended", dispatcher.workers, (n) => n === 0)
+      yield* dispatcher.offer(msg("p0", 1))
+      yield* dispatcher.awaitIdle
+      expect(done).toContain("mid:p0-1")
+      yield* waitUntil("the worker ended", dispatcher.workers, (n) => n === 0)
+      expect(done).toHaveLength(11)
     })
   )
 

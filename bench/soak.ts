@@ -78,6 +78,9 @@ const soak = (seed: number) =>
       (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
     )
     const completed = new Map<string, number>()
+    // what happened, in order, to explain a duplicate: completions, faults and restarts, per account
+    const events: Array<string> = []
+    const mark = (what: string) => void events.push(`${Math.round(performance.now())} ${what}`)
     let replies = 0
     let receipts = 0
     let typedErrors = 0
@@ -90,6 +93,7 @@ const soak = (seed: number) =>
           else typedErrors++
           const id = turn.claimed.message.message_id ?? turn.claimed.key
           completed.set(id, (completed.get(id) ?? 0) + 1)
+          mark(`${turn.accountId} completed ${id} (claimedAt ${turn.claimed.claimedAt}, reply ${Either.isRight(result) ? result.right.status : result.left._tag})`)
           return TurnOutcome.Completed({ replies: 1 })
         })
     }
@@ -126,12 +130,16 @@ const soak = (seed: number) =>
         const endpoint = random.pick(endpoints)
         const times = 1 + random.below(3)
         const target = random.pick(bots)
-        yield* emulator.setFault({ endpoint, fault: random.pick(faultsFor[endpoint]!), times, botId: target.bot.botId })
+        const fault = random.pick(faultsFor[endpoint]!)
+        yield* emulator.setFault({ endpoint, fault, times, botId: target.bot.botId })
+        mark(`${target.id} fault ${endpoint} ${JSON.stringify(fault)} x${times}`)
         faults += times
       }
       if (random.next() < 0.08) {
         const target = random.pick(bots)
+        mark(`${target.id} stopping`)
         yield* supervisor.stop(target.id)
+        mark(`${target.id} stopped; starting`)
         yield* supervisor.start(target.id, binding)
         restarts++
       }
@@ -164,6 +172,19 @@ const soak = (seed: number) =>
     const wallMs = Math.round(performance.now() - started)
     const lost = [...injected].filter((id) => !completed.has(id)).length
     const duplicated = [...completed.values()].filter((n) => n > 1).length
+    for (const [id, n] of completed) {
+      if (n < 2) continue
+      // the completions of the message, and everything its account saw between them
+      const lines = events.filter((e) => e.includes(` completed ${id} `))
+      const first = Number(lines[0]!.split(" ")[0])
+      const last = Number(lines.at(-1)!.split(" ")[0])
+      const account = lines[0]!.split(" ")[1]!
+      console.log(`duplicate ${id} (${n} completions); what account ${account} saw from the first to the last:`)
+      for (const e of events) {
+        const at = Number(e.split(" ")[0])
+        if (at >= first - 2_000 && at <= last && e.split(" ")[1] === account && !e.includes(" completed ") || e.includes(` completed ${id} `)) console.log(`  ${e}`)
+      }
+    }
     const unexpected = [...completed.keys()].filter((id) => !injected.has(id)).length
     const violations = (yield* emulator.violations()).length
     for (const b of bots) yield* supervisor.stop(b.id)
@@ -179,7 +200,7 @@ let ok = true
 for (const seed of seeds.length === 0 ? [1] : seeds) {
   const scope = Effect.runSync(Scope.make())
   const held = await Effect.runPromise(
-    Scope.extend(soak(seed), scope).pipe(Logger.withMinimumLogLevel(LogLevel.None), Effect.ensuring(Scope.close(scope, Exit.void)))
+    Scope.extend(soak(seed), scope).pipe(Logger.withMinimumLogLevel(process.env["SOAK_LOG"] === "warning" ? LogLevel.Warning : LogLevel.None), Effect.ensuring(Scope.close(scope, Exit.void)))
   )
   ok = ok && held
 }

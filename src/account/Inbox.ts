@@ -13,10 +13,11 @@
  * dispatched (like a message that could not be decoded).
  *
  * Done marks are group-committed by one writer fiber in the Inbox's scope: `markDone` queues its mark and
- * waits; the writer takes every queued mark, appends them in one write (one fsync), and completes each
- * caller with that write's outcome. Marks that arrive while a write runs share the next one.
+ * waits (`queueDone` queues it and returns; the writer logs a failure); the writer takes every queued
+ * mark, appends them in one write (one fsync), and completes each caller with that write's outcome. Marks
+ * that arrive while a write runs share the next one; closing the scope writes the marks still queued.
  */
-import { Clock, Context, Deferred, Duration, Effect, Either, Exit, Layer, Queue, type Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Exit, Layer, Queue, type Scope } from "effect"
 import { normalizePeerId } from "../domain/PeerId.js"
 import { CursorStore } from "../state/CursorStore.js"
 import { InboxJournal } from "../state/InboxJournal.js"
@@ -77,6 +78,13 @@ export interface InboxService {
    * failed write fails every mark it carried and leaves them pending (a restart re-dispatches them).
    */
   readonly markDone: (key: string) => Effect.Effect<void, StateError>
+  /**
+   * Queues the done mark of `key` and returns at once: the writer's next group commit writes it (a stop
+   * writes every queued mark), and a failed write is logged here, naming the journal. For a turn's end,
+   * so the peer's next turn does not wait for the fsync; a crash before the write re-dispatches the
+   * message, as a crash just before the turn's end would.
+   */
+  readonly queueDone: (key: string) => Effect.Effect<void>
   /** number of seen keys currently remembered (tests, status) */
   readonly seenCount: Effect.Effect<number>
   /** rejected messages recorded within the retention window (tests, status) */
@@ -88,6 +96,8 @@ interface QueuedMark {
   readonly key: string
   readonly line: string
   readonly written: Deferred.Deferred<void, StateError>
+  /** no caller waits for the write (`queueDone`), so the writer logs its failure */
+  readonly unwatched: boolean
 }
 
 /** A record of the batch being claimed that will not be dispatched, and why (for its warning). */
@@ -253,7 +263,17 @@ const make = Effect.fn("Inbox.make")(function*(options: {
 
   // ---- done marks: group commit from one writer fiber -------------------------------------------
 
-  const marks = yield* Queue.unbounded<QueuedMark>()
+  // Marks wait in a plain buffer the writer empties in one synchronous step, inside its uninterruptible
+  // part: a mark is either still in the buffer (the stop's drain writes it) or in a write that runs to
+  // the end. (A queue could hand a mark to a writer that is interrupted before it resumes: lost.)
+  let marks: Array<QueuedMark> = []
+  let marksClosed = false
+  const wake = yield* Queue.sliding<void>(1)
+  const takeMarks = () => {
+    const taken = marks
+    marks = []
+    return taken
+  }
   // key → the outcome of the write carrying its mark, for marks queued or being written
   const marksInFlight = new Map<string, Deferred.Deferred<void, StateError>>()
 
@@ -270,6 +290,14 @@ const make = Effect.fn("Inbox.make")(function*(options: {
           appended(lines)
         }
         // on failure the keys stay pending: a later markDone retries, a restart re-dispatches
+        const unwatched = taken.filter((mark) => mark.unwatched).length
+        if (Exit.isFailure(exit) && unwatched > 0) {
+          yield* Effect.logError(
+            `the done marks of ${unwatched} finished message(s) could not be written to ${journalLocation} ` +
+              `(${Cause.pretty(exit.cause).split("\n")[0]}); they will be dispatched again after a restart. ` +
+              "Check that the state directory is writable and has free space"
+          )
+        }
         for (const mark of taken) yield* Deferred.done(mark.written, exit)
         if (Exit.isSuccess(exit)) yield* compactIfNeeded
       })
@@ -277,34 +305,48 @@ const make = Effect.fn("Inbox.make")(function*(options: {
 
   // Once a batch is taken, its write and the answers to its callers run to the end.
   const writer = Effect.uninterruptibleMask((restore) =>
-    restore(Queue.takeBetween(marks, 1, Number.POSITIVE_INFINITY)).pipe(Effect.flatMap(writeMarks))
+    restore(Queue.take(wake)).pipe(
+      Effect.zipRight(Effect.suspend(() => {
+        const taken = takeMarks()
+        return taken.length === 0 ? Effect.void : writeMarks(taken)
+      }))
+    )
   )
   yield* Effect.forkScoped(Effect.forever(writer))
   // Runs before the writer is interrupted: marks still queued are written, later ones are refused.
   yield* Effect.addFinalizer(() =>
-    Queue.takeAll(marks).pipe(
-      Effect.flatMap((rest) => rest.length === 0 ? Effect.void : writeMarks(rest)),
-      Effect.zipRight(Queue.shutdown(marks))
+    Effect.suspend(() => {
+      marksClosed = true
+      const rest = takeMarks()
+      return rest.length === 0 ? Effect.void : writeMarks(rest)
+    }).pipe(
+      Effect.zipRight(Queue.shutdown(wake))
     )
   )
 
-  const markDone = (key: string) =>
+  /** The write that will carry the mark of `key`, queued now if it is not yet; none if `key` is done. */
+  const queueMark = (key: string, unwatched: boolean) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const fresh = yield* Deferred.make<void, StateError>()
       // queueing is one uninterruptible step, so an interrupted caller cannot strand a mark half-queued;
       // a queued mark is written whether or not its caller still waits
-      const written = yield* Effect.uninterruptible(
+      return yield* Effect.uninterruptible(
         Effect.suspend(() => {
           if (!pending.has(key)) return Effect.succeed(undefined)
           const queued = marksInFlight.get(key)
           if (queued !== undefined) return Effect.succeed(queued)
+          // refused once the Inbox is closing, as an interruption: the message runs again after a restart
+          if (marksClosed) return Effect.interrupt
           marksInFlight.set(key, fresh)
-          return Effect.as(Queue.offer(marks, { key, line: doneLine(key, now), written: fresh }), fresh)
+          marks.push({ key, line: doneLine(key, now), written: fresh, unwatched })
+          return Effect.as(Queue.offer(wake, undefined), fresh)
         })
       )
-      if (written !== undefined) yield* Deferred.await(written)
     })
+
+  const markDone = (key: string) =>
+    Effect.flatMap(queueMark(key, false), (written) => (written === undefined ? Effect.void : Deferred.await(written)))
 
   return Inbox.of({
     journalLocation,
@@ -313,6 +355,8 @@ const make = Effect.fn("Inbox.make")(function*(options: {
     claim: (msgs, nextCursor, rejected = []) =>
       claimBatch(msgs, nextCursor, rejected).pipe(Effect.withSpan("Inbox.claim")),
     markDone: (key) => markDone(key).pipe(Effect.withSpan("Inbox.markDone")),
+    // a queue refused after a stop began: the mark is not written and the message runs again on restart
+    queueDone: (key) => queueMark(key, true).pipe(Effect.asVoid, Effect.catchAllCause(() => Effect.void)),
     seenCount: Effect.sync(() => seen.size),
     rejections: Effect.sync(() => Array.from(rejections.values()))
   })

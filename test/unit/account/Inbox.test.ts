@@ -6,6 +6,7 @@ import { CursorStore } from "../../../src/state/CursorStore.js"
 import { InboxJournal } from "../../../src/state/InboxJournal.js"
 import { makeTempDir, textMessage } from "../../support/actorHarness.js"
 import { fileInboxStorage, type InboxStorage, memoryInboxStorage } from "../../support/StateSupport.js"
+import { waitUntil } from "../../../sandbox/gateway/waitUntil.js"
 
 const accountId = "bot1-im-bot"
 
@@ -354,6 +355,33 @@ describe("Inbox", () => {
       yield* TestClock.adjust(Duration.millis(10))
       yield* Fiber.join(retry)
       expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:3"])
+    }))
+
+  it.scoped("queueDone returns before the write; the mark is group-committed, and a failed write is logged naming the journal", () =>
+    Effect.gen(function*() {
+      const slow = yield* slowJournal
+      const logged: Array<string> = []
+      const capture = Logger.make(({ message }) => void logged.push((Array.isArray(message) ? message : [message]).map(String).join(" ")))
+      const inbox = yield* slow.inbox().pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      const claimed = yield* Effect.fork(inbox.claim([1, 2].map((i) => textMessage({ message_id: String(i) })), "c1"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(claimed)
+      // returns at once, with no virtual time passed; the mark is not durable yet
+      yield* inbox.queueDone("mid:1")
+      expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:1", "mid:2"])
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* waitUntil("the mark written", Effect.map(slow.restarted(), (next) => next.unfinished.length === 1))
+      expect(slow.appends.slice(1).map(slow.doneKeys)).toEqual([["mid:1"]])
+      // the disk is full: nobody waits, so the writer says what failed and what follows
+      slow.storage.failing.set("append", "disk full")
+      yield* inbox.queueDone("mid:2")
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* waitUntil("the failure logged", Effect.sync(() => logged.some((line) => line.includes("could not be written"))))
+      const line = logged.find((l) => l.includes("could not be written"))!
+      expect(line).toContain("the done marks of 1 finished message(s)")
+      expect(line).toContain("disk full")
+      expect(line).toContain("dispatched again after a restart")
+      expect((yield* slow.restarted()).unfinished.map((c) => c.key)).toEqual(["mid:2"])
     }))
 
   it.scoped("writes a queued mark even when the fiber that queued it is interrupted", () =>

@@ -8,7 +8,8 @@
  * sandbox/gateway: Node 24, outbound features off, a loopback-only netns when the machine allows it),
  * `session.dmScope: per-channel-peer`, and a model that takes TURN_MS (1 s) to answer each request.
  * Ours and the official plugin start from the same seeded login. After the account polls, one untimed
- * warm-up message from a user of its own pays the gateway's first-turn costs; then, one after the other:
+ * warm-up message from a user of its own pays the gateway's first-turn costs; then, one after the other,
+ * RACE_ROUNDS times (default 3, new users each round):
  *
  * - burst5x4: 5 users send 4 messages each, all 20 injected at once;
  * - serial1x10: 1 user sends 10 messages, injected at once.
@@ -16,8 +17,11 @@
  * Everything is timed by the emulator's clock: when each message was injected and when each reply reached
  * sendmessage. drain = first message injected → last reply received; first = first message injected →
  * first reply received; steady = the median, over every reply that is not its user's first, of the time
- * since that user's previous reply (bench/race/stats.ts). A run that cannot start or answer is reported
- * as unavailable with the reason, never as a figure. Prints a table, then one `RESULT race …` line.
+ * since that user's previous reply (bench/race/stats.ts). Each figure is the median over the rounds; the
+ * table also shows each round's drain and the machine's load average when it started, since the three
+ * gateways run one after the other and share the machine with whatever else runs. A run that cannot start
+ * or answer is reported as unavailable with the reason, never as a figure. Prints a table, then one
+ * `RESULT race …` line.
  */
 import { Console, Effect, Either } from "effect"
 import * as Fs from "node:fs/promises"
@@ -27,7 +31,16 @@ import { type Emulator, makeEmulator } from "../sandbox/emulator/Emulator.js"
 import { type FakeModel, makeFakeModel } from "../sandbox/fakeModel.js"
 import { startGateway, waitUntil } from "../sandbox/gateway/index.js"
 import { type Contender, type ContenderName, contenders, type RaceBot } from "./race/contenders.js"
-import { allPass, atMost, type InjectedText, measureScenario, ratio, resultValue, type ScenarioMeasure } from "./race/stats.js"
+import {
+  allPass,
+  atMost,
+  combineRounds,
+  type InjectedText,
+  measureScenario,
+  ratio,
+  resultValue,
+  type ScenarioMeasure
+} from "./race/stats.js"
 
 const TURN_MS = 1000
 const TARGET_OURS_OVER_FLOOR = 1.1
@@ -36,6 +49,8 @@ const POLL_START_TIMEOUT_MS = 90_000
 const WARM_UP_TIMEOUT_MS = 180_000
 // after a scenario, before the next: the host finishes its own bookkeeping of the last turns
 const SETTLE_MS = 2_000
+// each gateway runs both scenarios this many times (new users each round); each time is the median
+const ROUNDS = Math.max(1, Number(process.env["RACE_ROUNDS"] ?? 3) || 3)
 
 interface Scenario {
   readonly name: "burst5x4" | "serial1x10"
@@ -51,32 +66,48 @@ const scenarios: ReadonlyArray<Scenario> = [
 ]
 
 const WARM_USER = "o9cqRaceWarmUp@im.wechat"
-const userOf = (scenario: Scenario, index: number) => `o9cqRace${scenario.name}u${index}@im.wechat`
+const userOf = (scenario: Scenario, round: number, index: number) => `o9cqRace${scenario.name}r${round}u${index}@im.wechat`
 
-/** The messages of a scenario in the order they are injected: round by round, every user once a round. */
-const messagesOf = (scenario: Scenario) =>
-  Array.from({ length: scenario.perUser }, (_, round) =>
+/** The messages of a scenario's round in the order they are injected: every user's first, then every user's second, … */
+const messagesOf = (scenario: Scenario, round: number) =>
+  Array.from({ length: scenario.perUser }, (_, m) =>
     Array.from({ length: scenario.users }, (_, user) => ({
-      userId: userOf(scenario, user),
-      text: `race-${scenario.name}-u${user}-m${round}`
+      userId: userOf(scenario, round, user),
+      text: `race-${scenario.name}-r${round}-u${user}-m${m}`
     }))).flat()
 
 // The model answers the message's tag, wherever the host put it in the prompt, so the reply names the
 // message it answers whatever envelope a channel adds.
-const TAG = /race-[a-z0-9]+-u\d+-m\d+|race-warm-up/
+const TAG = /race-[a-z0-9]+-r\d+-u\d+-m\d+|race-warm-up/
 const answerOf = (tag: string) => `answer to ${tag}`
 const modelReply = ({ spokenText, userText }: { readonly spokenText: string; readonly userText: string }) =>
   answerOf(TAG.exec(spokenText)?.[0] ?? TAG.exec(userText)?.[0] ?? "an unknown message")
 
 interface ScenarioRun extends ScenarioMeasure {
   readonly modelCalls: number
+  /** the 1-minute load average of the machine when the scenario started */
+  readonly load: number
 }
+
+/** A scenario over every round: the combined measure, and each round's drain and load. */
+interface ScenarioRounds extends ScenarioRun {
+  readonly drains: ReadonlyArray<number | undefined>
+  readonly loads: ReadonlyArray<number>
+}
+
+const combine = (runs: ReadonlyArray<ScenarioRun>): ScenarioRounds => ({
+  ...combineRounds(runs),
+  modelCalls: runs.reduce((total, run) => total + run.modelCalls, 0),
+  load: Math.max(...runs.map((run) => run.load)),
+  drains: runs.map((run) => run.drainMs),
+  loads: runs.map((run) => run.load)
+})
 
 type ContenderRun =
   | {
     readonly status: "ran"
     readonly readyMs: number
-    readonly scenarios: Readonly<Partial<Record<Scenario["name"], ScenarioRun>>>
+    readonly scenarios: Readonly<Partial<Record<Scenario["name"], ScenarioRounds>>>
     readonly violations: ReadonlyArray<string>
   }
   | { readonly status: "unavailable"; readonly reason: string }
@@ -91,11 +122,12 @@ const oneLine = (text: string) => {
 const complaints = (output: string) =>
   output.split("\n").filter((line) => /error|fail|cannot|refus|denied|invalid/i.test(line)).slice(-6).join("\n")
 
-const runScenario = (emulator: Emulator, model: FakeModel, botId: string, scenario: Scenario) =>
+const runScenario = (emulator: Emulator, model: FakeModel, botId: string, scenario: Scenario, round: number) =>
   Effect.gen(function*() {
+    const load = Os.loadavg()[0] ?? 0
     const modelBefore = (yield* model.chatRequests).length
     const injected: Array<InjectedText> = []
-    for (const message of messagesOf(scenario)) {
+    for (const message of messagesOf(scenario, round)) {
       const at = yield* emulator.now
       yield* emulator.injectInbound({ botId, fromUserId: message.userId, kind: "text", text: message.text })
       injected.push({ ...message, at })
@@ -105,9 +137,14 @@ const runScenario = (emulator: Emulator, model: FakeModel, botId: string, scenar
       timeoutMs: scenario.timeoutMs,
       intervalMs: 100
     }).pipe(Effect.ignore)
-    const result: ScenarioRun = { ...measure(yield* emulator.sent(botId)), modelCalls: (yield* model.chatRequests).length - modelBefore }
+    const result: ScenarioRun = {
+      ...measure(yield* emulator.sent(botId)),
+      modelCalls: (yield* model.chatRequests).length - modelBefore,
+      load
+    }
     yield* Console.log(
-      `  ${scenario.name}: ${result.answered}/${result.messages} answered, drain ${result.drainMs ?? "n/a"} ms, ${result.modelCalls} model calls`
+      `  round ${round + 1} ${scenario.name}: ${result.answered}/${result.messages} answered, drain ${result.drainMs ?? "n/a"} ms, ` +
+        `${result.modelCalls} model calls, load ${load.toFixed(2)}`
     )
     yield* Effect.sleep(SETTLE_MS)
     return result
@@ -122,7 +159,11 @@ const runContender = (contender: Contender) =>
     const pluginDir = yield* contender.pluginDir(workDir)
     const emulator = yield* makeEmulator({ port: 0 })
     const model = yield* makeFakeModel({ modelId: "echo", reply: modelReply, delayMs: TURN_MS })
-    const users = [WARM_USER, ...scenarios.flatMap((scenario) => Array.from({ length: scenario.users }, (_, i) => userOf(scenario, i)))]
+    const users = [
+      WARM_USER,
+      ...Array.from({ length: ROUNDS }, (_, round) =>
+        scenarios.flatMap((scenario) => Array.from({ length: scenario.users }, (_, i) => userOf(scenario, round, i)))).flat()
+    ]
     for (const user of users) yield* emulator.addUser(user)
     const bot = yield* emulator.addBot({ ownerUserId: WARM_USER })
     const raceBot: RaceBot = { ...bot, baseUrl: emulator.baseUrl, cdnBaseUrl: emulator.cdnBaseUrl, users }
@@ -169,8 +210,16 @@ const runContender = (contender: Contender) =>
     }
     yield* Console.log("  warm-up answered")
 
-    const measured: Partial<Record<Scenario["name"], ScenarioRun>> = {}
-    for (const scenario of scenarios) measured[scenario.name] = yield* runScenario(emulator, model, bot.botId, scenario)
+    // rounds alternate the scenarios, so what one leaves behind weighs on the other alike in every round
+    const runs = new Map<Scenario["name"], Array<ScenarioRun>>()
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const scenario of scenarios) {
+        const run = yield* runScenario(emulator, model, bot.botId, scenario, round)
+        runs.set(scenario.name, [...(runs.get(scenario.name) ?? []), run])
+      }
+    }
+    const measured: Partial<Record<Scenario["name"], ScenarioRounds>> = {}
+    for (const [name, scenarioRuns] of runs) measured[name] = combine(scenarioRuns)
     const violations = (yield* emulator.violations()).map((v) => `${v.endpoint} ${v.rule}`)
     const run: ContenderRun = { status: "ran", readyMs: gateway.readyMs, scenarios: measured, violations }
     return run
@@ -202,8 +251,14 @@ const measureOf = (name: ContenderName, scenario: Scenario["name"]) => {
 const cell = (value: number | undefined) => (value === undefined ? "n/a" : String(Math.round(value))).padStart(9)
 
 console.log("")
-console.log(`race: fake model ${TURN_MS} ms per request, session.dmScope per-channel-peer, one gateway per plugin`)
-console.log(`${"scenario".padEnd(22)}${"plugin".padEnd(10)}${"drain_ms".padStart(9)}${"first_ms".padStart(9)}${"steady_ms".padStart(10)}  answered  model_calls  other_replies`)
+console.log(
+  `race: fake model ${TURN_MS} ms per request, session.dmScope per-channel-peer, one gateway per plugin, ` +
+    `${ROUNDS} round(s) each; times are medians over the rounds`
+)
+console.log(
+  `${"scenario".padEnd(22)}${"plugin".padEnd(10)}${"drain_ms".padStart(9)}${"first_ms".padStart(9)}${"steady_ms".padStart(10)}` +
+    `  answered  model_calls  other  drain per round (ms)   load at start`
+)
 for (const scenario of scenarios) {
   for (const contender of contenders) {
     const run = results.get(contender.name)
@@ -213,10 +268,11 @@ for (const scenario of scenarios) {
       console.log(`${head}unavailable`)
       continue
     }
+    const drains = m.drains.map((drain) => (drain === undefined ? "n/a" : String(drain))).join(" ")
+    const loads = m.loads.map((load) => load.toFixed(1)).join(" ")
     console.log(
-      `${head}${cell(m.drainMs)}${cell(m.firstReplyMs)} ${cell(m.steadyMs)}  ${`${m.answered}/${m.messages}`.padStart(8)}  ${String(m.modelCalls).padStart(11)}  ${
-        String(m.otherReplies).padStart(13)
-      }`
+      `${head}${cell(m.drainMs)}${cell(m.firstReplyMs)} ${cell(m.steadyMs)}  ${`${m.answered}/${m.messages}`.padStart(8)}  ` +
+        `${String(m.modelCalls).padStart(11)}  ${String(m.otherReplies).padStart(5)}  ${drains.padEnd(21)} ${loads}`
     )
   }
 }
@@ -234,7 +290,7 @@ for (const contender of contenders) {
   }
 }
 
-const fields: Array<[string, number | boolean | string | undefined]> = [["turn_ms", TURN_MS]]
+const fields: Array<[string, number | boolean | string | undefined]> = [["turn_ms", TURN_MS], ["rounds", ROUNDS]]
 for (const contender of contenders) {
   const run = results.get(contender.name)
   fields.push([contender.name, run?.status === "ran" ? "ok" : "unavailable"])

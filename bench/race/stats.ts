@@ -102,3 +102,23 @@ export const resultValue = (value: number | boolean | string | undefined): strin
     : typeof value === "number"
     ? String(Number.isInteger(value) ? value : Math.round(value * 100) / 100)
     : String(value).replace(/\s+/g, "_")
+
+/**
+ * Several rounds of one scenario as one measure: the median of each time (drain only when every round
+ * drained), the counts summed.
+ */
+export const combineRounds = (rounds: ReadonlyArray<ScenarioMeasure>): ScenarioMeasure => {
+  const medianOf = (pick: (m: ScenarioMeasure) => number | undefined) => {
+    const values = rounds.map(pick)
+    return values.includes(undefined) ? undefined : median(values as ReadonlyArray<number>)
+  }
+  const sum = (pick: (m: ScenarioMeasure) => number) => rounds.reduce((total, m) => total + pick(m), 0)
+  return {
+    messages: sum((m) => m.messages),
+    answered: sum((m) => m.answered),
+    drainMs: medianOf((m) => m.drainMs),
+    firstReplyMs: medianOf((m) => m.firstReplyMs),
+    steadyMs: medianOf((m) => m.steadyMs),
+    otherReplies: sum((m) => m.otherReplies)
+  }
+}

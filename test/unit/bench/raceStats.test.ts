@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { allPass, atMost, measureScenario, median, ratio, resultValue } from "../../../bench/race/stats.js"
+import { allPass, atMost, combineRounds, measureScenario, median, ratio, resultValue } from "../../../bench/race/stats.js"
 
 const answer = (text: string) => `answer to ${text}`
 const delivered = (at: number, toUserId: string, text: string) => ({ at, toUserId, text, outcome: "delivered" })
@@ -55,6 +55,14 @@ describe("race stats", () => {
     expect(allPass([true, true])).toBe(true)
     expect(allPass([true, undefined])).toBeUndefined()
     expect(allPass([undefined, false])).toBe(false)
+  })
+
+  it("rounds combine as the median of each time, counts summed; no drain unless every round drained", () => {
+    const round = (drainMs: number | undefined, answered: number) =>
+      ({ messages: 4, answered, drainMs, firstReplyMs: drainMs === undefined ? undefined : drainMs / 4, steadyMs: 100, otherReplies: 1 })
+    expect(combineRounds([round(400, 4), round(1000, 4), round(600, 4)]))
+      .toEqual({ messages: 12, answered: 12, drainMs: 600, firstReplyMs: 150, steadyMs: 100, otherReplies: 3 })
+    expect(combineRounds([round(400, 4), round(undefined, 3)]).drainMs).toBeUndefined()
   })
 
   it("RESULT values have no spaces and say n/a for what was not measured", () => {

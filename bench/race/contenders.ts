@@ -80,10 +80,10 @@ const seedWeixinLogin = (root: IsolatedRoot, bot: RaceBot) =>
 
 /**
  * The official plugin's allow list, `credentials/openclaw-weixin-<account>-allowFrom.json`, which it reads
- * at every message (it has no allowFrom config key). Written once the gateway runs, as the official login
- * itself writes it: OpenClaw 2026.9.6 treats the file as a legacy pairing store and refuses to start a
- * gateway that finds one (until `openclaw doctor --fix` moves it into its database, where the official
- * plugin no longer sees it).
+ * at every message; without it only the scanning user gets in (it has no allowFrom config key, its 2.4.9
+ * login does not write the file, and it does not read the host's pairing store). Written by hand once the
+ * gateway runs: OpenClaw 2026.9.6 treats the file as a legacy pairing store and refuses to start a gateway
+ * that finds one ("Migration step channel-pairing … refused", run `openclaw doctor --fix`).
  */
 const allowOfficialUsers = (root: IsolatedRoot, bot: RaceBot) =>
   Effect.tryPromise({

@@ -22,7 +22,7 @@ import { HarnessSetupError, type IsolatedRoot, projectRoot } from "../../sandbox
 import { packPlugin } from "../../sandbox/sandbox.js"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
 
-export type ContenderName = "ours" | "official" | "floor"
+export type ContenderName = "ours" | "official" | "floor" | "floor-legacy"
 
 /** What a contender needs to know of the emulator's bot it serves. */
 export interface RaceBot {
@@ -159,4 +159,15 @@ export const floor: Contender = {
   seedRunning: () => Effect.void
 }
 
+/** The floor on the host's older reply chain, the one the official plugin calls: to compare the host's two paths. */
+export const floorLegacy: Contender = {
+  ...floor,
+  name: "floor-legacy",
+  description: "bench/race/floor on the host's older reply chain (finalizeInboundContext, recordInboundSession, dispatchReplyWithBufferedBlockDispatcher)",
+  channelConfig: (bot) => ({ ...floor.channelConfig(bot), hostPath: "legacy" })
+}
+
+/** The race: these three, always. */
 export const contenders: ReadonlyArray<Contender> = [ours, official, floor]
+/** Run only when RACE_ONLY names them. */
+export const extraContenders: ReadonlyArray<Contender> = [floorLegacy]

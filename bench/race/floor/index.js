@@ -5,6 +5,9 @@
 // test makes too) and sends every reply text with `sendmessage` and the message's context token.
 // Messages of one user run one after another (a user's turns must not overlap), users at once; that is
 // all: no journal, no dedupe, no typing, no access check, no retries, no media, no chunking.
+// `channels.race-floor.hostPath: "legacy"` runs each turn through the host's older reply chain instead
+// (reply.finalizeInboundContext → session.recordInboundSession → reply.dispatchReplyWithBufferedBlockDispatcher,
+// as test/e2e/fixtures/stub-channel does), to compare the host's two ways of running a channel turn.
 // Plain JS, no dependencies: installing it needs no build step and no node_modules.
 
 const CHANNEL_ID = "race-floor"
@@ -55,6 +58,63 @@ const textOf = (message) => message.item_list?.find((item) => item.type === TEXT
 // the form the server expects (PROTOCOL §5.3): openclaw-weixin:<epoch ms>-<8 hex>
 const newClientId = () => `openclaw-weixin:${Date.now()}-${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0")}`
 
+/** Sends one reply text to `from` with the message's context token. */
+const sendReply = async (ctx, section, message, from, payload) => {
+  const reply = (payload.text ?? "").trim()
+  if (reply === "") return undefined
+  await post(section.baseUrl, section.token, "sendmessage", {
+    msg: {
+      from_user_id: "",
+      to_user_id: from,
+      client_id: newClientId(),
+      message_type: 2,
+      message_state: 2,
+      item_list: [{ type: TEXT_ITEM, text_item: { text: reply } }],
+      context_token: message.context_token
+    }
+  }, ctx.abortSignal, SEND_TIMEOUT_MS)
+  return undefined
+}
+
+/** The same turn through the host's older reply chain (hostPath "legacy"). */
+const runLegacyTurn = async (ctx, section, message, from, text, route, messageId) => {
+  const runtime = ctx.channelRuntime
+  const msgContext = runtime.reply.finalizeInboundContext({
+    Body: text,
+    RawBody: text,
+    CommandBody: text.trim(),
+    From: from,
+    To: from,
+    OriginatingTo: from,
+    SenderId: from,
+    SessionKey: route.sessionKey,
+    AccountId: ctx.accountId,
+    ChatType: "direct",
+    Provider: CHANNEL_ID,
+    Surface: CHANNEL_ID,
+    OriginatingChannel: CHANNEL_ID,
+    MessageSid: messageId,
+    MessageSidFull: messageId,
+    CommandAuthorized: false,
+    Timestamp: Date.now()
+  })
+  const storePath = runtime.session.resolveStorePath(ctx.cfg.session?.store, { agentId: route.agentId })
+  await runtime.session.recordInboundSession({
+    storePath,
+    sessionKey: route.sessionKey,
+    ctx: msgContext,
+    onRecordError: (error) => ctx.log?.warn?.(`race-floor: session record failed: ${String(error)}`)
+  })
+  await runtime.reply.dispatchReplyWithBufferedBlockDispatcher({
+    ctx: msgContext,
+    cfg: ctx.cfg,
+    dispatcherOptions: {
+      deliver: (payload) => sendReply(ctx, section, message, from, payload),
+      onError: (error) => ctx.log?.warn?.(`race-floor: a reply failed: ${String(error)}`)
+    }
+  })
+}
+
 /** One inbound text through the host's turn, each reply text sent back with the message's token. */
 const runTurn = async (ctx, section, message, from, text) => {
   const runtime = ctx.channelRuntime
@@ -65,6 +125,7 @@ const runTurn = async (ctx, section, message, from, text) => {
     peer: { kind: "direct", id: from }
   })
   const messageId = String(message.message_id ?? `${from}:${message.seq}`)
+  if (section.hostPath === "legacy") return runLegacyTurn(ctx, section, message, from, text, route, messageId)
   const ctxPayload = await runtime.inbound.buildContext({
     channel: CHANNEL_ID,
     accountId: ctx.accountId,
@@ -84,23 +145,7 @@ const runTurn = async (ctx, section, message, from, text) => {
     message: { rawBody: text, body: text, commandBody: text.trim() },
     access: { commands: { authorized: false } }
   })
-  const deliver = async (payload) => {
-    const reply = (payload.text ?? "").trim()
-    if (reply === "") return undefined
-    const clientId = newClientId()
-    await post(section.baseUrl, section.token, "sendmessage", {
-      msg: {
-        from_user_id: "",
-        to_user_id: from,
-        client_id: clientId,
-        message_type: 2,
-        message_state: 2,
-        item_list: [{ type: TEXT_ITEM, text_item: { text: reply } }],
-        context_token: message.context_token
-      }
-    }, ctx.abortSignal, SEND_TIMEOUT_MS)
-    return undefined
-  }
+  const deliver = (payload) => sendReply(ctx, section, message, from, payload)
   await runtime.inbound.dispatch({
     cfg: ctx.cfg,
     channel: CHANNEL_ID,

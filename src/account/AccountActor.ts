@@ -8,18 +8,15 @@
  *   2. turns     the Dispatcher's workers and the turns they run (a cut-off turn stays claimed)
  *   3. outbox    queued sends fail with `OutboxClosed`; the send in flight gets `sendStopGrace` (300 ms)
  *                to report its real receipt, then it is cut off and reported as `DeliveryUnknown`
- *   4. writers   a turn the stop cut short whose reply WeChat accepted meanwhile is marked done (below);
- *                ContextTokens flushes (so a reply counted during the Outbox's grace is on disk) and the
+ *   4. writers   ContextTokens flushes (so a reply counted during the Outbox's grace is on disk) and the
  *                Inbox finishes its writes
  *   5. notifystop under its own bound (`notifyStopTimeoutMs`, 500 ms), so the whole stop stays under a
  *                second; the state ends `Stopped`, or stays parked as `AuthExpired`
  * They are built in the reverse order (each role needs the ones after it), then the monitor is forked.
  *
  * Delivery is effectively-once: the Inbox hands each claimed message to exactly one turn per run, and a
- * turn that ends (well or badly) is marked done. A turn cut short by a stop is done too once WeChat has
- * accepted any of its replies, even one that went out during the Outbox's grace (running it again would
- * repeat what the user already has); one cut before any reply reached WeChat, or by a crash, runs again
- * after restart, and the host's dedupe on the message key is the net for that window.
+ * turn that ends (well or badly) is marked done. Only a turn cut short by a stop or a crash runs again
+ * after restart; the host's dedupe on the message key is the net for that window.
  */
 import { Cause, Clock, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope } from "effect"
 import { makeClientId } from "../domain/ClientId.js"
@@ -89,11 +86,6 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
     writers: yield* Scope.make()
   }
   const inActor = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.annotateLogs(effect, { accountId })
-  // turns cut short with no reply accepted yet, and what settles them once the Outbox has stopped
-  const cut = new Set<{ readonly accepted: () => boolean; readonly markDone: Effect.Effect<void> }>()
-  const settleCutTurns = Effect.suspend(() =>
-    Effect.forEach([...cut].filter((turn) => turn.accepted()), (turn) => turn.markDone, { discard: true })
-  )
 
   // The stop, in order (see the module comment).
   yield* Scope.addFinalizer(
@@ -102,7 +94,6 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       yield* Scope.close(roles.monitor, Exit.void)
       yield* Scope.close(roles.turns, Exit.void)
       yield* Scope.close(roles.outbox, Exit.void)
-      yield* settleCutTurns
       yield* Scope.close(roles.writers, Exit.void)
       yield* api.notifyStop(connection).pipe(
         Effect.timeout(settings.notifyStopTimeoutMs),
@@ -142,11 +133,8 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
 
     // 2. turns: one agent turn per claimed message, in order per peer
     // `joined`: the lines the inbound debounce gathered after `first` (InboundDebounce.ts); one turn for all
-    const runTurn = (first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) => {
-      // set by the Outbox's sender when WeChat accepts a reply of this turn, even after the turn was cut
-      let accepted = false
-      const markAllDone = Effect.forEach([first, ...joined], markDone, { discard: true })
-      return Effect.gen(function*() {
+    const runTurn = (first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) =>
+      Effect.gen(function*() {
         const claimed = mergeDebounced(first, joined)
         const peer = claimed.peer
         for (const line of [first, ...joined]) {
@@ -158,7 +146,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
         const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
         const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media, quotes, commands }
-        const channel = outbox.replyChannel({ to: peer, contextToken, runId, onAccepted: () => void (accepted = true) })
+        const channel = outbox.replyChannel({ to: peer, contextToken, runId })
         const reply: ReplyChannel = {
           sendText: (text) => noteOutbound(channel.sendText(text), peer, text),
           sendProgress: (item) => noteOutbound(channel.sendProgress(item), peer, ""),
@@ -170,16 +158,14 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         yield* sendDebugTrace(turn, channel, exit, startedAt)
         return yield* exit
       }).pipe(
-        // A turn that ended, well or badly, is done: running it again could repeat visible replies. So is
-        // an interrupted turn (a stop) once WeChat accepted a reply of it, now or before the Outbox has
-        // stopped (`settleCutTurns`); otherwise it stays claimed and runs again after a restart.
-        Effect.onExit((exit) => {
-          if (!(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) || accepted) return markAllDone
-          cut.add({ accepted: () => accepted, markDone: markAllDone })
-          return Effect.void
-        })
+        // A turn that ended, well or badly, is done: running it again could repeat visible replies.
+        // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.
+        Effect.onExit((exit) =>
+          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+            ? Effect.void
+            : Effect.forEach([first, ...joined], markDone, { discard: true })
+        )
       )
-    }
     // in debug mode (PROTOCOL §7.8) a turn that ran, or failed, is followed by its trace; never a command's
     const sendDebugTrace = (
       turn: InboundTurn,

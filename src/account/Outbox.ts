@@ -68,11 +68,6 @@ export interface SendRequest {
    * turn's answer (and a notice), so a turn with many tool calls still delivers its answer. Default 0.
    */
   readonly reserve?: number
-  /**
-   * Called by the sender, at once, each time WeChat accepts a message of this send (`ret=0`), even when
-   * the caller has stopped waiting: how a turn cut short by a stop learns its reply reached the user.
-   */
-  readonly onAccepted?: (() => void) | undefined
 }
 
 /** Sends of the reply budget tool progress leaves for the turn's answer and one notice (PROTOCOL §5.7). */
@@ -105,8 +100,6 @@ export interface OutboxService {
     readonly to: Peer
     readonly contextToken: string | undefined
     readonly runId: string
-    /** see `SendRequest.onAccepted`; called for every send of the channel */
-    readonly onAccepted?: (() => void) | undefined
   }) => TurnSender
   /** the account is logged out: sends fail fast with "log in again" until `clearAuthExpired` */
   readonly setAuthExpired: (reason: string) => Effect.Effect<void>
@@ -216,7 +209,6 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
           const outcome = yield* Effect.either(sendOne(to, item, token, job.request.runId, at))
           if (outcome._tag === "Right") {
             sent.push(outcome.right)
-            job.request.onAccepted?.()
             yield* contextTokens.noteReply(job.peer)
             continue
           }
@@ -341,19 +333,26 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
 
     return {
       send,
-      replyChannel: (turn) => {
-        const common = {
-          to: turn.to,
-          runId: turn.runId,
-          onAccepted: turn.onAccepted,
-          ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken })
-        }
-        return {
-          sendText: (text) => send({ ...common, text }),
-          sendMedia: ({ caption, media }) => send({ ...common, text: caption, media }),
-          sendProgress: (item) => send({ ...common, items: [item], reserve: PROGRESS_RESERVE })
-        }
-      },
+      replyChannel: (turn) => ({
+        sendText: (text) =>
+          send({ to: turn.to, text, runId: turn.runId, ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken }) }),
+        sendMedia: ({ caption, media }) =>
+          send({
+            to: turn.to,
+            text: caption,
+            media,
+            runId: turn.runId,
+            ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken })
+          }),
+        sendProgress: (item) =>
+          send({
+            to: turn.to,
+            items: [item],
+            runId: turn.runId,
+            reserve: PROGRESS_RESERVE,
+            ...(turn.contextToken === undefined ? {} : { contextToken: turn.contextToken })
+          })
+      }),
       setAuthExpired: (reason) => Effect.sync(() => void (authExpired = reason)),
       clearAuthExpired: Effect.sync(() => void (authExpired = undefined))
     }

@@ -432,33 +432,6 @@ describe("AccountActor", () => {
       expect(took).toBeLessThan(1_000)
     }))
 
-  /** A stop while the turn's reply is in flight; says which messages the next run would dispatch again. */
-  const stopDuringReply = (sendMessage: "hang" | { readonly delayMs: number }) =>
-    Effect.gen(function*() {
-      const t = yield* setup({ replies: ["hello back"] })
-      t.api.options.sendMessage = sendMessage
-      const actor = yield* t.start
-      yield* t.awaitPolls(1)
-      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
-      yield* waitUntil("the turn's reply in flight", Effect.map(Ref.get(t.api.sent), (ms) => ms.length === 1))
-      const stopping = yield* Effect.fork(actor.stop)
-      yield* TestClock.adjust(Duration.millis(Duration.toMillis(sendStopGrace) + notifyStopTimeoutMs))
-      yield* Fiber.join(stopping)
-      const files = yield* fileInboxStorage(t.dir)
-      const next = yield* files.provide(Inbox.make({ accountId }))
-      return next.unfinished.map((claimed) => claimed.key)
-    })
-
-  it.scoped("a turn cut by a stop whose reply WeChat accepts during the grace is done: the next run does not repeat it", () =>
-    Effect.gen(function*() {
-      expect(yield* stopDuringReply({ delayMs: 100 })).toEqual([])
-    }))
-
-  it.scoped("a turn cut by a stop before WeChat accepted any reply stays claimed and runs again in the next run", () =>
-    Effect.gen(function*() {
-      expect(yield* stopDuringReply("hang")).toEqual(["mid:1"])
-    }))
-
   it.scoped("a reply counted during the stop grace is on disk once the enclosing scope has closed", () =>
     Effect.gen(function*() {
       const t = yield* setup({ replies: ["hello back"] })

@@ -15,6 +15,9 @@
  *   GET  /api/qr.svg?text=           a QR code of `text`, as SVG
  *   POST /api/faults/switch {name, on}     the emulator's fault switches (FAULT_SWITCHES)
  *   POST /api/faults/expire-session {botId}  the server expires the bot's login (−14) until a new QR login
+ *   GET  /api/gateway                the gateway's pid, restart and status (GatewayControl.ts)
+ *   POST /api/gateway/status         run `openclaw channels status --probe`
+ *   POST /api/gateway/restart        restart the gateway
  *   *    /api/admin/<route>          passed through to the emulator's admin API
  */
 import { Effect, type Scope } from "effect"
@@ -24,6 +27,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import QRCode from "qrcode"
 import { type Conversation, makeConversations } from "./Conversations.js"
+import type { GatewayControl } from "./GatewayControl.js"
 import type { LoginRun } from "./LoginProcess.js"
 
 export interface PhoneServerOptions {
@@ -36,6 +40,7 @@ export interface PhoneServerOptions {
   readonly storedAccountIds: () => Promise<ReadonlyArray<string>>
   /** the plugin's account id for an emulator bot id */
   readonly accountIdOf: (botId: string) => string
+  readonly gateway: GatewayControl
 }
 
 export interface PhoneServer {
@@ -243,6 +248,14 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
           expired.add(botId)
           return json({ expired: [...expired] })
         }
+        case "GET /api/gateway":
+          return json(options.gateway.snapshot())
+        case "POST /api/gateway/status":
+          options.gateway.checkStatus()
+          return json(options.gateway.snapshot())
+        case "POST /api/gateway/restart":
+          options.gateway.restart()
+          return json(options.gateway.snapshot())
         case "POST /api/personas":
           return json(await addPersona())
         case "GET /api/chat": {

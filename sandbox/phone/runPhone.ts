@@ -10,6 +10,7 @@ import { Config, Console, Effect } from "effect"
 import * as Path from "node:path"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
 import { CHANNEL_ID, PLUGIN_DIR_ENV, startWeixinSandbox } from "../sandbox.js"
+import { makeGatewayControl } from "./GatewayControl.js"
 import { makeLoginRunner } from "./LoginProcess.js"
 import { startPhoneServer } from "./PhoneServer.js"
 
@@ -34,7 +35,8 @@ export const runPhone = Effect.gen(function*() {
     adminUrl: emulator.adminUrl,
     startLogin,
     storedAccountIds: () => Effect.runPromise(sandbox.storedAccountIds),
-    accountIdOf: normalizeAccountId
+    accountIdOf: normalizeAccountId,
+    gateway: yield* makeGatewayControl(gateway)
   })
   yield* Console.log(
     [

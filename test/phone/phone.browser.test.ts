@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url"
 import { chromium, type BrowserContext, type Page } from "playwright-core"
 import QRCode from "qrcode"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { normalizeAccountId } from "../../src/domain/AccountId.js"
 
 const projectRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 const screenshotDir = Path.join(projectRoot, "docs", "screenshots")
@@ -290,17 +291,52 @@ describe("the browser phone (npm start)", () => {
     expect(await page.locator("#chat-list li").count()).toBe(2)
   }, 200_000)
 
+  it("restarts the gateway from the page, and the chat works after it", async () => {
+    const firstPid = Number(output.match(/gateway log\s+\S+ \(pid (\d+)/)?.[1])
+    await page.getByRole("button", { name: "Restart the gateway" }).click()
+    const gatewayStatus = page.locator("#gateway-status", { hasText: "restarted" })
+    await gatewayStatus.waitFor({ timeout: 180_000 })
+    const newPid = Number(((await gatewayStatus.textContent()) ?? "").match(/^pid (\d+)/)?.[1])
+    expect(newPid).toBeGreaterThan(0)
+    expect(newPid).not.toBe(firstPid)
+    await page.getByRole("tab", { name: "Alice" }).click()
+    await page.locator("#chat-list li button").first().click()
+    await page.getByLabel("message", { exact: true }).fill("after the restart")
+    await page.getByRole("button", { name: "Send" }).click()
+    const reply = page.locator(".msg.bot", { hasText: "echo: after the restart" })
+    await reply.waitFor({ timeout: 120_000 })
+    expect(await reply.locator(".receipt").textContent()).toBe("✓ delivered")
+  }, 330_000)
+
+  it("shows the accounts' status as openclaw channels status --probe reports it", async () => {
+    await page.getByRole("button", { name: "Check the status" }).click()
+    const status = page.getByLabel("openclaw channels status")
+    await status.waitFor({ timeout: 120_000 })
+    await page.locator("#check-status:enabled").waitFor({ timeout: 120_000 })
+    const text = (await status.textContent()) ?? ""
+    const botIds = (await page.locator("#chat-list li").allTextContents()).map((item) => item.replace("OpenClaw bot", "").trim())
+    expect(botIds).toHaveLength(2)
+    for (const botId of botIds) {
+      const line = text.split("\n").find((candidate) => candidate.includes(normalizeAccountId(botId)))
+      expect(line, text).toMatch(/running/)
+    }
+    await shot("08-gateway-status.png")
+  }, 150_000)
+
   it("Ctrl-C stops everything and leaves no process behind", async () => {
     const gatewayPid = Number(output.match(/gateway log\s+\S+ \(pid (\d+)/)?.[1])
     expect(gatewayPid).toBeGreaterThan(0)
     const stateDir = output.match(/state dir\s+(\S+)/)?.[1] ?? ""
-    expect(await processesWithStateDir(stateDir)).toContain(gatewayPid)
+    // the gateway running now is the one the restart started
+    const currentPid = Number(((await page.locator("#gateway-status").textContent()) ?? "").match(/^pid (\d+)/)?.[1])
+    expect(await processesWithStateDir(stateDir)).toContain(currentPid)
     await context?.close()
     context = undefined
     const exit = await pressCtrlC()
     expect(exit).not.toBe("timeout")
     expect(output).toContain("sandbox stopped")
     expect(isAlive(gatewayPid)).toBe(false)
+    expect(isAlive(currentPid)).toBe(false)
     // nothing of this run is left: no process in npm start's group, none with its state dir (logins, workers)
     expect(npmStart?.pid !== undefined && isAlive(-npmStart.pid)).toBe(false)
     expect(await processesWithStateDir(stateDir)).toEqual([])

@@ -243,6 +243,28 @@ $("expire-session").addEventListener("click", async () => {
 
 $("login-again-expired").addEventListener("click", () => startLogin().catch(showError))
 
+// ---- gateway ------------------------------------------------------------------------------------------
+
+const renderGateway = (gateway) => {
+  const parts = [`pid ${gateway.pid}`]
+  if (gateway.restarting) parts.push("restarting… (the new gateway takes about half a minute)")
+  else if (gateway.restart !== null) parts.push(gateway.restart)
+  if (gateway.checking) parts.push("running openclaw channels status --probe…")
+  $("gateway-status").textContent = parts.join("; ")
+  $("restart-gateway").disabled = gateway.restarting
+  $("check-status").disabled = gateway.checking
+  $("status-output").hidden = gateway.status === null
+  $("status-output").textContent = gateway.status ?? ""
+}
+
+$("restart-gateway").addEventListener("click", async () => {
+  renderGateway(await api("POST", "/api/gateway/restart"))
+})
+
+$("check-status").addEventListener("click", async () => {
+  renderGateway(await api("POST", "/api/gateway/status"))
+})
+
 $("add-persona").addEventListener("click", async () => {
   const persona = await api("POST", "/api/personas")
   ui.persona = persona.userId
@@ -273,6 +295,7 @@ const refresh = async () => {
   $("chat").hidden = state.accounts.length === 0
   renderLogin(state)
   renderChats(state, version)
+  if (!$("chat").hidden) renderGateway(await api("GET", "/api/gateway"))
   await refreshConversation()
 }
 

@@ -76,6 +76,23 @@ export const makeConversations = (admin: Admin) => {
     return message
   }
 
+  /** A picture (image/*) or a file from the persona, stored on the emulator's CDN as WeChat would. */
+  const sendMedia = async (botId: string, userId: string, fileName: string, contentType: string, base64: string): Promise<ChatMessage> => {
+    const { now } = (await admin("GET", "/clock")) as { now: number }
+    const picture = contentType.startsWith("image/")
+    const injected = (await admin(
+      "POST",
+      "/inject",
+      picture
+        ? { botId, fromUserId: userId, kind: "image", media: { base64 } }
+        : { botId, fromUserId: userId, kind: "file", media: { base64 }, fileName }
+    )) as { messageId?: string }
+    const text = `[${picture ? "picture" : "file"} ${fileName}]`
+    const message = { id: `in-${injected.messageId ?? sentByUser.length}`, from: "user" as const, at: now, text, botId, userId }
+    sentByUser.push(message)
+    return message
+  }
+
   const read = async (botId: string, userId: string): Promise<Conversation> => {
     const query = `?botId=${encodeURIComponent(botId)}`
     const [{ sent }, { typing }, { now }] = (await Promise.all([
@@ -106,5 +123,5 @@ export const makeConversations = (admin: Admin) => {
     }
   }
 
-  return { sendText, read }
+  return { sendText, sendMedia, read }
 }

@@ -12,6 +12,7 @@
  *   POST /api/personas               one more WeChat user
  *   GET  /api/chat?botId=&userId=    the conversation: messages with receipt states, typing
  *   POST /api/chat {botId, userId, text}   the persona sends a text
+ *   POST /api/chat/media {botId, userId, fileName, contentType, base64}   a picture (image/*) or a file
  *   GET  /api/qr.svg?text=           a QR code of `text`, as SVG
  *   POST /api/faults/switch {name, on}     the emulator's fault switches (FAULT_SWITCHES)
  *   POST /api/faults/expire-session {botId}  the server expires the bot's login (−14) until a new QR login
@@ -267,6 +268,18 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
         case "POST /api/chat": {
           const input = body()
           return json(await conversations.sendText(stringField(input, "botId"), stringField(input, "userId"), stringField(input, "text")))
+        }
+        case "POST /api/chat/media": {
+          const input = body()
+          return json(
+            await conversations.sendMedia(
+              stringField(input, "botId"),
+              stringField(input, "userId"),
+              stringField(input, "fileName"),
+              typeof input["contentType"] === "string" ? input["contentType"] : "application/octet-stream",
+              stringField(input, "base64")
+            )
+          )
         }
         case "GET /api/qr.svg": {
           const text = url.searchParams.get("text") ?? ""

@@ -59,6 +59,18 @@ describe("the phone's conversation view", () => {
     expect((await conversations.read(BOT, "bob@im.wechat")).messages).toEqual([])
   })
 
+  it("sends a picture as an image message and any other file as a file message with its name", async () => {
+    const { admin, injected } = fakeAdmin([], [])
+    const conversations = makeConversations(admin)
+    await conversations.sendMedia(BOT, ALICE, "cat.png", "image/png", "iVBORw0=")
+    await conversations.sendMedia(BOT, ALICE, "report.pdf", "application/pdf", "JVBERi0=")
+    expect(injected).toEqual([
+      { botId: BOT, fromUserId: ALICE, kind: "image", media: { base64: "iVBORw0=" } },
+      { botId: BOT, fromUserId: ALICE, kind: "file", media: { base64: "JVBERi0=" }, fileName: "report.pdf" }
+    ])
+    expect((await conversations.read(BOT, ALICE)).messages.map((m) => m.text)).toEqual(["[picture cat.png]", "[file report.pdf]"])
+  })
+
   it("shows the bot typing after a typing event, until a cancel or 30 s without one", async () => {
     const typing = (events: ReadonlyArray<object>, now: number) => makeConversations(fakeAdmin([], events, now).admin).read(BOT, ALICE)
     expect((await typing([{ at: 1_000, userId: ALICE, status: "typing" }], 5_000)).typing).toBe(true)

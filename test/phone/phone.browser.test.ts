@@ -19,6 +19,11 @@ import { normalizeAccountId } from "../../src/domain/AccountId.js"
 const projectRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..")
 const screenshotDir = Path.join(projectRoot, "docs", "screenshots")
 const CHROMIUM = "/usr/bin/chromium"
+/** a 1×1 PNG */
+const TINY_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  "base64"
+)
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -192,7 +197,7 @@ describe("the browser phone (npm start)", () => {
 
   it("sends a text, sees the bot typing, and gets the reply with its receipt", async () => {
     await page.getByLabel("message", { exact: true }).fill("hello from the browser")
-    await page.getByRole("button", { name: "Send" }).click()
+    await page.getByRole("button", { name: "Send", exact: true }).click()
     await page.locator(".msg.user", { hasText: "hello from the browser" }).waitFor({ timeout: 10_000 })
     await page.locator("#typing").waitFor({ state: "visible", timeout: 60_000 })
     const reply = page.locator(".msg.bot", { hasText: "echo: hello from the browser" })
@@ -208,7 +213,7 @@ describe("the browser phone (npm start)", () => {
     })
     expect(fault.ok()).toBe(true)
     await page.getByLabel("message", { exact: true }).fill("second message")
-    await page.getByRole("button", { name: "Send" }).click()
+    await page.getByRole("button", { name: "Send", exact: true }).click()
     const reply = page.locator(".msg.bot", { hasText: "echo: second message" })
     await reply.waitFor({ timeout: 120_000 })
     expect(await reply.locator(".receipt").textContent()).toBe("? unconfirmed (the server accepted it without a message id)")
@@ -219,7 +224,7 @@ describe("the browser phone (npm start)", () => {
     const rateLimit = page.getByLabel("rate limit (sendmessage answers ret −2)")
     await flip(() => rateLimit.check())
     await page.getByLabel("message", { exact: true }).fill("limited")
-    await page.getByRole("button", { name: "Send" }).click()
+    await page.getByRole("button", { name: "Send", exact: true }).click()
     const reply = page.locator(".msg.bot", { hasText: "echo: limited" }).first()
     await reply.waitFor({ timeout: 120_000 })
     expect(await reply.locator(".receipt").textContent()).toBe("✗ refused (rate limited)")
@@ -248,7 +253,7 @@ describe("the browser phone (npm start)", () => {
     await page.getByRole("button", { name: "Confirm login" }).click()
     await page.locator("#expired-banner").waitFor({ state: "hidden", timeout: 30_000 })
     await page.getByLabel("message", { exact: true }).fill("back again")
-    await page.getByRole("button", { name: "Send" }).click()
+    await page.getByRole("button", { name: "Send", exact: true }).click()
     const reply = page.locator(".msg.bot", { hasText: "echo: back again" })
     await reply.waitFor({ timeout: 120_000 })
     expect(await reply.locator(".receipt").textContent()).toBe("✓ delivered")
@@ -302,11 +307,24 @@ describe("the browser phone (npm start)", () => {
     await page.getByRole("tab", { name: "Alice" }).click()
     await page.locator("#chat-list li button").first().click()
     await page.getByLabel("message", { exact: true }).fill("after the restart")
-    await page.getByRole("button", { name: "Send" }).click()
+    await page.getByRole("button", { name: "Send", exact: true }).click()
     const reply = page.locator(".msg.bot", { hasText: "echo: after the restart" })
     await reply.waitFor({ timeout: 120_000 })
     expect(await reply.locator(".receipt").textContent()).toBe("✓ delivered")
   }, 330_000)
+
+  it("sends a picture from the file picker, and the agent answers it", async () => {
+    const botMessages = page.locator(".msg.bot")
+    const before = await botMessages.count()
+    await page.getByLabel("send a picture or a file").setInputFiles({ name: "dot.png", mimeType: "image/png", buffer: TINY_PNG })
+    await page.locator(".msg.user", { hasText: "[picture dot.png]" }).waitFor({ timeout: 10_000 })
+    const answer = botMessages.nth(before)
+    await answer.waitFor({ timeout: 120_000 })
+    expect(await answer.locator(".receipt").textContent()).toBe("✓ delivered")
+    // the fake model reads text only; the host tells it that an image came
+    expect(await answer.textContent()).toContain("Image attachment")
+    await shot("09-picture.png")
+  }, 150_000)
 
   it("shows the accounts' status as openclaw channels status --probe reports it", async () => {
     await page.getByRole("button", { name: "Check the status" }).click()

@@ -265,6 +265,33 @@ $("check-status").addEventListener("click", async () => {
   renderGateway(await api("POST", "/api/gateway/status"))
 })
 
+const base64Of = (file) =>
+  new Promise((resolve, reject) => {
+    const reader = new FileReader()
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""))
+    reader.onerror = () => reject(reader.error)
+    reader.readAsDataURL(file)
+  })
+
+$("file-input").addEventListener("change", async () => {
+  const input = $("file-input")
+  const file = input.files?.[0]
+  if (file === undefined || ui.account === undefined || ui.persona === undefined) return
+  try {
+    await api("POST", "/api/chat/media", {
+      botId: ui.account,
+      userId: ui.persona,
+      fileName: file.name,
+      contentType: file.type || "application/octet-stream",
+      base64: await base64Of(file)
+    })
+    input.value = ""
+    await refreshConversation()
+  } catch (error) {
+    $("conversation-title").textContent = `Error: ${error.message}`
+  }
+})
+
 $("add-persona").addEventListener("click", async () => {
   const persona = await api("POST", "/api/personas")
   ui.persona = persona.userId

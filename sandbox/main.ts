@@ -1,7 +1,10 @@
 /**
  * `npm start`: the full sandbox (sandbox/sandbox.ts): emulator, fake model and a real OpenClaw gateway
- * with the packed plugin, one account logged in, and a terminal chat as its WeChat user. Ctrl-C stops the
- * gateway (SIGTERM) and closes the servers.
+ * with the packed plugin, and the browser phone (sandbox/phone/): a page on 127.0.0.1 where you log in by
+ * scanning the QR code and chat as WeChat users. Ctrl-C stops the gateway (SIGTERM) and closes the servers.
+ *
+ * `npm start -- --terminal`: the same sandbox with one account logged in, and a terminal chat as its
+ * WeChat user.
  *
  * `npm start -- --emulator-only`: only the iLink + CDN emulator with a demo bot and user, and the curl
  * commands to drive it by hand.
@@ -9,6 +12,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, type Scope } from "effect"
 import { makeEmulator } from "./emulator/Emulator.js"
+import { runPhone } from "./phone/runPhone.js"
 import { runSandboxChat } from "./sandbox.js"
 
 const emulatorOnly = Effect.gen(function*() {
@@ -44,6 +48,17 @@ const emulatorOnly = Effect.gen(function*() {
 
 const program: Effect.Effect<void, unknown, Scope.Scope> = process.argv.includes("--emulator-only")
   ? emulatorOnly
-  : runSandboxChat
+  : process.argv.includes("--terminal")
+  ? runSandboxChat
+  : runPhone
+
+// Ctrl-C reaches this process more than once: from the terminal (the whole foreground group) and again
+// from npm, which forwards it. runMain handles the first one by closing the scope (the gateway's SIGTERM,
+// the servers, the netns, the temp dir) and then stops listening; without a listener of our own the next
+// SIGINT would kill the process halfway through that cleanup and leave the gateway's relay behind.
+// The cleanup is bounded (the gateway gets SIGKILL when SIGTERM is not enough), so ignoring them is safe.
+// (`npm start` runs node with `--import tsx`, not the tsx CLI, whose parent process SIGKILLs a child that
+// does not acknowledge a relayed signal within 30 ms.)
+process.on("SIGINT", () => {})
 
 NodeRuntime.runMain(Effect.scoped(program))

@@ -42,6 +42,8 @@ export interface SandboxOptions {
   readonly modelDelayMs?: number | ((input: FakeModelReplyInput) => number)
   /** what the model accepts (default text only) */
   readonly modelInput?: ReadonlyArray<"text" | "image">
+  /** New QR codes confirm themselves (default true); the browser phone scans and confirms them by hand. */
+  readonly autoConfirmQr?: boolean
   /** Fixed emulator port (0: any free one). */
   readonly emulatorPort?: number
   readonly netns?: "auto" | "off" | "required"
@@ -118,7 +120,7 @@ const makeWorkDir = Effect.acquireRelease(
 export const startWeixinSandbox = (options: SandboxOptions = {}) =>
   Effect.gen(function*() {
     const pluginDir = options.pluginDir ?? (yield* packPlugin(yield* makeWorkDir))
-    const emulator = yield* makeEmulator({ autoConfirmQr: true, port: options.emulatorPort ?? 0 })
+    const emulator = yield* makeEmulator({ autoConfirmQr: options.autoConfirmQr ?? true, port: options.emulatorPort ?? 0 })
     const model = yield* makeFakeModel({
       modelId: "echo",
       reply: options.modelReply ?? sandboxReply,

@@ -46,6 +46,8 @@ export interface ConversationInfo {
 
 export interface QrInfo {
   readonly qrcode: string
+  /** The `qrcode_img_content` the client got: what a phone scans (the login QR encodes this text). */
+  readonly imageUrl: string
   readonly status: QrStatus
   readonly polls: number
   readonly localTokens: ReadonlyArray<string>
@@ -216,7 +218,7 @@ export const makeControls = (state: EmulatorState, background: Set<Fiber.Runtime
       /** The most recent QR code (or a given one) and its status. */
       info: Effect.fn("Emulator.qr.info")(function*(qrcode?: string) {
         const s = yield* qrSession("qr.info", qrcode)
-        const result: QrInfo = { qrcode: s.qrcode, status: s.status, polls: s.polls, localTokens: s.localTokens }
+        const result: QrInfo = { qrcode: s.qrcode, imageUrl: s.imageUrl, status: s.status, polls: s.polls, localTokens: s.localTokens }
         return result
       }),
       /** The phone scans; binded_redirect when local_token_list holds a bot already bound to this user. */

@@ -62,7 +62,7 @@
  *   POST /admin/invalidate-context-tokens {botId, userId?}
  *   GET  /admin/conversation?botId=&userId=  → {liveContextTokens, lastInboundAt, repliesSinceInbound, typingTicket}
  *   POST /admin/clock/advance {ms}  |  GET /admin/clock → {now}
- *   GET  /admin/qr?qrcode=                   → {qrcode, status, polls, localTokens} (default: latest QR)
+ *   GET  /admin/qr?qrcode=                   → {qrcode, imageUrl, status, polls, localTokens} (default: latest QR)
  *   POST /admin/qr/scan {qrcode?, userId?} | /admin/qr/confirm {qrcode?, userId?, botId?, omit?: "ilink_bot_id"|"bot_token"}
  *   POST /admin/qr/auto-confirm-next {botId}  auto mode: the next QR logs in again as this bot (new token)
  *   POST /admin/qr/verify-code {qrcode?, code, maxWrong?} | /admin/qr/expire {qrcode?}

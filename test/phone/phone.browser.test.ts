@@ -1,0 +1,362 @@
+/**
+ * The browser phone end to end: `npm start` exactly as a user runs it (emulator, fake model, a real
+ * OpenClaw gateway with the packed plugin, the phone page), driven in headless Chromium (Debian's
+ * `chromium`, installed by scripts/ensure-chromium.mjs when missing) through playwright-core. The tests run
+ * in order on one `npm start`: log in by scanning the QR and confirming on the phone, chat, a second login
+ * with a verify code, an already-bound scan, and last Ctrl-C, which must leave no process behind.
+ * Screenshots of each screen go to docs/screenshots/.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { chromium, type BrowserContext, type Page } from "playwright-core"
+import QRCode from "qrcode"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { normalizeAccountId } from "../../src/domain/AccountId.js"
+
+const projectRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const screenshotDir = Path.join(projectRoot, "docs", "screenshots")
+const CHROMIUM = "/usr/bin/chromium"
+/** a 1×1 PNG */
+const TINY_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  "base64"
+)
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+]
+
+let npmStart: ChildProcess | undefined
+let startExit: Promise<{ code: number | null; signal: string | null }> | undefined
+let output = ""
+let pageUrl = ""
+let userDataDir = ""
+let context: BrowserContext | undefined
+let page: Page
+
+const run = (file: string, args: ReadonlyArray<string>) =>
+  new Promise<string>((resolve, reject) =>
+    execFile(file, [...args], { cwd: projectRoot, timeout: 15 * 60_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${file} ${args.join(" ")} failed: ${error.message}\n${stderr}`)) : resolve(stdout)
+    )
+  )
+
+/** Waits until `npm start` printed a line matching `pattern`; fails with its output if it exits first. */
+const waitForOutput = (pattern: RegExp, timeoutMs: number) =>
+  new Promise<RegExpMatchArray>((resolve, reject) => {
+    const check = () => {
+      const match = output.match(pattern)
+      if (match !== null) {
+        cleanup()
+        resolve(match)
+      }
+    }
+    const onExit = () => {
+      cleanup()
+      reject(new Error(`npm start exited before printing ${pattern}; its output:\n${output}`))
+    }
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(new Error(`npm start did not print ${pattern} within ${timeoutMs} ms; its output:\n${output}`))
+    }, timeoutMs)
+    const cleanup = () => {
+      clearTimeout(timer)
+      npmStart?.stdout?.off("data", check)
+      npmStart?.off("close", onExit)
+    }
+    npmStart?.stdout?.on("data", check)
+    npmStart?.once("close", onExit)
+    check()
+  })
+
+/** The emulator's active fault plans, through the page server's admin pass-through. */
+const emulatorFaults = async () =>
+  ((await (await page.request.get(`${pageUrl}api/admin/faults`)).json()) as { faults: ReadonlyArray<unknown> }).faults
+
+/** Flips a fault switch on the page and waits until the page server has applied it. */
+const flip = async (action: () => Promise<void>) => {
+  const applied = page.waitForResponse((response) => response.url().endsWith("/api/faults/switch"))
+  await action()
+  expect((await applied).ok()).toBe(true)
+}
+
+/** Waits for a login QR code other than `previous` to show. */
+const newQr = (previous: string | null) =>
+  page.locator(previous === null ? "#qr-image" : `#qr-image:not([data-qrcode="${previous}"])`).waitFor({ state: "visible", timeout: 120_000 })
+
+const shot = (name: string) => page.screenshot({ path: Path.join(screenshotDir, name), fullPage: true })
+
+/** Pids of processes whose environment names this state dir: the gateway, its workers, logins. */
+const processesWithStateDir = async (stateDir: string) => {
+  const pids = (await Fs.readdir("/proc")).filter((name) => /^\d+$/.test(name))
+  const found: Array<number> = []
+  for (const pid of pids) {
+    const environ = await Fs.readFile(`/proc/${pid}/environ`, "utf8").catch(() => "")
+    if (environ.split("\0").includes(`OPENCLAW_STATE_DIR=${stateDir}`)) found.push(Number(pid))
+  }
+  return found
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Ctrl-C in a terminal: SIGINT to the whole foreground process group of `npm start`. */
+const pressCtrlC = async () => {
+  if (npmStart?.pid === undefined || startExit === undefined) return undefined
+  try {
+    process.kill(-npmStart.pid, "SIGINT")
+  } catch {
+    // already gone
+  }
+  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 60_000))
+  return Promise.race([startExit, timeout])
+}
+
+beforeAll(async () => {
+  await run(process.execPath, [Path.join(projectRoot, "scripts", "ensure-chromium.mjs")])
+  await Fs.mkdir(screenshotDir, { recursive: true })
+  const env: Record<string, string | undefined> = { ...process.env }
+  delete env["PHONE_PORT"]
+  // its own process group, as a terminal's foreground job: Ctrl-C reaches npm, tsx and node alike
+  npmStart = spawn("npm", ["start"], { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
+  // done only when every process holding its output has ended (npm itself may exit before node's cleanup)
+  startExit = new Promise((resolve) => npmStart?.once("close", (code, signal) => resolve({ code, signal })))
+  npmStart.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
+  npmStart.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
+  pageUrl = (await waitForOutput(/phone page\s+(http:\/\/127\.0\.0\.1:\d+\/)/, 300_000))[1] ?? ""
+  userDataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "weixin-phone-chromium-"))
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1100, height: 760 }
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+}, 420_000)
+
+afterAll(async () => {
+  await context?.close()
+  if (userDataDir !== "") await Fs.rm(userDataDir, { recursive: true, force: true })
+  await pressCtrlC()
+}, 90_000)
+
+describe("the browser phone (npm start)", () => {
+  it("npm start prints the page's address with the state dir and the gateway log", async () => {
+    expect(pageUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    expect(output).toMatch(/state dir\s+\S+/)
+    expect(output).toMatch(/gateway log\s+\S+openclaw\.log/)
+    await page.goto(pageUrl)
+    expect(await page.title()).toContain("WeChat sandbox phone")
+  })
+
+  it("shows the QR code the plugin's login printed, as a real QR image", async () => {
+    const image = page.locator("#qr-image")
+    // the page starts `openclaw channels login` itself; the plugin asks the emulator for a QR code
+    await image.waitFor({ state: "visible", timeout: 120_000 })
+    const qrUrl = (await page.locator("#qr-link").textContent()) ?? ""
+    expect(qrUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/qr\?qrcode=[0-9a-f]+$/)
+    // the same link the plugin printed under its terminal QR
+    await page.locator("#login-output", { hasText: qrUrl }).waitFor({ state: "attached", timeout: 60_000 })
+    // the image is the QR code of that link, and it loaded
+    const src = (await image.getAttribute("src")) ?? ""
+    const svg = await (await page.request.get(new URL(src, pageUrl).toString())).text()
+    expect(svg).toBe(await QRCode.toString(qrUrl, { type: "svg", margin: 2, errorCorrectionLevel: "M" }))
+    expect(await image.evaluate((img) => {
+      const loaded = img as unknown as { readonly complete: boolean; readonly naturalWidth: number }
+      return loaded.complete && loaded.naturalWidth > 0
+    })).toBe(true)
+    await page.getByText("Scan this QR code with WeChat on your phone.").waitFor()
+    await shot("01-login-qr.png")
+  }, 150_000)
+
+  it("logs in by scanning and confirming on the phone", async () => {
+    await page.getByRole("button", { name: "Scan the QR code" }).click()
+    await page.getByText("Scanned. Confirm the login on the phone.").waitFor({ timeout: 30_000 })
+    await shot("02-login-confirm.png")
+    await page.getByRole("button", { name: "Confirm login" }).click()
+    // the login saved the account and the gateway runs it: the chat opens with the bot
+    await page.locator("#chat").waitFor({ state: "visible", timeout: 60_000 })
+    await page.locator("#chat-list li").first().waitFor()
+    expect(await page.locator("#chat-list li").count()).toBe(1)
+  }, 90_000)
+
+  it("sends a text, sees the bot typing, and gets the reply with its receipt", async () => {
+    await page.getByLabel("message", { exact: true }).fill("hello from the browser")
+    await page.getByRole("button", { name: "Send", exact: true }).click()
+    await page.locator(".msg.user", { hasText: "hello from the browser" }).waitFor({ timeout: 10_000 })
+    await page.locator("#typing").waitFor({ state: "visible", timeout: 60_000 })
+    const reply = page.locator(".msg.bot", { hasText: "echo: hello from the browser" })
+    await reply.waitFor({ timeout: 120_000 })
+    expect(await reply.locator(".receipt").textContent()).toBe("✓ delivered")
+    await page.locator("#typing").waitFor({ state: "hidden", timeout: 30_000 })
+  }, 200_000)
+
+  it("shows a reply the server accepted without a message id as unconfirmed", async () => {
+    // the emulator's fault switch, through the page server's admin pass-through
+    const fault = await page.request.post(`${pageUrl}api/admin/faults`, {
+      data: { endpoint: "sendmessage", fault: { kind: "no_message_id" }, times: 1 }
+    })
+    expect(fault.ok()).toBe(true)
+    await page.getByLabel("message", { exact: true }).fill("second message")
+    await page.getByRole("button", { name: "Send", exact: true }).click()
+    const reply = page.locator(".msg.bot", { hasText: "echo: second message" })
+    await reply.waitFor({ timeout: 120_000 })
+    expect(await reply.locator(".receipt").textContent()).toBe("? unconfirmed (the server accepted it without a message id)")
+    await shot("03-chat.png")
+  }, 150_000)
+
+  it("with the rate-limit switch on, a reply shows as refused with the server's reason", async () => {
+    const rateLimit = page.getByLabel("rate limit (sendmessage answers ret −2)")
+    await flip(() => rateLimit.check())
+    await page.getByLabel("message", { exact: true }).fill("limited")
+    await page.getByRole("button", { name: "Send", exact: true }).click()
+    const reply = page.locator(".msg.bot", { hasText: "echo: limited" }).first()
+    await reply.waitFor({ timeout: 120_000 })
+    expect(await reply.locator(".receipt").textContent()).toBe("✗ refused (rate limited)")
+    await shot("04-refused.png")
+    await flip(() => rateLimit.uncheck())
+    expect(await emulatorFaults()).toEqual([])
+  }, 150_000)
+
+  it("the network-down switch makes getupdates answer 503 until it is switched off", async () => {
+    const networkDown = page.getByLabel("network down (getupdates answers 503)")
+    await flip(() => networkDown.check())
+    expect(await emulatorFaults()).toEqual([{ endpoint: "getupdates", fault: { kind: "http", status: 503 }, remaining: null }])
+    await flip(() => networkDown.uncheck())
+    expect(await emulatorFaults()).toEqual([])
+  }, 60_000)
+
+  it("after the server expires the session (−14), a new QR login resumes the chat", async () => {
+    const previousQr = await page.locator("#qr-image").getAttribute("data-qrcode")
+    await page.getByRole("button", { name: "Expire the session (−14)" }).click()
+    await page.locator("#expired-banner").waitFor()
+    await shot("05-session-expired.png")
+    await page.getByRole("button", { name: "Log in again" }).click()
+    await newQr(previousQr)
+    await page.getByLabel("scanning user").selectOption("alice@im.wechat")
+    await page.getByRole("button", { name: "Scan the QR code" }).click()
+    await page.getByRole("button", { name: "Confirm login" }).click()
+    await page.locator("#expired-banner").waitFor({ state: "hidden", timeout: 30_000 })
+    await page.getByLabel("message", { exact: true }).fill("back again")
+    await page.getByRole("button", { name: "Send", exact: true }).click()
+    const reply = page.locator(".msg.bot", { hasText: "echo: back again" })
+    await reply.waitFor({ timeout: 120_000 })
+    expect(await reply.locator(".receipt").textContent()).toBe("✓ delivered")
+    expect(await page.locator("#chat-list li").count()).toBe(1)
+  }, 300_000)
+
+  it("logs in a second bot account for a new WeChat user who types the verify code", async () => {
+    const firstQr = await page.locator("#qr-image").getAttribute("data-qrcode")
+    await page.getByRole("button", { name: "Add a WeChat user" }).click()
+    await page.getByRole("tab", { name: "Bob" }).waitFor()
+    await page.getByRole("button", { name: "Log in another bot account" }).click()
+    await newQr(firstQr)
+    await page.getByRole("button", { name: "Scan the QR code" }).waitFor()
+    await page.getByLabel("scanning user").selectOption("bob@im.wechat")
+    await page.getByLabel("the server asks for a verify code").check()
+    await page.getByRole("button", { name: "Scan the QR code" }).click()
+    const shown = page.locator("#phone-code")
+    await shown.waitFor({ state: "visible" })
+    const code = ((await shown.textContent()) ?? "").trim()
+    expect(code).toMatch(/^\d+$/)
+    await page.getByLabel("verify code", { exact: true }).waitFor({ timeout: 30_000 })
+    await shot("06-verify-code.png")
+    await page.getByLabel("verify code", { exact: true }).fill(code)
+    await page.getByRole("button", { name: "Enter" }).click()
+    const confirm = page.getByRole("button", { name: "Confirm login" })
+    await page.locator("#confirm:enabled").waitFor({ timeout: 30_000 })
+    await confirm.click()
+    await page.locator("#chat-list li").nth(1).waitFor({ timeout: 60_000 })
+  }, 200_000)
+
+  it("a scan by a user whose bot is already connected changes nothing", async () => {
+    const previousQr = await page.locator("#qr-image").getAttribute("data-qrcode")
+    await page.getByRole("button", { name: "Log in another bot account" }).click()
+    await newQr(previousQr)
+    await page.getByLabel("scanning user").selectOption("alice@im.wechat")
+    await page.getByLabel("the server asks for a verify code").uncheck()
+    await page.getByRole("button", { name: "Scan the QR code" }).click()
+    await page.locator("#login-status", { hasText: "already connected to this OpenClaw" }).waitFor({ timeout: 60_000 })
+    await shot("07-already-bound.png")
+    expect(await page.locator("#chat-list li").count()).toBe(2)
+  }, 200_000)
+
+  it("restarts the gateway from the page, and the chat works after it", async () => {
+    const firstPid = Number(output.match(/gateway log\s+\S+ \(pid (\d+)/)?.[1])
+    await page.getByRole("button", { name: "Restart the gateway" }).click()
+    const gatewayStatus = page.locator("#gateway-status", { hasText: "restarted" })
+    await gatewayStatus.waitFor({ timeout: 180_000 })
+    const newPid = Number(((await gatewayStatus.textContent()) ?? "").match(/^pid (\d+)/)?.[1])
+    expect(newPid).toBeGreaterThan(0)
+    expect(newPid).not.toBe(firstPid)
+    await page.getByRole("tab", { name: "Alice" }).click()
+    await page.locator("#chat-list li button").first().click()
+    await page.getByLabel("message", { exact: true }).fill("after the restart")
+    await page.getByRole("button", { name: "Send", exact: true }).click()
+    const reply = page.locator(".msg.bot", { hasText: "echo: after the restart" })
+    await reply.waitFor({ timeout: 120_000 })
+    expect(await reply.locator(".receipt").textContent()).toBe("✓ delivered")
+  }, 330_000)
+
+  it("sends a picture from the file picker, and the agent answers it", async () => {
+    const botMessages = page.locator(".msg.bot")
+    const before = await botMessages.count()
+    await page.getByLabel("send a picture or a file").setInputFiles({ name: "dot.png", mimeType: "image/png", buffer: TINY_PNG })
+    await page.locator(".msg.user", { hasText: "[picture dot.png]" }).waitFor({ timeout: 10_000 })
+    const answer = botMessages.nth(before)
+    await answer.waitFor({ timeout: 120_000 })
+    expect(await answer.locator(".receipt").textContent()).toBe("✓ delivered")
+    // the fake model reads text only; the host tells it that an image came
+    expect(await answer.textContent()).toContain("Image attachment")
+    await shot("09-picture.png")
+  }, 150_000)
+
+  it("shows the accounts' status as openclaw channels status --probe reports it", async () => {
+    await page.getByRole("button", { name: "Check the status" }).click()
+    const status = page.getByLabel("openclaw channels status")
+    await status.waitFor({ timeout: 120_000 })
+    await page.locator("#check-status:enabled").waitFor({ timeout: 120_000 })
+    const text = (await status.textContent()) ?? ""
+    const botIds = (await page.locator("#chat-list li").allTextContents()).map((item) => item.replace("OpenClaw bot", "").trim())
+    expect(botIds).toHaveLength(2)
+    for (const botId of botIds) {
+      const line = text.split("\n").find((candidate) => candidate.includes(normalizeAccountId(botId)))
+      expect(line, text).toMatch(/running/)
+    }
+    await shot("08-gateway-status.png")
+  }, 150_000)
+
+  it("Ctrl-C stops everything and leaves no process behind", async () => {
+    const gatewayPid = Number(output.match(/gateway log\s+\S+ \(pid (\d+)/)?.[1])
+    expect(gatewayPid).toBeGreaterThan(0)
+    const stateDir = output.match(/state dir\s+(\S+)/)?.[1] ?? ""
+    // the gateway running now is the one the restart started
+    const currentPid = Number(((await page.locator("#gateway-status").textContent()) ?? "").match(/^pid (\d+)/)?.[1])
+    expect(await processesWithStateDir(stateDir)).toContain(currentPid)
+    await context?.close()
+    context = undefined
+    const exit = await pressCtrlC()
+    expect(exit).not.toBe("timeout")
+    expect(output).toContain("sandbox stopped")
+    expect(isAlive(gatewayPid)).toBe(false)
+    expect(isAlive(currentPid)).toBe(false)
+    // nothing of this run is left: no process in npm start's group, none with its state dir (logins, workers)
+    expect(npmStart?.pid !== undefined && isAlive(-npmStart.pid)).toBe(false)
+    expect(await processesWithStateDir(stateDir)).toEqual([])
+  }, 90_000)
+})

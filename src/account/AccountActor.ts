@@ -133,8 +133,11 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
 
     // 2. turns: one agent turn per claimed message, in order per peer
     // `joined`: the lines the inbound debounce gathered after `first` (InboundDebounce.ts); one turn for all
-    const runTurn = (first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) =>
-      Effect.gen(function*() {
+    const runTurn = (first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) => {
+      // set, in the same uninterruptible step that sees the host's run end other than by an interruption:
+      // from then on the turn is done even if a stop cuts what follows (the debug mode lookup, the trace)
+      let ran = false
+      return Effect.gen(function*() {
         const claimed = mergeDebounced(first, joined)
         const peer = claimed.peer
         for (const line of [first, ...joined]) {
@@ -154,18 +157,24 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
           withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
         }
         const startedAt = yield* Clock.currentTimeMillis
-        const exit = yield* Effect.exit(agentTurns.run(turn, reply))
+        const exit = yield* Effect.uninterruptibleMask((restore) =>
+          Effect.tap(Effect.exit(restore(agentTurns.run(turn, reply))), (exit) =>
+            Effect.sync(() => {
+              ran = !isInterruptedOnly(exit)
+            }))
+        )
         yield* sendDebugTrace(turn, channel, exit, startedAt)
         return yield* exit
       }).pipe(
-        // A turn that ended, well or badly, is done: running it again could repeat visible replies.
-        // Only an interrupted turn (stop, crash) stays claimed and runs again after a restart.
+        // A turn whose host run ended, well or badly, is done: running it again could repeat visible
+        // replies. Only a turn interrupted before that (stop, crash) stays claimed and runs again.
         Effect.onExit((exit) =>
-          Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+          !ran && isInterruptedOnly(exit)
             ? Effect.void
             : Effect.forEach([first, ...joined], markDone, { discard: true })
         )
       )
+    }
     // in debug mode (PROTOCOL §7.8) a turn that ran, or failed, is followed by its trace; never a command's
     const sendDebugTrace = (
       turn: InboundTurn,
@@ -238,6 +247,9 @@ const recordOutbound = (quotes: QuoteStoreService) => (peer: string, receipt: Re
   const ids = receipt.chunks.flatMap((chunk) => (chunk._tag === "Delivered" ? [chunk.messageId] : []))
   return text === "" || ids.length === 0 ? Effect.void : quotes.record({ ids, peer, direction: "out", sender: "bot", text })
 }
+
+const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
 
 const oneLine = (cause: Cause.Cause<unknown>): string =>
   Option.match(Cause.failureOption(cause), {

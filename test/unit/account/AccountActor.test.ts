@@ -33,7 +33,9 @@ const alice = Either.getOrThrow(normalizePeerId("alice@im.wechat"))
 const setup = (
   script: TurnScript = {},
   hostLayer?: Layer.Layer<AgentTurns>,
-  settings: Partial<ActorSettings> = {}
+  settings: Partial<ActorSettings> = {},
+  /** services that replace the ones above (provided last) */
+  override: Layer.Layer<DebugModeStore> | undefined = undefined
 ) =>
   Effect.gen(function*() {
     const dir = yield* makeTempDir("actor-")
@@ -57,7 +59,7 @@ const setup = (
       settings: { ...defaultActorSettings, notifyStopTimeoutMs, ...settings },
       media: { accountId, cdnBaseUrl: "https://cdn.invalid/c2c", maxBytes: 1024 },
       state
-    }).pipe(Scope.extend(actorScope), Effect.provide(layer))
+    }).pipe(Scope.extend(actorScope), Effect.provide(override === undefined ? layer : Layer.merge(layer, override)))
     const pollCount = Effect.map(Ref.get(api.poll.requests), (rs) => rs.length)
     const awaitPolls = (n: number) => waitUntil(`${n} polls`, pollCount, (c) => c >= n)
     return { dir, api, host, start, actorScope, pollCount, awaitPolls, layer }
@@ -351,6 +353,27 @@ describe("AccountActor", () => {
       expect(texts.slice(0, 2)).toEqual(["hello back", "hello back"])
       expect(texts[2]).toMatch(/^⏱ debug\nin: mid:2 from alice@im\.wechat/)
       expect(texts[2]).toContain("turn: answered with 1 message(s)")
+    }))
+
+  it.scoped("a stop after the host's run ended (here while the debug mode is read) leaves the turn done: the next run does not repeat it", () =>
+    Effect.gen(function*() {
+      const reading = yield* Deferred.make<void>()
+      // the lookup after the run never answers, so the stop finds the turn past the host's run
+      const stuckDebugMode = Layer.succeed(DebugModeStore, DebugModeStore.make({
+        file: () => "",
+        isOn: () => Effect.zipRight(Deferred.succeed(reading, undefined), Effect.never),
+        toggle: () => Effect.succeed(false)
+      } as unknown as DebugModeStore))
+      const t = yield* setup({ replies: ["hello back"] }, undefined, {}, stuckDebugMode)
+      const actor = yield* t.start
+      yield* t.awaitPolls(1)
+      yield* Queue.offer(t.api.poll.script, { get_updates_buf: "c1", msgs: [textMessage({ message_id: "1" })] })
+      yield* Deferred.await(reading)
+      expect((yield* deliveredReceipts(t.host)).length).toBe(1)
+      yield* actor.stop
+      const files = yield* fileInboxStorage(t.dir)
+      const next = yield* files.provide(Inbox.make({ accountId }))
+      expect(next.unfinished).toEqual([])
     }))
 
   it.scoped("a host control command (/stop) from a user whose turn is running is not queued behind that turn", () =>

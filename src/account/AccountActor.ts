@@ -15,8 +15,9 @@
  * They are built in the reverse order (each role needs the ones after it), then the monitor is forked.
  *
  * Delivery is effectively-once: the Inbox hands each claimed message to exactly one turn per run, and a
- * turn that ends (well or badly) is marked done. Only a turn cut short by a stop or a crash runs again
- * after restart; the host's dedupe on the message key is the net for that window.
+ * turn whose host run ends (well or badly) is marked done, even if a stop cuts the debug trace after it.
+ * Only a turn cut short by a stop or a crash before its run ended runs again after restart; the host's
+ * dedupe on the message key is the net for that window.
  */
 import { Cause, Clock, Effect, ExecutionStrategy, Exit, Fiber, Option, Scope } from "effect"
 import { makeClientId } from "../domain/ClientId.js"

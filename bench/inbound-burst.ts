@@ -9,7 +9,7 @@
  * Before the two measured runs an untimed warm-up pass drives a few messages through the same pipeline,
  * so neither measured run pays the process's one-time costs (module loading, JIT); without it they land
  * on whichever run goes first. Each run prints where its time went, from the spans the code already has:
- * claim (journal + cursor fsync), markDone (group-committed fsync), Outbox.send (queue wait + delivery),
+ * claim (journal + cursor fsync), Outbox.send (queue wait + delivery),
  * Outbox.deliver (token on disk + sendmessage) and the sendmessage HTTP call alone.
  */
 import { Clock, Duration, Effect, Either, Exit, Layer, Redacted, Scope, Tracer } from "effect"
@@ -62,7 +62,6 @@ const report = (name: string, elapsed: number, ledger: ReturnType<typeof makeLed
 const spanTimes = new Map<string, Array<number>>()
 const breakdownSpans = [
   "Inbox.claim",
-  "Inbox.markDone",
   "Outbox.send",
   "Outbox.deliver",
   "ILinkApi.sendMessage"

@@ -18,6 +18,7 @@
  */
 import { Effect, Either, Schema } from "effect"
 import * as Http from "node:http"
+import { text as readText } from "node:stream/consumers"
 import type { AddressInfo } from "node:net"
 
 const INTERNAL_CONTEXT_MARKER = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
@@ -125,13 +126,6 @@ export const spokenTextOf = (userText: string): string =>
 
 export const defaultReply = ({ spokenText }: FakeModelReplyInput): string => `echo: ${spokenText}`
 
-const readBody = (request: Http.IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    request.on("error", reject)
-  })
 
 const sendJson = (response: Http.ServerResponse, status: number, value: unknown) => {
   response.writeHead(status, { "content-type": "application/json" })
@@ -180,7 +174,7 @@ export const startFakeModel = async (options: FakeModelOptions = {}): Promise<Ru
   let chatIndex = 0
 
   const handle = async (request: Http.IncomingMessage, response: Http.ServerResponse) => {
-    const body = await readBody(request)
+    const body = await readText(request)
     const path = (request.url ?? "/").split("?")[0] ?? "/"
     const method = request.method ?? "GET"
 

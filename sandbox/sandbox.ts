@@ -67,6 +67,14 @@ export interface WeixinSandbox {
   readonly storedAccountIds: Effect.Effect<ReadonlyArray<string>>
 }
 
+/** The lines `npm start` prints about where the sandbox's state, log and servers are. */
+export const whereThingsAre = ({ emulator, gateway, model }: WeixinSandbox): ReadonlyArray<string> => [
+  `  state dir     ${gateway.root.stateDir}`,
+  `  gateway log   ${Path.join(gateway.root.logDir, "openclaw.log")} (pid ${gateway.pid}${gateway.netns === undefined ? "" : `, netns ${gateway.netns}`})`,
+  `  emulator      ${emulator.baseUrl} (admin ${emulator.adminUrl})`,
+  `  fake model    ${model.baseUrl} (answers "echo: <your text>")`
+]
+
 /**
  * What the user typed, from the fake model's spoken text: for channel turns the host puts a
  * "Conversation info" block (sender metadata) before the message, and strips any echo of that block
@@ -193,7 +201,7 @@ export const runSandboxChat = Effect.gen(function*() {
     hostConfig: { session: { dmScope: "per-account-channel-peer" } },
     ...(prebuilt === undefined || prebuilt === "" ? {} : { pluginDir: prebuilt })
   })
-  const { emulator, gateway } = sandbox
+  const { emulator } = sandbox
   const account = yield* sandbox.login
   yield* awaitPolling(sandbox, account)
   const user = account.bot.ownerUserId
@@ -201,10 +209,7 @@ export const runSandboxChat = Effect.gen(function*() {
     [
       "",
       `sandbox ready: WeChat user ${user} is talking to bot ${account.bot.botId} (account ${account.accountId})`,
-      `  state dir     ${gateway.root.stateDir}`,
-      `  gateway log   ${Path.join(gateway.root.logDir, "openclaw.log")} (pid ${gateway.pid}${gateway.netns === undefined ? "" : `, netns ${gateway.netns}`})`,
-      `  emulator      ${emulator.baseUrl} (admin ${emulator.adminUrl})`,
-      `  fake model    ${sandbox.model.baseUrl} (answers "echo: <your text>")`,
+      ...whereThingsAre(sandbox),
       "Type a message and press Enter; Ctrl-C stops everything.",
       ""
     ].join("\n")

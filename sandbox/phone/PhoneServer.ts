@@ -24,6 +24,7 @@
 import { Effect, type Scope } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Http from "node:http"
+import { text as readText } from "node:stream/consumers"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import QRCode from "qrcode"
@@ -75,13 +76,6 @@ class HttpError extends Error {
   }
 }
 
-const readBody = (request: Http.IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    request.on("error", reject)
-  })
 
 const parseJson = (text: string): Record<string, unknown> => {
   if (text.trim() === "") return {}
@@ -303,7 +297,7 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
         return
       }
       const url = new URL(request.url ?? "/", `http://127.0.0.1:${port}`)
-      readBody(request)
+      readText(request)
         .then((bodyText) => route(request.method ?? "GET", url, bodyText))
         .then(
           (reply) => {

@@ -7,9 +7,8 @@
  * PHONE_PORT picks the page's port (default: any free one).
  */
 import { Config, Console, Effect } from "effect"
-import * as Path from "node:path"
 import { normalizeAccountId } from "../../src/domain/AccountId.js"
-import { CHANNEL_ID, PLUGIN_DIR_ENV, startWeixinSandbox } from "../sandbox.js"
+import { CHANNEL_ID, PLUGIN_DIR_ENV, startWeixinSandbox, whereThingsAre } from "../sandbox.js"
 import { makeGatewayControl } from "./GatewayControl.js"
 import { makeLoginRunner } from "./LoginProcess.js"
 import { startPhoneServer } from "./PhoneServer.js"
@@ -43,10 +42,7 @@ export const runPhone = Effect.gen(function*() {
       "",
       "sandbox ready: open the phone page in a browser, log in by scanning the QR code, then chat as a WeChat user",
       `${PAGE_LINE_PREFIX}${phone.url}`,
-      `  state dir     ${gateway.root.stateDir}`,
-      `  gateway log   ${Path.join(gateway.root.logDir, "openclaw.log")} (pid ${gateway.pid}${gateway.netns === undefined ? "" : `, netns ${gateway.netns}`})`,
-      `  emulator      ${emulator.baseUrl} (admin ${emulator.adminUrl})`,
-      `  fake model    ${sandbox.model.baseUrl} (answers "echo: <your text>")`,
+      ...whereThingsAre(sandbox),
       "Ctrl-C stops everything. (`npm start -- --terminal`: the terminal chat instead of the page.)",
       ""
     ].join("\n")

@@ -36,21 +36,30 @@ const loadMediaStore = Effect.tryPromise({
 /** Bytes handed to the host's store per write: fewer, larger writes than the network's 64 KiB chunks. */
 const WRITE_BYTES = 1024 * 1024
 
-/** Joins small chunks into pieces of about WRITE_BYTES; memory stays bounded by one piece. */
-async function* coalesced(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let pending: Array<Uint8Array> = []
-  let size = 0
-  for await (const chunk of chunks) {
-    pending.push(chunk)
-    size += chunk.byteLength
-    if (size >= WRITE_BYTES) {
-      yield Buffer.concat(pending, size)
+/**
+ * Joins small chunks into pieces of at least WRITE_BYTES (the last may be smaller) before they cross into
+ * the host's async iterator: each crossing costs a promise and a fiber hop, so 100 crossings for 100 MB
+ * instead of 1,600. Memory stays bounded by one piece.
+ */
+const coalesced = <E>(chunks: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>
+  Stream.suspend(() => {
+    let pending: Array<Uint8Array> = []
+    let size = 0
+    const take = (): Uint8Array => {
+      const piece = Buffer.concat(pending, size)
       pending = []
       size = 0
+      return piece
     }
-  }
-  if (size > 0) yield Buffer.concat(pending, size)
-}
+    return chunks.pipe(
+      Stream.mapConcat((chunk) => {
+        pending.push(chunk)
+        size += chunk.byteLength
+        return size >= WRITE_BYTES ? [take()] : []
+      }),
+      Stream.concat(Stream.suspend(() => (size > 0 ? Stream.make(take()) : Stream.empty)))
+    )
+  })
 
 const isTooLarge = (error: unknown): boolean =>
   typeof error === "object" && error !== null && "code" in error && (error as { code?: unknown }).code === "too-large"
@@ -65,10 +74,12 @@ export const makeHostMediaStore = (
       // the stream's own typed failure (a CDN error) is kept aside: the host only sees that iteration threw
       let streamFailure: Option.Option<Cause.Cause<E>> = Option.none()
       const chunks = yield* Stream.toAsyncIterableEffect(
-        request.chunks.pipe(Stream.tapErrorCause((cause) => Effect.sync(() => void (streamFailure = Option.some(cause)))))
+        coalesced(request.chunks).pipe(
+          Stream.tapErrorCause((cause) => Effect.sync(() => void (streamFailure = Option.some(cause))))
+        )
       )
       const exit = yield* Effect.exit(Effect.tryPromise({
-        try: () => saveStream(coalesced(chunks), request.contentType, INBOUND_SUBDIR, request.maxBytes, request.fileName),
+        try: () => saveStream(chunks, request.contentType, INBOUND_SUBDIR, request.maxBytes, request.fileName),
         catch: (error) => error
       }))
       if (Exit.isSuccess(exit)) {

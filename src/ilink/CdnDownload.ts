@@ -43,6 +43,8 @@ import {
   scrubUrls
 } from "./CdnError.js"
 import { CdnTimeouts } from "./CdnTimeouts.js"
+import { idleBody } from "./IdleBody.js"
+import { webBodyOf } from "./NodeHttp.js"
 import { CdnTransport, requestFailure } from "./CdnTransport.js"
 
 export interface CdnDownloadRequest {
@@ -91,10 +93,7 @@ export const downloadUrl = (media: CDNMedia, cdnBaseUrl: string): Either.Either<
 const contentLength = (value: string | undefined): Option.Option<number> =>
   value !== undefined && /^\d{1,16}$/.test(value.trim()) ? Option.some(Number(value.trim())) : Option.none()
 
-const describe = (error: { readonly cause?: unknown; readonly message: string }): string => {
-  const cause = error.cause
-  return cause instanceof Error ? cause.message : error.message
-}
+const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 export class CdnDownload extends Effect.Service<CdnDownload>()("openclaw-weixin/CdnDownload", {
   effect: Effect.gen(function*() {
@@ -150,12 +149,13 @@ export class CdnDownload extends Effect.Service<CdnDownload>()("openclaw-weixin/
             ...(Option.isSome(declared) ? { expectedBytes: declared.value } : {}),
             detail
           })
-        const ciphertext = response.stream.pipe(
-          Stream.mapError((error) => truncated(scrubUrls(describe(error)))),
-          Stream.timeoutFail(
-            () => new CdnTimeout({ operation: "download", host, phase: "idle", timeoutMs: Duration.toMillis(timeouts.idle) }),
-            timeouts.idle
-          ),
+        const body = webBodyOf(response)
+        if (body === undefined) return Stream.dieMessage("a CDN response was not made by CdnTransport's client (NodeHttp.responseFromWeb)")
+        const ciphertext = idleBody<CdnDownloadError>(body, {
+          idle: timeouts.idle,
+          onIdle: () => new CdnTimeout({ operation: "download", host, phase: "idle", timeoutMs: Duration.toMillis(timeouts.idle) }),
+          onError: (cause) => truncated(scrubUrls(describeCause(cause)))
+        }).pipe(
           // checked per pull (a Chunk of the socket's buffers), not per buffer: one effect per read, not per 64 KiB
           Stream.mapChunksEffect((chunks) => {
             for (const chunk of chunks) received += chunk.length

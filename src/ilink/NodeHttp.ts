@@ -75,6 +75,25 @@ const sendBody = (
   }
 }
 
+const webResponses = new WeakMap<HttpClientResponse.HttpClientResponse, Response>()
+
+/**
+ * `HttpClientResponse.fromWeb`, remembering the web response, so a reader of a large body (CdnDownload.ts)
+ * can take the body's own reader instead of Effect's stream adapter. Every CDN client makes its responses
+ * here: this one and the test doubles.
+ */
+export const responseFromWeb = (request: HttpClientRequest.HttpClientRequest, web: Response): HttpClientResponse.HttpClientResponse => {
+  const response = HttpClientResponse.fromWeb(request, web)
+  webResponses.set(response, web)
+  return response
+}
+
+/** The web body of a response made by {@link responseFromWeb} (`null` when it has none), `undefined` for any other. */
+export const webBodyOf = (response: HttpClientResponse.HttpClientResponse): ReadableStream<Uint8Array> | null | undefined => {
+  const web = webResponses.get(response)
+  return web === undefined ? undefined : web.body
+}
+
 /** The client: one `node:http(s)` request per call, on `agents`. */
 export const nodeHttpClient = (agents: NodeAgents): HttpClient.HttpClient =>
   HttpClient.make((request, url, signal) =>
@@ -90,7 +109,7 @@ export const nodeHttpClient = (agents: NodeAgents): HttpClient.HttpClient =>
         nodeRequest.once("response", (message) => resume(Effect.succeed(message)))
       })
       return Effect.zipRight(sendBody(nodeRequest, request, failed), response, { concurrent: true }).pipe(
-        Effect.map((message) => HttpClientResponse.fromWeb(request, toWebResponse(message)))
+        Effect.map((message) => responseFromWeb(request, toWebResponse(message)))
       )
     })
   )

@@ -3,10 +3,11 @@
  * and answers from a script, with bodies the test controls chunk by chunk (for idle timeouts in virtual
  * time), and an ILinkApi whose getuploadurl answers from a function.
  */
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { RequestError } from "@effect/platform/HttpClientError"
 import { Chunk, Clock, Effect, Layer, Stream } from "effect"
 import { CdnTransport } from "../../src/ilink/CdnTransport.js"
+import { responseFromWeb } from "../../src/ilink/NodeHttp.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
 import type { GetUploadUrlRequest, GetUploadUrlResponse } from "../../src/wire/Api.js"
 
@@ -68,7 +69,7 @@ export const fakeCdn = (answer: (request: CdnRequest, index: number) => CdnAnswe
         status: answered.status,
         ...(answered.headers === undefined ? {} : { headers: answered.headers })
       })
-      return HttpClientResponse.fromWeb(request, response)
+      return responseFromWeb(request, response)
     })
   )
   return { requests, layer: CdnTransport.layerTest(client) }

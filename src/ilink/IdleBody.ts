@@ -20,7 +20,7 @@ import { Clock, Duration, Effect, Option, Stream } from "effect"
 
 export interface IdleBodyOptions<E> {
   /** the longest wait for a chunk */
-  readonly idle: Duration.Duration
+  readonly idle: Duration.DurationInput
   /** the error when a read waited `idle` */
   readonly onIdle: () => E
   /** the error when the body broke off */
@@ -31,7 +31,7 @@ type Resume<E> = (effect: Effect.Effect<Option.Option<Uint8Array>, Option.Option
 
 export const idleBody = <E>(body: ReadableStream<Uint8Array> | null, options: IdleBodyOptions<E>): Stream.Stream<Uint8Array, E> =>
   body === null ? Stream.empty : Stream.unwrapScoped(Effect.gen(function*() {
-    const idleMs = Duration.toMillis(options.idle)
+    const idleMs = Duration.toMillis(Duration.decode(options.idle))
     const reader = body.getReader()
     // a read in flight: when it began, and how to answer it
     let waiting: { readonly since: number; readonly resume: Resume<E> } | undefined

@@ -77,6 +77,9 @@ export interface OpenedDownload {
 export const itemLength = (len: string | undefined): number | undefined =>
   len !== undefined && /^\d{1,16}$/.test(len.trim()) ? Number(len.trim()) : undefined
 
+/** Ciphertext gathered per pull of the body (IdleBody.ts): the checks and the decipher run per batch. */
+const BATCH_BYTES = 256 * 1024
+
 const withoutTrailingSlashes = (url: string) => url.replace(/\/+$/, "")
 
 /** `full_url` (trimmed) when present, else the fallback under the CDN base URL (PROTOCOL §1.2). */
@@ -154,7 +157,9 @@ export class CdnDownload extends Effect.Service<CdnDownload>()("openclaw-weixin/
         const ciphertext = idleBody<CdnDownloadError>(body, {
           idle: timeouts.idle,
           onIdle: () => new CdnTimeout({ operation: "download", host, phase: "idle", timeoutMs: Duration.toMillis(timeouts.idle) }),
-          onError: (cause) => truncated(scrubUrls(describeCause(cause)))
+          onError: (cause) => truncated(scrubUrls(describeCause(cause))),
+          // a batch never runs past the cap, so a body that grows over it fails as soon as it does
+          batchBytes: () => Math.min(BATCH_BYTES, cipherCap + 1 - received)
         }).pipe(
           // checked per pull (a Chunk of the socket's buffers), not per buffer: one effect per read, not per 64 KiB
           Stream.mapChunksEffect((chunks) => {

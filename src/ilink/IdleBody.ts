@@ -16,7 +16,7 @@
  * })
  * ```
  */
-import { Clock, Duration, Effect, Option, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Option, Stream } from "effect"
 
 export interface IdleBodyOptions<E> {
   /** the longest wait for a chunk */
@@ -25,9 +25,16 @@ export interface IdleBodyOptions<E> {
   readonly onIdle: () => E
   /** the error when the body broke off */
   readonly onError: (cause: unknown) => E
+  /**
+   * bytes to gather in one pull (several reads in one stream chunk), asked before each pull; absent: one
+   * read per pull
+   */
+  readonly batchBytes?: (() => number) | undefined
 }
 
-type Resume<E> = (effect: Effect.Effect<Option.Option<Uint8Array>, Option.Option<E>>) => void
+/** How a read ended without a chunk: the body's end, or a failure, made when it is raised (see `pull`). */
+type End<E> = Option.Option<() => E>
+type Resume<E> = (effect: Effect.Effect<Option.Option<Uint8Array>, End<E>>) => void
 
 export const idleBody = <E>(body: ReadableStream<Uint8Array> | null, options: IdleBodyOptions<E>): Stream.Stream<Uint8Array, E> =>
   body === null ? Stream.empty : Stream.unwrapScoped(Effect.gen(function*() {
@@ -45,17 +52,17 @@ export const idleBody = <E>(body: ReadableStream<Uint8Array> | null, options: Id
     )
 
     const read = (since: number) =>
-      Effect.async<Option.Option<Uint8Array>, Option.Option<E>>((resume) => {
+      Effect.async<Option.Option<Uint8Array>, End<E>>((resume) => {
         const current = { since, resume }
         waiting = current
-        const settle = (effect: Effect.Effect<Option.Option<Uint8Array>, Option.Option<E>>) => {
+        const settle = (effect: Effect.Effect<Option.Option<Uint8Array>, End<E>>) => {
           if (waiting !== current) return
           waiting = undefined
           resume(effect)
         }
         reader.read().then(
           (result) => settle(Effect.succeed(result.done ? Option.none() : Option.some(result.value))),
-          (cause: unknown) => settle(Effect.fail(Option.some(options.onError(cause))))
+          (cause: unknown) => settle(Effect.fail(Option.some(() => options.onError(cause))))
         )
       })
 
@@ -65,14 +72,40 @@ export const idleBody = <E>(body: ReadableStream<Uint8Array> | null, options: Id
         const current = waiting
         if (current !== undefined && now - current.since >= idleMs) {
           waiting = undefined
-          return current.resume(Effect.fail(Option.some(options.onIdle())))
+          return current.resume(Effect.fail(Option.some(options.onIdle)))
         }
         yield* Effect.sleep(Duration.millis(current === undefined ? idleMs : idleMs - (now - current.since)))
       }
     }))
 
-    const pull = Effect.flatMap(Clock.currentTimeMillis, read).pipe(
-      Effect.flatMap(Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed }))
-    )
-    return Stream.repeatEffectOption(pull)
+    const readOne = Effect.flatMap(Clock.currentTimeMillis, read)
+    // One pull reads until the batch is full (or the body ends): the stream's per-pull work is paid once
+    // per batch, not once per socket read. A failure after some reads ends the batch and is raised by the
+    // next pull, its error made then, once the consumer has counted the batch.
+    let bodyEnd: End<E> | undefined
+    const raise = (end: End<E>) => Effect.fail(Option.map(end, (make) => make()))
+    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
+      if (bodyEnd !== undefined) return raise(bodyEnd)
+      const limit = Math.max(1, options.batchBytes?.() ?? 0)
+      const batch: Array<Uint8Array> = []
+      let bytes = 0
+      const done = (end: End<E>) => {
+        if (batch.length === 0) return raise(end)
+        bodyEnd = end
+        return Effect.succeed(Chunk.unsafeFromArray(batch))
+      }
+      const more: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = readOne.pipe(
+        Effect.matchEffect({
+          onFailure: done,
+          onSuccess: (next) => {
+            if (Option.isNone(next)) return done(Option.none())
+            batch.push(next.value)
+            bytes += next.value.byteLength
+            return bytes >= limit ? Effect.succeed(Chunk.unsafeFromArray(batch)) : more
+          }
+        })
+      )
+      return more
+    })
+    return Stream.repeatEffectChunkOption(pull)
   }))

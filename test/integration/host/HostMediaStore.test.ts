@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Cause, Duration, Effect, Either, Exit, Option, Schema, type Scope } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Option, Schema, type Scope, Stream } from "effect"
 import { makeEmulator } from "../../../sandbox/emulator/Emulator.js"
 import { CdnDownload } from "../../../src/ilink/CdnDownload.js"
 import { inboundDownloadRequest, type InboundMediaItem } from "../../../src/ilink/CdnInboundItem.js"
@@ -76,6 +76,24 @@ describe("HostMediaStore over the host's saveMediaStream", () => {
       expect(fs.readFileSync(exit.value.path).equals(data)).toBe(true)
       expect(yield* t.store.exists(exit.value.path)).toBe(true)
       expect(yield* t.store.exists(path.join(inboundDir(), "gone.pdf"))).toBe(false)
+    }).pipe(inWorld))
+
+  it.live("a file of several megabytes, in chunks that straddle the store's pieces, is stored byte for byte", () =>
+    Effect.gen(function*() {
+      const t = yield* setup
+      const data = randomBytes(5 * 1024 * 1024 + 12_345)
+      const exit = yield* t.saveFile(data, "video-notes.bin", 8 * 1024 * 1024)
+      if (Exit.isFailure(exit)) throw new Error(Cause.pretty(exit.cause))
+      expect(exit.value.size).toBe(data.length)
+      expect(fs.readFileSync(exit.value.path).equals(data)).toBe(true)
+      // straight into the store: odd chunk sizes, a chunk of several pieces (a whole voice note), empty chunks
+      const sizes = [1, 70_000, 0, 3 * 1024 * 1024 + 7, 256 * 1024 - 70_001, 1024 * 1024, 333_333, 0, 65_536, 200_000, 100_000]
+      const direct = randomBytes(sizes.reduce((a, b) => a + b, 0))
+      const chunks: Array<Uint8Array> = []
+      for (let offset = 0, i = 0; i < sizes.length; offset += sizes[i] ?? 0, i++) chunks.push(direct.subarray(offset, offset + (sizes[i] ?? 0)))
+      const saved = yield* t.store.save({ chunks: Stream.fromIterable(chunks), fileName: "direct.bin", maxBytes: 16 * 1024 * 1024 })
+      expect(saved.size).toBe(direct.length)
+      expect(fs.readFileSync(saved.path).equals(direct)).toBe(true)
     }).pipe(inWorld))
 
   it.live("a body cut short fails as truncated and a file over the cap as too large, and neither leaves a file", () =>

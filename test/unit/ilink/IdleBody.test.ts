@@ -99,4 +99,31 @@ describe("idleBody", () => {
     Effect.gen(function*() {
       expect(Chunk.size(yield* Stream.runCollect(idleBody(null, options)))).toBe(0)
     }))
+
+  it.effect("batchBytes gathers several reads into one stream chunk, and a batch never waits past its size", () =>
+    Effect.gen(function*() {
+      const source = controlled()
+      for (const size of [10, 10, 10, 10, 5]) source.send(size)
+      source.end()
+      const pulls: Array<ReadonlyArray<number>> = []
+      yield* idleBody(source.body, { ...options, batchBytes: () => 20 }).pipe(
+        Stream.runForEachChunk((chunk) => Effect.sync(() => pulls.push(Chunk.toReadonlyArray(chunk).map((c) => c.length))))
+      )
+      expect(pulls).toEqual([[10, 10], [10, 10], [5]])
+    }))
+
+  it.effect("a break in the middle of a batch delivers the batch first; the error is made after the consumer has seen it", () =>
+    Effect.gen(function*() {
+      const source = controlled()
+      let counted = 0
+      const fiber = yield* Effect.fork(
+        idleBody(source.body, { ...options, batchBytes: () => 1000, onError: () => `broken after ${counted} bytes` }).pipe(
+          Stream.runForEach((chunk) => Effect.sync(() => void (counted += chunk.length)))
+        )
+      )
+      source.send(48)
+      yield* settle
+      source.fail(new Error("other side closed"))
+      expect(yield* Fiber.await(fiber)).toEqual(Exit.fail("broken after 48 bytes"))
+    }))
 })

@@ -9,6 +9,12 @@
  * A failure before the response is a `RequestError` ("Transport") whose cause is Node's own error, so the
  * one classifier (Transport.ts) reads the same system codes; a body cut off later fails the response's
  * stream.
+ *
+ * Proxies: the standard environment variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`,
+ * lowercase too), read per request with `proxy-from-env`, as the host's own fetch reads them. An https URL
+ * goes through a CONNECT tunnel (`https-proxy-agent`), an http URL to the proxy as an absolute URI
+ * (`http-proxy-agent`). Through a proxy the proxy resolves names, so an agent's own `lookup` (the CDN's
+ * address guard) does not apply; literal addresses are still checked before any request (CdnAddress.ts).
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { RequestError } from "@effect/platform/HttpClientError"
@@ -19,24 +25,62 @@ import * as Http from "node:http"
 import * as Https from "node:https"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
+import { HttpProxyAgent } from "http-proxy-agent"
+import { HttpsProxyAgent } from "https-proxy-agent"
+import { getProxyForUrl } from "proxy-from-env"
 
 export interface NodeAgents {
   readonly http: Http.Agent
   readonly https: Https.Agent
+  /** agents through a proxy, made on first use, by scheme and proxy URL */
+  readonly proxied: Map<string, Http.Agent>
 }
 
-/** A pair of keep-alive agents with `options` (e.g. a guarded `lookup`), destroyed with the scope. */
+/** Direct keep-alive agents with `options` (e.g. a guarded `lookup`), and proxy agents; destroyed with the scope. */
 export const makeAgents = (options: Http.AgentOptions) =>
   Effect.acquireRelease(
     Effect.sync((): NodeAgents => ({
       http: new Http.Agent({ keepAlive: true, ...options }),
-      https: new Https.Agent({ keepAlive: true, ...options })
+      https: new Https.Agent({ keepAlive: true, ...options }),
+      proxied: new Map()
     })),
     (agents) => Effect.sync(() => {
       agents.http.destroy()
       agents.https.destroy()
+      for (const agent of agents.proxied.values()) agent.destroy()
+      agents.proxied.clear()
     })
   )
+
+/** A proxy variable that is not a usable URL: named in the error, its value never (it may hold a password). */
+export class ProxySettingError extends Error {
+  constructor(readonly target: string, detail: string) {
+    super(`the proxy set for ${target} in the environment (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY) is not usable: ${detail}`)
+    this.name = "ProxySettingError"
+  }
+}
+
+/** The agent for `url`: through the environment's proxy for it, else direct. Throws {@link ProxySettingError}. */
+export const agentFor = (agents: NodeAgents, url: URL): Http.Agent => {
+  const https = url.protocol === "https:"
+  const proxy = getProxyForUrl(url.href)
+  if (proxy === "") return https ? agents.https : agents.http
+  const key = `${url.protocol} ${proxy}`
+  const known = agents.proxied.get(key)
+  if (known !== undefined) return known
+  let proxyUrl: URL
+  try {
+    proxyUrl = new URL(proxy)
+  } catch {
+    throw new ProxySettingError(url.host, "not a URL")
+  }
+  if (proxyUrl.protocol !== "http:" && proxyUrl.protocol !== "https:") {
+    throw new ProxySettingError(url.host, `${proxyUrl.protocol} proxies are not supported, only http: and https:`)
+  }
+  const agent = https ? new HttpsProxyAgent(proxyUrl, { keepAlive: true }) : new HttpProxyAgent(proxyUrl, { keepAlive: true })
+  agents.proxied.set(key, agent)
+  return agent
+}
 
 /** statuses whose response has no body by definition; a web `Response` refuses one for them */
 const NULL_BODY = new Set([101, 204, 205, 304])
@@ -99,10 +143,14 @@ export const nodeHttpClient = (agents: NodeAgents): HttpClient.HttpClient =>
   HttpClient.make((request, url, signal) =>
     Effect.suspend(() => {
       const failed = (cause: unknown) => new RequestError({ request, reason: "Transport", cause })
-      const options = { method: request.method, headers: request.headers, signal }
-      const nodeRequest = url.protocol === "https:"
-        ? Https.request(url, { ...options, agent: agents.https })
-        : Http.request(url, { ...options, agent: agents.http })
+      let agent: Http.Agent
+      try {
+        agent = agentFor(agents, url)
+      } catch (error) {
+        return Effect.fail(failed(error))
+      }
+      const options = { method: request.method, headers: request.headers, signal, agent }
+      const nodeRequest = url.protocol === "https:" ? Https.request(url, options) : Http.request(url, options)
       // the listener stays: an error after the response (the body cut off) must not be an unhandled event
       const response = Effect.async<Http.IncomingMessage, RequestError>((resume) => {
         nodeRequest.on("error", (cause) => resume(Effect.fail(failed(cause))))

@@ -27,7 +27,7 @@ const INHERITED_KEYS_TO_DROP = [
   /^XDG_/,
   /^NODE_OPTIONS$/,
   /_API_KEY$/,
-  /^HTTPS?_PROXY$/i,
+  /^(HTTPS?|ALL)_PROXY$/i,
   /^VITEST/,
   /^NODE_ENV$/,
   /^TEST$/,

@@ -24,7 +24,6 @@ import { Effect, Stream } from "effect"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import { Readable } from "node:stream"
-import { pipeline } from "node:stream/promises"
 import { HttpProxyAgent } from "http-proxy-agent"
 import { HttpsProxyAgent } from "https-proxy-agent"
 import { getProxyForUrl } from "proxy-from-env"
@@ -97,6 +96,27 @@ const toWebResponse = (message: Http.IncomingMessage): Response => {
   return new Response(body, { status, headers })
 }
 
+/** Writes one chunk, resuming once the request can take more ('drain'); fails if the request closes first. */
+const writeChunk = (nodeRequest: Http.ClientRequest, chunk: Uint8Array): Effect.Effect<void, unknown> =>
+  Effect.async<void, unknown>((resume) => {
+    if (nodeRequest.destroyed) return resume(Effect.fail(new Error("the request was closed while its body was being sent")))
+    if (nodeRequest.write(chunk)) return resume(Effect.void)
+    const drained = () => {
+      nodeRequest.off("close", closed)
+      resume(Effect.void)
+    }
+    const closed = () => {
+      nodeRequest.off("drain", drained)
+      resume(Effect.fail(new Error("the request was closed while its body was being sent")))
+    }
+    nodeRequest.once("drain", drained)
+    nodeRequest.once("close", closed)
+    return Effect.sync(() => {
+      nodeRequest.off("drain", drained)
+      nodeRequest.off("close", closed)
+    })
+  })
+
 const sendBody = (
   nodeRequest: Http.ClientRequest,
   request: HttpClientRequest.HttpClientRequest,
@@ -110,9 +130,12 @@ const sendBody = (
     case "Raw":
       return Effect.sync(() => nodeRequest.end(body.body as Uint8Array | string))
     case "Stream":
-      return Effect.flatMap(
-        Stream.toReadableStreamEffect(body.stream),
-        (source) => Effect.tryPromise({ try: () => pipeline(Readable.fromWeb(source as never), nodeRequest), catch: failed })
+      // written chunk by chunk, waiting for 'drain' when the socket's buffer is full (no web-stream
+      // adapters in between); a body that fails destroys the request, so the server never sees it end
+      return Stream.runForEach(body.stream, (chunk: Uint8Array) => writeChunk(nodeRequest, chunk)).pipe(
+        Effect.mapError((error) => (error instanceof RequestError ? error : failed(error))),
+        Effect.zipRight(Effect.async<void>((resume) => void nodeRequest.end(() => resume(Effect.void)))),
+        Effect.tapError((error) => Effect.sync(() => nodeRequest.destroy(error.cause instanceof Error ? error.cause : undefined)))
       )
     case "FormData":
       return Effect.fail(failed(new Error("form bodies are not supported by this client")))

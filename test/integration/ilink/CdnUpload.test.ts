@@ -7,11 +7,12 @@ import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { randomBytes } from "node:crypto"
-import { Cause, Duration, Effect, Either, Exit, Option, Redacted } from "effect"
+import { Cause, Duration, Effect, Either, Exit, Option, Redacted, Stream } from "effect"
 import { type Emulator, makeEmulator } from "../../../sandbox/emulator/Emulator.js"
 import { uploadMediaTypeOf } from "../../../src/domain/MediaRouting.js"
 import { CdnUpload, type UploadedMedia } from "../../../src/ilink/CdnUpload.js"
 import { UploadSource } from "../../../src/ilink/CdnUploadSource.js"
+import { CdnSourceError } from "../../../src/ilink/CdnError.js"
 import { CdnTimeouts } from "../../../src/ilink/CdnTimeouts.js"
 import { ILinkApi } from "../../../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../../../src/ilink/ILinkConnection.js"
@@ -163,6 +164,31 @@ describe("CdnUpload × emulator (PROTOCOL §1.8.5, §1.8.9, §5.1, §6.2)", () =
         yield* fs.writeFile(`${dir}/empty.pdf`, new Uint8Array(0))
         expect(failureOf(yield* w.upload(yield* UploadSource.file(`${dir}/empty.pdf`)))._tag).toBe("CdnEmptyMedia")
         expect(yield* w.emulator.requests("getuploadurl")).toEqual([])
+      }).pipe(Effect.scoped)
+    ))
+})
+
+describe("CdnUpload × emulator: a source that fails while its body is being sent", () => {
+  it.live("fails as the source's error, at once, and the CDN stores nothing", () =>
+    run((w) =>
+      Effect.gen(function*() {
+        const data = randomBytes(3 * 1024 * 1024)
+        let pass = 0
+        const chunk = 256 * 1024
+        // the MD5 pass reads it whole; the send pass breaks after 1 MiB
+        const breaking: UploadSource = {
+          size: data.length,
+          read: Stream.suspend(() => {
+            pass++
+            const pieces = Stream.fromIterable(Array.from({ length: data.length / chunk }, (_, i) => data.subarray(i * chunk, (i + 1) * chunk)))
+            return pass === 1
+              ? pieces
+              : Stream.concat(Stream.take(pieces, 4), Stream.fail(new CdnSourceError({ problem: "cannot read the file: EIO" })))
+          })
+        }
+        const exit = yield* w.upload(breaking)
+        expect(failureOf(exit)).toMatchObject({ _tag: "CdnSourceError", problem: "cannot read the file: EIO" })
+        expect((yield* w.emulator.cdn.uploads(w.botId)).filter((u) => u.confirmed)).toEqual([])
       }).pipe(Effect.scoped)
     ))
 })

@@ -19,7 +19,7 @@ import { HarnessSetupError } from "./gateway/HarnessError.js"
 import { projectRoot } from "./gateway/Node24.js"
 import { waitUntil } from "./gateway/waitUntil.js"
 import { type BotInfo, type Emulator, makeEmulator } from "./emulator/Emulator.js"
-import { type FakeModel, type FakeModelReplyInput, makeFakeModel } from "./fakeModel.js"
+import { type FakeModel, type FakeModelAnswer, type FakeModelReplyInput, makeFakeModel } from "./fakeModel.js"
 import { sandboxOptionsFor, userModelFromArgs, userModelLine } from "./userModel.js"
 
 export const CHANNEL_ID = "openclaw-weixin"
@@ -39,7 +39,7 @@ export interface SandboxOptions {
   /** Merged into the host config at the top level (e.g. `{ session: { dmScope } }`). */
   readonly hostConfig?: Record<string, unknown>
   /** default {@link sandboxReply} */
-  readonly modelReply?: (input: FakeModelReplyInput) => string
+  readonly modelReply?: (input: FakeModelReplyInput) => FakeModelAnswer
   readonly modelDelayMs?: number | ((input: FakeModelReplyInput) => number)
   /** what the model accepts (default text only) */
   readonly modelInput?: ReadonlyArray<"text" | "image">

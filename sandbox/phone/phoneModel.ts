@@ -4,6 +4,9 @@
  * - "send me a picture" (draw / make / generate, picture / photo / image): it draws a small PNG into the
  *   agent's media folder and answers with a `MEDIA:` line naming it, which the plugin uploads to the CDN
  *   and sends as an IMAGE; "send me a file" does the same with a text file, sent as a FILE.
+ * - "use a tool": it calls the host's `ls` tool (list the agent's workspace); in verbose mode (`/verbose
+ *   on`) the host reports the tool's events and the plugin sends them as progress items. Once the tool's
+ *   result comes back it answers "I used the ls tool".
  * - A message that quotes another: the echo says what was quoted, as the host handed it to the model
  *   (its "Reply target of current user message" block), so a quote by id only shows that the plugin
  *   found the quoted text.
@@ -14,14 +17,19 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Zlib from "node:zlib"
-import type { FakeModelReplyInput } from "../fakeModel.js"
+import type { FakeModelAnswer, FakeModelReplyInput } from "../fakeModel.js"
 import { sandboxReply, typedTextOf } from "../sandbox.js"
+
+const INTERNAL_CONTEXT_MARKER = "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>"
 
 export const PICTURE_WIDTH = 96
 export const PICTURE_HEIGHT = 64
 
 const PICTURE_REQUEST = /\b(send|draw|make|generate)\b.*\b(picture|photo|image)\b/i
 const FILE_REQUEST = /\bsend\b.*\bfile\b/i
+const TOOL_REQUEST = /\buse a tool\b/i
+/** a tool every agent of the sandbox has, harmless, with no required argument */
+export const PHONE_TOOL = "ls"
 const REPLY_TARGET = /Reply target of current user message[^\n]*\n```json\n([\s\S]*?)\n```/
 
 const crcChunk = (type: string, data: Buffer): Buffer => {
@@ -93,6 +101,14 @@ export const turnTextOf = ({ request }: FakeModelReplyInput): string => {
   return [...texts, ...decoded].join("\n")
 }
 
+/** Whether the model already answered this turn (a tool call) after the user's message: then it must not call again. */
+const toolUsedThisTurn = ({ request }: FakeModelReplyInput): boolean => {
+  const typed = request.messages.findLastIndex((message) =>
+    message.role === "user" && !JSON.stringify(message.content ?? "").includes(INTERNAL_CONTEXT_MARKER)
+  )
+  return request.messages.slice(typed + 1).some((message) => message.role === "tool" || message.role === "assistant")
+}
+
 /**
  * The phone's model reply. `mediaDir` gives the folder for made files once the gateway's state dir is
  * known (undefined before: the request is answered with the echo).
@@ -107,8 +123,11 @@ export const makePhoneReply = (mediaDir: () => string | undefined) => {
     Fs.writeFileSync(path, bytes)
     return path
   }
-  return (input: FakeModelReplyInput): string => {
+  return (input: FakeModelReplyInput): FakeModelAnswer => {
     const typed = typedTextOf(input.spokenText)
+    // the host asks again with the tool's result (and its context blocks after it): the turn's answer
+    if (toolUsedThisTurn(input)) return `I used the ${PHONE_TOOL} tool`
+    if (TOOL_REQUEST.test(typed)) return { toolCall: { name: PHONE_TOOL, arguments: {} } }
     if (PICTURE_REQUEST.test(typed)) {
       made += 1
       const path = write(`picture-${made}.png`, drawPicture(made))

@@ -57,6 +57,19 @@ describe("the phone's fake model", () => {
     }
   })
 
+  it("calls the ls tool on \"use a tool\", and answers once the tool's result is back", () => {
+    const reply = makePhoneReply(() => undefined)
+    expect(reply(turn("please use a tool"))).toEqual({ toolCall: { name: "ls", arguments: {} } })
+    const afterTool = turn("please use a tool")
+    // as the host asks again: the call, its result, and its context blocks after them
+    const internal = { role: "user", content: [{ type: "text", text: "<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>\nstuff\n<<<END_OPENCLAW_INTERNAL_CONTEXT>>>" }] }
+    const withResult = { ...afterTool, request: { messages: [...afterTool.request.messages, internal, { role: "assistant" }, { role: "tool", content: "a.txt" }, internal] } }
+    expect(reply(withResult)).toBe("I used the ls tool")
+    // a new request in a later turn calls again
+    expect(reply({ ...afterTool, request: { messages: [...withResult.request.messages, { role: "assistant", content: "I used the ls tool" }, { role: "user", content: "use a tool" }] } }))
+      .toEqual({ toolCall: { name: "ls", arguments: {} } })
+  })
+
   it("echoes before the gateway's folder is known", () => {
     expect(makePhoneReply(() => undefined)(turn("send me a picture"))).toBe("echo: send me a picture")
   })

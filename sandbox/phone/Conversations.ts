@@ -23,6 +23,15 @@ export interface ChatMessage {
   readonly media?: ReadonlyArray<MediaItem>
   /** user messages: the text of the message they quote */
   readonly quote?: string
+  /** bot messages: a tool progress item (PROTOCOL §5.7), a tool call starting or its result */
+  readonly progress?: ProgressNote
+}
+
+export interface ProgressNote {
+  readonly tool: string
+  readonly phase: "start" | "end"
+  /** end: completed, failed, blocked or unknown */
+  readonly status?: string
 }
 
 export interface MediaItem {
@@ -50,7 +59,14 @@ interface SentRecord {
   readonly toUserId: string
   readonly clientId?: string
   readonly text?: string
-  readonly msg?: { readonly item_list?: ReadonlyArray<{ readonly type?: number; readonly file_item?: { readonly file_name?: string } }> }
+  readonly msg?: {
+    readonly item_list?: ReadonlyArray<{
+      readonly type?: number
+      readonly file_item?: { readonly file_name?: string }
+      readonly tool_call_start_item?: { readonly tool_name?: string }
+      readonly tool_call_result_item?: { readonly tool_name?: string; readonly status?: string }
+    }>
+  }
   readonly outcome: string
   readonly errmsg?: string
   readonly messageId?: string
@@ -79,6 +95,18 @@ const mediaOf = (botId: string, record: SentRecord, clientId: string): ReadonlyA
       ? { ...item, url: `/api/media?${new URLSearchParams({ botId, clientId, index: String(index) }).toString()}` }
       : item
   )
+}
+
+/** iLink item types 11 and 12: a tool call starting, and its result */
+const progressOf = (record: SentRecord): ProgressNote | undefined => {
+  for (const item of record.msg?.item_list ?? []) {
+    if (item.type === 11) return { tool: item.tool_call_start_item?.tool_name ?? "tool", phase: "start" }
+    if (item.type === 12) {
+      const result = item.tool_call_result_item
+      return { tool: result?.tool_name ?? "tool", phase: "end", ...(result?.status === undefined ? {} : { status: result.status }) }
+    }
+  }
+  return undefined
 }
 
 const receiptOf = (record: SentRecord): { state: ReceiptState; detail?: string } => {
@@ -160,6 +188,7 @@ export const makeConversations = (admin: Admin) => {
     sent.filter((record) => record.toUserId === userId).forEach((record, index) => byClient.set(record.clientId ?? `#${index}`, record))
     const fromBot: Array<ChatMessage> = [...byClient.entries()].map(([clientId, record]) => {
       const media = mediaOf(botId, record, clientId)
+      const progress = progressOf(record)
       return {
         id: `out-${clientId}`,
         from: "bot",
@@ -167,7 +196,8 @@ export const makeConversations = (admin: Admin) => {
         text: record.text ?? "",
         ...receiptOf(record),
         ...(record.messageId === undefined ? {} : { serverId: record.messageId }),
-        ...(media.length === 0 ? {} : { media })
+        ...(media.length === 0 ? {} : { media }),
+        ...(progress === undefined ? {} : { progress })
       }
     })
     const fromUser = sentByUser

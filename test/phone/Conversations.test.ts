@@ -112,6 +112,23 @@ describe("the phone's conversation view", () => {
     expect((await conversations.read(BOT, ALICE)).messages.map((m) => m.text)).toEqual(["[picture cat.png]", "[file report.pdf]"])
   })
 
+  it("shows the tool progress items the bot sends, a start and a result with its status", async () => {
+    const { admin } = fakeAdmin(
+      [
+        { at: 1, toUserId: ALICE, clientId: "p1", msg: { item_list: [{ type: 11, tool_call_start_item: { tool_name: "ls", tool_call_id: "t1" } }] }, outcome: "delivered" },
+        { at: 2, toUserId: ALICE, clientId: "p2", msg: { item_list: [{ type: 12, tool_call_result_item: { tool_name: "ls", status: "completed" } }] }, outcome: "delivered" },
+        { at: 3, toUserId: ALICE, clientId: "c1", text: "I used the ls tool", outcome: "delivered" }
+      ],
+      []
+    )
+    const messages = (await makeConversations(admin).read(BOT, ALICE)).messages
+    expect(messages.map((m) => [m.text, m.progress])).toEqual([
+      ["", { tool: "ls", phase: "start" }],
+      ["", { tool: "ls", phase: "end", status: "completed" }],
+      ["I used the ls tool", undefined]
+    ])
+  })
+
   it("shows the bot typing after a typing event, until a cancel or 30 s without one", async () => {
     const typing = (events: ReadonlyArray<object>, now: number) => makeConversations(fakeAdmin([], events, now).admin).read(BOT, ALICE)
     expect((await typing([{ at: 1_000, userId: ALICE, status: "typing" }], 5_000)).typing).toBe(true)

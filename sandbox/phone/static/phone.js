@@ -277,6 +277,12 @@ const renderConversation = (conversation) => {
           quoted.textContent = message.quote
           item.append(quoted)
         }
+        if (message.progress !== undefined) {
+          item.classList.add("progress")
+          item.append(document.createTextNode(
+            message.progress.phase === "start" ? `⚙ ${message.progress.tool}…` : `⚙ ${message.progress.tool}: ${message.progress.status ?? "done"}`
+          ))
+        }
         if (message.text !== "") item.append(document.createTextNode(message.text))
         for (const media of message.media ?? []) item.append(mediaElement(media))
         if (message.state !== undefined) {
@@ -286,7 +292,7 @@ const renderConversation = (conversation) => {
           receipt.textContent = RECEIPT_TEXT[message.state] + (message.detail ? ` (${message.detail})` : "")
           item.append(receipt)
         }
-        if (message.serverId !== undefined) item.append(quoteButton(message))
+        if (message.serverId !== undefined && message.progress === undefined) item.append(quoteButton(message))
         return item
       })
     )

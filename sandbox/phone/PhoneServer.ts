@@ -4,7 +4,7 @@
  * the emulator's admin HTTP API (sandbox/emulator/Emulator.ts lists the routes), as any outside tool would,
  * and runs `openclaw channels login` (LoginProcess.ts) when the page asks for a login.
  *
- *   GET  /api/state                  personas, logged-in accounts, the current login (output, QR, exit)
+ *   GET  /api/state                  personas, logged-in accounts (with how they poll), the switches, the current login
  *   POST /api/login                  start `openclaw channels login` (one at a time)
  *   POST /api/login/input {text}     type a line into the login (the number the phone shows)
  *   POST /api/phone/scan {userId, verifyCode?: boolean}   the persona's phone scans the login QR
@@ -106,6 +106,21 @@ const contentTypeOf = (bytes: Buffer, name: string): string => {
   return "application/octet-stream"
 }
 
+/**
+ * How an account polls, as the server sees it: when its latest getupdates began and how many began in the
+ * last minute. A long-poll is held for half a minute; faster polls are retries (their spacing is the
+ * backoff), and none at all for long is a parked account (−14).
+ */
+export const pollingOf = (
+  requests: ReadonlyArray<{ readonly at: number; readonly headers: Readonly<Record<string, string>> }>,
+  token: string,
+  now: number
+): { readonly lastBeganMsAgo: number | null; readonly lastMinute: number } => {
+  const times = requests.filter((request) => request.headers["authorization"] === `Bearer ${token}`).map((request) => request.at)
+  const last = times.at(-1)
+  return { lastBeganMsAgo: last === undefined ? null : now - last, lastMinute: times.filter((at) => at > now - 60_000).length }
+}
+
 const parseJson = (text: string): Record<string, unknown> => {
   if (text.trim() === "") return {}
   const parsed: unknown = JSON.parse(text)
@@ -197,11 +212,24 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
     }
 
     const state = async () => {
-      const bots = (await admin("GET", "/bots")) as ReadonlyArray<{ botId: string; ownerUserId: string }>
+      const [bots, { requests }, { now }] = (await Promise.all([
+        admin("GET", "/bots"),
+        admin("GET", "/requests?endpoint=getupdates"),
+        admin("GET", "/clock")
+      ])) as [
+        ReadonlyArray<{ botId: string; token: string; ownerUserId: string }>,
+        { requests: ReadonlyArray<{ at: number; headers: Readonly<Record<string, string>> }> },
+        { now: number }
+      ]
       const stored = new Set(await options.storedAccountIds())
       const accounts = bots
         .filter((bot) => stored.has(options.accountIdOf(bot.botId)))
-        .map((bot) => ({ botId: bot.botId, accountId: options.accountIdOf(bot.botId), ownerUserId: bot.ownerUserId }))
+        .map((bot) => ({
+          botId: bot.botId,
+          accountId: options.accountIdOf(bot.botId),
+          ownerUserId: bot.ownerUserId,
+          polling: pollingOf(requests, bot.token, now)
+        }))
       const exitCode = login?.run.exitCode()
       return {
         personas,

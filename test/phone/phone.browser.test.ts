@@ -277,11 +277,18 @@ describe("the browser phone (npm start)", () => {
 
   it("the network-down switch makes getupdates answer 503 until it is switched off", async () => {
     const networkDown = page.getByLabel("network down (getupdates answers 503)")
+    // the account's line: how the server sees it poll
+    const polling = page.locator("#chat-list li .polling").first()
+    const pollsLastMinute = async () => Number(((await polling.textContent()) ?? "").match(/(\d+) in the last minute$/)?.[1] ?? Number.NaN)
+    const before = await pollsLastMinute()
+    expect(before).toBeGreaterThanOrEqual(1)
     await flip(() => networkDown.check())
     expect(await emulatorFaults()).toEqual([{ endpoint: "getupdates", fault: { kind: "http", status: 503 }, remaining: null }])
+    // a held long-poll lasts half a minute; through the 503s the plugin retries (backing off), and the page shows it
+    await eventually("retries shown on the page", async () => (await pollsLastMinute()) >= before + 2, 75_000)
     await flip(() => networkDown.uncheck())
     expect(await emulatorFaults()).toEqual([])
-  }, 60_000)
+  }, 120_000)
 
   it("after the server expires the session (−14), a new QR login resumes the chat", async () => {
     const previousQr = await page.locator("#qr-image").getAttribute("data-qrcode")
@@ -510,7 +517,7 @@ describe("the browser phone (npm start)", () => {
     await status.waitFor({ timeout: 120_000 })
     await page.locator("#check-status:enabled").waitFor({ timeout: 120_000 })
     const text = (await status.textContent()) ?? ""
-    const botIds = (await page.locator("#chat-list li").allTextContents()).map((item) => item.replace("OpenClaw bot", "").trim())
+    const botIds = (await page.locator("#chat-list li button").allTextContents()).map((item) => item.replace("OpenClaw bot", "").trim())
     expect(botIds).toHaveLength(2)
     for (const botId of botIds) {
       const line = text.split("\n").find((candidate) => candidate.includes(normalizeAccountId(botId)))

@@ -172,6 +172,12 @@ const renderChats = (state, version) => {
       const button = document.createElement("button")
       button.type = "button"
       button.textContent = `OpenClaw bot ${a.botId}`
+      // how the server sees the account poll: retries back off, a parked account stops
+      const polling = document.createElement("span")
+      polling.className = "polling"
+      polling.textContent = a.polling.lastBeganMsAgo === null
+        ? "no getupdates yet"
+        : `getupdates: last began ${Math.round(a.polling.lastBeganMsAgo / 1000)} s ago · ${a.polling.lastMinute} in the last minute`
       if (a.botId === ui.account) button.setAttribute("aria-current", "true")
       button.addEventListener("click", () => {
         if (ui.account !== a.botId) ui.quote = undefined
@@ -179,7 +185,7 @@ const renderChats = (state, version) => {
         renderQuoteBar()
         refresh()
       })
-      item.append(button)
+      item.append(button, polling)
       return item
     })
   )

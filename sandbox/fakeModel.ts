@@ -6,7 +6,8 @@
  *   otherwise one `chat.completion`;
  * - `GET /v1/models`: the one model it serves.
  *
- * The default reply is `echo: <spoken text>`. The user text is the last `user` message that is not the
+ * The default reply is `echo: <spoken text>`. A reply function may answer with a tool call instead
+ * (`{ toolCall: { name, arguments } }`): the host runs the tool and asks again with its result. The user text is the last `user` message that is not the
  * host's synthetic internal-context block; the spoken text is that minus what the host wraps around it
  * (a leading `[Tue 2026-11-24 01:29 UTC]` envelope, a trailing `Runtime: …` paragraph), so replies do not
  * change with the clock. Every request is recorded for assertions.
@@ -52,6 +53,7 @@ export interface RecordedModelRequest {
   readonly chat?: ChatCompletionRequest
   readonly userText?: string
   readonly spokenText?: string
+  /** the text answered, or `tool call: <name>` */
   readonly reply?: string
 }
 
@@ -65,12 +67,19 @@ export interface FakeModelReplyInput {
   readonly index: number
 }
 
+/** An answer that calls one of the tools the host offers, instead of text. */
+export interface FakeToolCall {
+  readonly toolCall: { readonly name: string; readonly arguments: Record<string, unknown> }
+}
+
+export type FakeModelAnswer = string | FakeToolCall
+
 export interface FakeModelOptions {
   /** Model id listed and echoed back; the provider config must use the same id. */
   readonly modelId?: string
   /** Defaults to 0: the OS picks a free port. */
   readonly port?: number
-  readonly reply?: (input: FakeModelReplyInput) => string
+  readonly reply?: (input: FakeModelReplyInput) => FakeModelAnswer
   /** Milliseconds to wait before answering each chat request (real time: this server faces a real host). */
   readonly delayMs?: number | ((input: FakeModelReplyInput) => number)
 }
@@ -135,7 +144,14 @@ const sendJson = (response: Http.ServerResponse, status: number, value: unknown)
 // Fixed ids and timestamps keep the answers byte-for-byte reproducible across runs.
 const CREATED = 1_700_000_000
 
-const streamChunks = (modelId: string, id: string, text: string): Array<unknown> => {
+const toolCallsOf = (id: string, call: FakeToolCall) => [{
+  index: 0,
+  id: `call_${id}`,
+  type: "function",
+  function: { name: call.toolCall.name, arguments: JSON.stringify(call.toolCall.arguments) }
+}]
+
+const streamChunks = (modelId: string, id: string, answer: FakeModelAnswer): Array<unknown> => {
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
     id,
     object: "chat.completion.chunk",
@@ -143,18 +159,23 @@ const streamChunks = (modelId: string, id: string, text: string): Array<unknown>
     model: modelId,
     choices: [{ index: 0, delta, finish_reason: finish }]
   })
-  return [chunk({ role: "assistant", content: "" }, null), chunk({ content: text }, null), {
-    ...chunk({}, "stop"),
-    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
-  }]
+  const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
+  if (typeof answer !== "string") {
+    return [chunk({ role: "assistant", content: null, tool_calls: toolCallsOf(id, answer) }, null), { ...chunk({}, "tool_calls"), usage }]
+  }
+  return [chunk({ role: "assistant", content: "" }, null), chunk({ content: answer }, null), { ...chunk({}, "stop"), usage }]
 }
 
-const completion = (modelId: string, id: string, text: string) => ({
+const completion = (modelId: string, id: string, answer: FakeModelAnswer) => ({
   id,
   object: "chat.completion",
   created: CREATED,
   model: modelId,
-  choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+  choices: [
+    typeof answer === "string"
+      ? { index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }
+      : { index: 0, message: { role: "assistant", content: null, tool_calls: toolCallsOf(id, answer) }, finish_reason: "tool_calls" }
+  ],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
 })
 
@@ -202,8 +223,9 @@ export const startFakeModel = async (options: FakeModelOptions = {}): Promise<Ru
       request: chat,
       index: chatIndex++
     }
-    const text = reply(input)
-    recorded.push({ method, path, body, chat, userText, spokenText: input.spokenText, reply: text })
+    const answer = reply(input)
+    const recordedReply = typeof answer === "string" ? answer : `tool call: ${answer.toolCall.name}`
+    recorded.push({ method, path, body, chat, userText, spokenText: input.spokenText, reply: recordedReply })
 
     const delay = typeof options.delayMs === "function" ? options.delayMs(input) : options.delayMs ?? 0
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
@@ -211,11 +233,11 @@ export const startFakeModel = async (options: FakeModelOptions = {}): Promise<Ru
     const id = `chatcmpl-fake-${input.index}`
     if (chat.stream === true) {
       response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" })
-      for (const chunk of streamChunks(modelId, id, text)) response.write(`data: ${JSON.stringify(chunk)}\n\n`)
+      for (const chunk of streamChunks(modelId, id, answer)) response.write(`data: ${JSON.stringify(chunk)}\n\n`)
       response.end("data: [DONE]\n\n")
       return
     }
-    sendJson(response, 200, completion(modelId, id, text))
+    sendJson(response, 200, completion(modelId, id, answer))
   }
 
   const server = Http.createServer((request, response) => {

@@ -6,6 +6,9 @@
  * `npm start -- --terminal`: the same sandbox with one account logged in, and a terminal chat as its
  * WeChat user.
  *
+ * `npm start -- --model <provider/model>` (phone or terminal): the agent runs on that model of the user's own
+ * OpenClaw config (~/.openclaw/openclaw.json) instead of the fake model (sandbox/userModel.ts).
+ *
  * `npm start -- --emulator-only`: only the iLink + CDN emulator with a demo bot and user, and the curl
  * commands to drive it by hand.
  */
@@ -14,6 +17,7 @@ import { Config, Console, Effect, type Scope } from "effect"
 import { makeEmulator } from "./emulator/Emulator.js"
 import { runPhone } from "./phone/runPhone.js"
 import { runSandboxChat } from "./sandbox.js"
+import { UserModelError } from "./userModel.js"
 
 const emulatorOnly = Effect.gen(function*() {
   const port = yield* Config.integer("EMULATOR_PORT").pipe(Config.withDefault(0))
@@ -46,11 +50,19 @@ const emulatorOnly = Effect.gen(function*() {
   return yield* Effect.never
 })
 
-const program: Effect.Effect<void, unknown, Scope.Scope> = process.argv.includes("--emulator-only")
+const chosen: Effect.Effect<void, unknown, Scope.Scope> = process.argv.includes("--emulator-only")
   ? emulatorOnly
   : process.argv.includes("--terminal")
   ? runSandboxChat
   : runPhone
+
+const program = chosen.pipe(
+    // a --model that cannot be used fails before anything started: its message is the whole story
+    Effect.catchIf(
+      (error: unknown): error is UserModelError => error instanceof UserModelError,
+      (error) => Effect.zipRight(Console.error(error.message), Effect.sync(() => process.exit(2)))
+    )
+  )
 
 // Ctrl-C reaches this process more than once: from the terminal (the whole foreground group) and again
 // from npm, which forwards it. runMain handles the first one by closing the scope (the gateway's SIGTERM,

@@ -19,7 +19,8 @@ import { HarnessSetupError } from "./gateway/HarnessError.js"
 import { projectRoot } from "./gateway/Node24.js"
 import { waitUntil } from "./gateway/waitUntil.js"
 import { type BotInfo, type Emulator, makeEmulator } from "./emulator/Emulator.js"
-import { type FakeModel, type FakeModelReplyInput, makeFakeModel } from "./fakeModel.js"
+import { type FakeModel, type FakeModelAnswer, type FakeModelReplyInput, makeFakeModel } from "./fakeModel.js"
+import { sandboxOptionsFor, userModelFromArgs, userModelLine } from "./userModel.js"
 
 export const CHANNEL_ID = "openclaw-weixin"
 
@@ -38,12 +39,14 @@ export interface SandboxOptions {
   /** Merged into the host config at the top level (e.g. `{ session: { dmScope } }`). */
   readonly hostConfig?: Record<string, unknown>
   /** default {@link sandboxReply} */
-  readonly modelReply?: (input: FakeModelReplyInput) => string
+  readonly modelReply?: (input: FakeModelReplyInput) => FakeModelAnswer
   readonly modelDelayMs?: number | ((input: FakeModelReplyInput) => number)
   /** what the model accepts (default text only) */
   readonly modelInput?: ReadonlyArray<"text" | "image">
   /** New QR codes confirm themselves (default true); the browser phone scans and confirms them by hand. */
   readonly autoConfirmQr?: boolean
+  /** More environment for the gateway (its environment is otherwise a clean one, without API keys). */
+  readonly gatewayEnv?: Readonly<Record<string, string>>
   /** Fixed emulator port (0: any free one). */
   readonly emulatorPort?: number
   readonly netns?: "auto" | "off" | "required"
@@ -68,11 +71,14 @@ export interface WeixinSandbox {
 }
 
 /** The lines `npm start` prints about where the sandbox's state, log and servers are. */
-export const whereThingsAre = ({ emulator, gateway, model }: WeixinSandbox): ReadonlyArray<string> => [
+export const whereThingsAre = (
+  { emulator, gateway, model }: WeixinSandbox,
+  modelLine = `  fake model    ${model.baseUrl} (answers "echo: <your text>")`
+): ReadonlyArray<string> => [
   `  state dir     ${gateway.root.stateDir}`,
   `  gateway log   ${Path.join(gateway.root.logDir, "openclaw.log")} (pid ${gateway.pid}${gateway.netns === undefined ? "" : `, netns ${gateway.netns}`})`,
   `  emulator      ${emulator.baseUrl} (admin ${emulator.adminUrl})`,
-  `  fake model    ${model.baseUrl} (answers "echo: <your text>")`
+  modelLine
 ]
 
 /**
@@ -139,6 +145,7 @@ export const startWeixinSandbox = (options: SandboxOptions = {}) =>
       model: { baseUrl: model.baseUrl, modelId: model.modelId, ...(options.modelInput === undefined ? {} : { input: options.modelInput }) },
       exposePorts: [model.port, emulator.port],
       ...(options.netns === undefined ? {} : { netns: options.netns }),
+      ...(options.gatewayEnv === undefined ? {} : { env: options.gatewayEnv }),
       ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
       ...(options.extraPluginDirs === undefined ? {} : { extraPluginDirs: options.extraPluginDirs }),
       configPatch: {
@@ -193,12 +200,15 @@ export const awaitPolling = (sandbox: WeixinSandbox, account: SandboxAccount, ti
  * Ctrl-C (or end of input) stops the gateway with SIGTERM and closes the servers.
  */
 export const runSandboxChat = Effect.gen(function*() {
+  // before anything starts: a --model that cannot be used ends `npm start` with only its message
+  const userModel = yield* userModelFromArgs(process.argv)
   // registered first, so it runs last: after the gateway has stopped and the servers have closed
   yield* Effect.addFinalizer(() => Console.log("sandbox stopped: gateway ended by SIGTERM, servers closed, temp dir removed"))
   yield* Console.log("starting the sandbox: build + pack the plugin, emulator, fake model, OpenClaw gateway (about a minute)…")
   const prebuilt = process.env[PLUGIN_DIR_ENV]
+  const hostConfig = { session: { dmScope: "per-account-channel-peer" } }
   const sandbox = yield* startWeixinSandbox({
-    hostConfig: { session: { dmScope: "per-account-channel-peer" } },
+    ...(userModel === undefined ? { hostConfig } : sandboxOptionsFor(userModel, hostConfig)),
     ...(prebuilt === undefined || prebuilt === "" ? {} : { pluginDir: prebuilt })
   })
   const { emulator } = sandbox
@@ -209,7 +219,7 @@ export const runSandboxChat = Effect.gen(function*() {
     [
       "",
       `sandbox ready: WeChat user ${user} is talking to bot ${account.bot.botId} (account ${account.accountId})`,
-      ...whereThingsAre(sandbox),
+      ...(userModel === undefined ? whereThingsAre(sandbox) : whereThingsAre(sandbox, userModelLine(userModel))),
       "Type a message and press Enter; Ctrl-C stops everything.",
       ""
     ].join("\n")

@@ -117,6 +117,10 @@ export const makeAdmin = (controls: Controls): AdminHandler => (request) => {
             uploads: uploads.map((u) => ({ ...u, ciphertext: bytesAsBase64(u.ciphertext), plaintext: bytesAsBase64(u.plaintext) }))
           })
         )
+      case "GET /cdn/sent-media":
+        return Effect.map(controls.cdn.sentMedia(s("botId") ?? ""), (sentMedia) =>
+          ok({ sentMedia: sentMedia.map((m) => ({ ...m, plaintext: bytesAsBase64(m.plaintext) })) })
+        )
       case "GET /cdn/downloads":
         return Effect.map(controls.cdn.downloads(), (downloads) => ok({ downloads }))
       default:

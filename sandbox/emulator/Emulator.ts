@@ -26,7 +26,7 @@
  *   requests violations expectNoViolations clearViolations setFault clearFaults faults expireSession
  *   invalidateContextTokens conversation advanceClock now
  *   qr.{info, scan, confirm, autoConfirmNextAs, requireVerifyCode, expire, redirect, alreadyBound}
- *   cdn.{putMedia, uploads, downloads, downloadUrl}
+ *   cdn.{putMedia, uploads, sentMedia, downloads, downloadUrl}
  *
  * Admin API (JSON bodies; plain string fields such as botId may also be query parameters; errors answer
  * 400 {error, message}, unknown routes 404):
@@ -68,6 +68,8 @@
  *   POST /admin/qr/verify-code {qrcode?, code, maxWrong?} | /admin/qr/expire {qrcode?}
  *   POST /admin/qr/redirect {qrcode?, host} | /admin/qr/already-bound {qrcode?}
  *   GET  /admin/cdn/uploads?botId=           → {uploads: [{filekey, downloadParam, keyHex, ciphertext, plaintext (base64), confirmed}]}
+ *   GET  /admin/cdn/sent-media?botId=        → {sentMedia: [{toUserId, clientId, kind: image|video|file, fileName, plaintext (base64)}]}
+ *                                              (the media items of the bot's delivered messages, as the recipient gets them)
  *   GET  /admin/cdn/downloads                → {downloads: [{at, downloadParam, form: full_url|param, status, bytes, fault}]}
  */
 import { Effect, Fiber, type Scope } from "effect"

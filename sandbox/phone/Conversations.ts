@@ -1,7 +1,9 @@
 /**
  * One persona's conversation with one bot, as the phone shows it: what the persona sent (kept here, as
  * the emulator keeps no list of injected messages) and what the bot sent (the emulator's sendmessage
- * records), in time order, each bot message with its receipt state, and whether the bot is typing.
+ * records), in time order, each bot message with its receipt state and its pictures and files (served by
+ * `media` from what the emulator's CDN decrypted), and whether the bot is typing. A message the server
+ * gave an id can be quoted; a quote goes out by that id only, as current WeChat clients send it.
  */
 
 export type ReceiptState = "delivered" | "unconfirmed" | "refused"
@@ -15,6 +17,34 @@ export interface ChatMessage {
   readonly state?: ReceiptState
   /** refused: the emulator's outcome and errmsg */
   readonly detail?: string
+  /** the server's message id: what a quote of this message names */
+  readonly serverId?: string
+  /** bot messages: their media items; `url` serves the bytes the user gets (delivered messages only) */
+  readonly media?: ReadonlyArray<MediaItem>
+  /** user messages: the text of the message they quote */
+  readonly quote?: string
+  /** bot messages: a tool progress item (PROTOCOL §5.7), a tool call starting or its result */
+  readonly progress?: ProgressNote
+}
+
+export interface ProgressNote {
+  readonly tool: string
+  readonly phase: "start" | "end"
+  /** end: completed, failed, blocked or unknown */
+  readonly status?: string
+}
+
+export interface MediaItem {
+  readonly kind: "picture" | "video" | "file"
+  readonly name?: string
+  readonly url?: string
+}
+
+/** The bytes of one media item a bot sent, as its recipient downloads and decrypts them. */
+export interface SentMediaBytes {
+  readonly kind: "image" | "video" | "file"
+  readonly fileName: string | undefined
+  readonly bytes: Buffer
 }
 
 export interface Conversation {
@@ -29,7 +59,14 @@ interface SentRecord {
   readonly toUserId: string
   readonly clientId?: string
   readonly text?: string
-  readonly msg?: { readonly item_list?: ReadonlyArray<{ readonly type?: number; readonly file_item?: { readonly file_name?: string } }> }
+  readonly msg?: {
+    readonly item_list?: ReadonlyArray<{
+      readonly type?: number
+      readonly file_item?: { readonly file_name?: string }
+      readonly tool_call_start_item?: { readonly tool_name?: string }
+      readonly tool_call_result_item?: { readonly tool_name?: string; readonly status?: string }
+    }>
+  }
   readonly outcome: string
   readonly errmsg?: string
   readonly messageId?: string
@@ -44,15 +81,32 @@ interface TypingEvent {
 type Admin = (method: "GET" | "POST", route: string, body?: unknown) => Promise<unknown>
 
 /** iLink item types (docs/PROTOCOL.md §1.9): 2 image, 4 file, 5 video */
-const describeMedia = (record: SentRecord): string => {
+const mediaOf = (botId: string, record: SentRecord, clientId: string): ReadonlyArray<MediaItem> => {
   const items = record.msg?.item_list ?? []
-  const labels = items.flatMap((item) => {
-    if (item.type === 2) return ["[picture]"]
-    if (item.type === 4) return [`[file ${item.file_item?.file_name ?? ""}]`.replace(" ]", "]")]
-    if (item.type === 5) return ["[video]"]
+  const kinds = items.flatMap((item): ReadonlyArray<Omit<MediaItem, "url">> => {
+    if (item.type === 2) return [{ kind: "picture" }]
+    if (item.type === 4) return [{ kind: "file", ...(item.file_item?.file_name ? { name: item.file_item.file_name } : {}) }]
+    if (item.type === 5) return [{ kind: "video" }]
     return []
   })
-  return labels.join(" ")
+  // the CDN serves what the recipient would get only for a message the server delivered
+  return kinds.map((item, index) =>
+    record.outcome === "delivered"
+      ? { ...item, url: `/api/media?${new URLSearchParams({ botId, clientId, index: String(index) }).toString()}` }
+      : item
+  )
+}
+
+/** iLink item types 11 and 12: a tool call starting, and its result */
+const progressOf = (record: SentRecord): ProgressNote | undefined => {
+  for (const item of record.msg?.item_list ?? []) {
+    if (item.type === 11) return { tool: item.tool_call_start_item?.tool_name ?? "tool", phase: "start" }
+    if (item.type === 12) {
+      const result = item.tool_call_result_item
+      return { tool: result?.tool_name ?? "tool", phase: "end", ...(result?.status === undefined ? {} : { status: result.status }) }
+    }
+  }
+  return undefined
 }
 
 const receiptOf = (record: SentRecord): { state: ReceiptState; detail?: string } => {
@@ -68,10 +122,31 @@ const TYPING_STALE_MS = 30_000
 export const makeConversations = (admin: Admin) => {
   const sentByUser: Array<ChatMessage & { readonly botId: string; readonly userId: string }> = []
 
-  const sendText = async (botId: string, userId: string, text: string): Promise<ChatMessage> => {
+  /** A text from the persona; with `quote`, a quote of that message by its server id only (no copy of its content). */
+  const sendText = async (
+    botId: string,
+    userId: string,
+    text: string,
+    quote?: { readonly serverId: string; readonly text: string }
+  ): Promise<ChatMessage> => {
     const { now } = (await admin("GET", "/clock")) as { now: number }
-    const injected = (await admin("POST", "/inject", { botId, fromUserId: userId, kind: "text", text })) as { messageId?: string }
-    const message = { id: `in-${injected.messageId ?? sentByUser.length}`, from: "user" as const, at: now, text, botId, userId }
+    const injected = (await admin(
+      "POST",
+      "/inject",
+      quote === undefined
+        ? { botId, fromUserId: userId, kind: "text", text }
+        : { botId, fromUserId: userId, kind: "quote", text, svrId: quote.serverId }
+    )) as { messageId?: string }
+    const message = {
+      id: `in-${injected.messageId ?? sentByUser.length}`,
+      from: "user" as const,
+      at: now,
+      text,
+      ...(injected.messageId === undefined ? {} : { serverId: injected.messageId }),
+      ...(quote === undefined ? {} : { quote: quote.text }),
+      botId,
+      userId
+    }
     sentByUser.push(message)
     return message
   }
@@ -88,7 +163,15 @@ export const makeConversations = (admin: Admin) => {
         : { botId, fromUserId: userId, kind: "file", media: { base64 }, fileName }
     )) as { messageId?: string }
     const text = `[${picture ? "picture" : "file"} ${fileName}]`
-    const message = { id: `in-${injected.messageId ?? sentByUser.length}`, from: "user" as const, at: now, text, botId, userId }
+    const message = {
+      id: `in-${injected.messageId ?? sentByUser.length}`,
+      from: "user" as const,
+      at: now,
+      text,
+      ...(injected.messageId === undefined ? {} : { serverId: injected.messageId }),
+      botId,
+      userId
+    }
     sentByUser.push(message)
     return message
   }
@@ -103,13 +186,20 @@ export const makeConversations = (admin: Admin) => {
     // a send retried with the same client_id is one message; its last answer is its state
     const byClient = new Map<string, SentRecord>()
     sent.filter((record) => record.toUserId === userId).forEach((record, index) => byClient.set(record.clientId ?? `#${index}`, record))
-    const fromBot: Array<ChatMessage> = [...byClient.entries()].map(([clientId, record]) => ({
-      id: `out-${clientId}`,
-      from: "bot",
-      at: record.at,
-      text: [record.text ?? "", describeMedia(record)].filter((part) => part !== "").join("\n"),
-      ...receiptOf(record)
-    }))
+    const fromBot: Array<ChatMessage> = [...byClient.entries()].map(([clientId, record]) => {
+      const media = mediaOf(botId, record, clientId)
+      const progress = progressOf(record)
+      return {
+        id: `out-${clientId}`,
+        from: "bot",
+        at: record.at,
+        text: record.text ?? "",
+        ...receiptOf(record),
+        ...(record.messageId === undefined ? {} : { serverId: record.messageId }),
+        ...(media.length === 0 ? {} : { media }),
+        ...(progress === undefined ? {} : { progress })
+      }
+    })
     const fromUser = sentByUser
       .filter((message) => message.botId === botId && message.userId === userId)
       .map(({ botId: _b, userId: _u, ...message }) => message)
@@ -123,5 +213,19 @@ export const makeConversations = (admin: Admin) => {
     }
   }
 
-  return { sendText, sendMedia, read }
+  /** The `index`th media item of the bot's delivered message `clientId`, decrypted; undefined when there is none. */
+  const media = async (botId: string, clientId: string, index: number): Promise<SentMediaBytes | undefined> => {
+    const { sentMedia } = (await admin("GET", `/cdn/sent-media?botId=${encodeURIComponent(botId)}`)) as {
+      sentMedia: ReadonlyArray<{ clientId?: string; kind: SentMediaBytes["kind"]; fileName?: string; plaintext?: string }>
+    }
+    const item = sentMedia.filter((candidate) => candidate.clientId === clientId)[index]
+    if (item?.plaintext === undefined) return undefined
+    return { kind: item.kind, fileName: item.fileName, bytes: Buffer.from(item.plaintext, "base64") }
+  }
+
+  /** The server ids of the persona's latest messages to each bot, newest last (what a redelivery storm repeats). */
+  const recentServerIds = (count: number): ReadonlyArray<{ readonly botId: string; readonly serverId: string }> =>
+    sentByUser.flatMap((message) => (message.serverId === undefined ? [] : [{ botId: message.botId, serverId: message.serverId }])).slice(-count)
+
+  return { sendText, sendMedia, read, media, recentServerIds }
 }

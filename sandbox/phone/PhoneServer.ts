@@ -4,17 +4,18 @@
  * the emulator's admin HTTP API (sandbox/emulator/Emulator.ts lists the routes), as any outside tool would,
  * and runs `openclaw channels login` (LoginProcess.ts) when the page asks for a login.
  *
- *   GET  /api/state                  personas, logged-in accounts, the current login (output, QR, exit)
+ *   GET  /api/state                  personas, logged-in accounts (with how they poll), the switches, the current login
  *   POST /api/login                  start `openclaw channels login` (one at a time)
  *   POST /api/login/input {text}     type a line into the login (the number the phone shows)
  *   POST /api/phone/scan {userId, verifyCode?: boolean}   the persona's phone scans the login QR
  *   POST /api/phone/confirm {userId} the phone confirms the login
  *   POST /api/personas               one more WeChat user
  *   GET  /api/chat?botId=&userId=    the conversation: messages with receipt states, typing
- *   POST /api/chat {botId, userId, text}   the persona sends a text
+ *   POST /api/chat {botId, userId, text, quote?: {serverId, text}}   the persona sends a text (quoting a message by id)
  *   POST /api/chat/media {botId, userId, fileName, contentType, base64}   a picture (image/*) or a file
+ *   GET  /api/media?botId=&clientId=&index=   the bytes of a picture or file the bot sent (what the CDN decrypted)
  *   GET  /api/qr.svg?text=           a QR code of `text`, as SVG
- *   POST /api/faults/switch {name, on}     the emulator's fault switches (FAULT_SWITCHES)
+ *   POST /api/faults/switch {name, on}     the fault switches (FAULT_SWITCHES, and the redelivery storm)
  *   POST /api/faults/expire-session {botId}  the server expires the bot's login (−14) until a new QR login
  *   GET  /api/gateway                the gateway's pid, restart and status (GatewayControl.ts)
  *   POST /api/gateway/status         run `openclaw channels status --probe`
@@ -62,11 +63,27 @@ const staticFiles: Readonly<Record<string, readonly [string, string]>> = {
   "/phone.css": ["phone.css", "text/css; charset=utf-8"]
 }
 
+const SLOW_CDN_MS = 4_000
+
 /** Switches the page offers, as emulator fault plans that hold until switched off. */
 const FAULT_SWITCHES = {
-  "network-down": { endpoint: "getupdates", fault: { kind: "http", status: 503 } },
-  "rate-limit": { endpoint: "sendmessage", fault: { kind: "rate_limited" } }
+  "network-down": [{ endpoint: "getupdates", fault: { kind: "http", status: 503 } }],
+  "rate-limit": [{ endpoint: "sendmessage", fault: { kind: "rate_limited" } }],
+  // every CDN answer (a picture's upload and download) waits before it starts
+  "slow-cdn": [
+    { endpoint: "cdn_upload", fault: { kind: "delay", ms: SLOW_CDN_MS } },
+    { endpoint: "cdn_download", fault: { kind: "delay", ms: SLOW_CDN_MS } }
+  ]
 } as const
+
+/**
+ * The redelivery storm: while it is on, the emulator delivers the persona's latest messages again (same
+ * message_id, new seq) every STORM_EVERY_MS, as a server that lost track of its cursor would. The
+ * plugin's inbox must answer each message once.
+ */
+const STORM = "redelivery-storm"
+const STORM_EVERY_MS = 1_500
+const STORM_MESSAGES = 3
 
 const personaNames = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"]
 
@@ -76,6 +93,33 @@ class HttpError extends Error {
   }
 }
 
+
+/** What the browser needs to show a picture inline: its type from its first bytes, else from its name. */
+const contentTypeOf = (bytes: Buffer, name: string): string => {
+  if (bytes.subarray(0, 8).equals(Buffer.from("89504e470d0a1a0a", "hex"))) return "image/png"
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "image/jpeg"
+  if (bytes.subarray(0, 4).toString("latin1") === "GIF8") return "image/gif"
+  if (bytes.subarray(0, 4).toString("latin1") === "RIFF" && bytes.subarray(8, 12).toString("latin1") === "WEBP") return "image/webp"
+  if (bytes.subarray(4, 8).toString("latin1") === "ftyp") return "video/mp4"
+  if (/\.(txt|md|csv|log)$/i.test(name)) return "text/plain; charset=utf-8"
+  if (/\.pdf$/i.test(name)) return "application/pdf"
+  return "application/octet-stream"
+}
+
+/**
+ * How an account polls, as the server sees it: when its latest getupdates began and how many began in the
+ * last minute. A long-poll is held for half a minute; faster polls are retries (their spacing is the
+ * backoff), and none at all for long is a parked account (−14).
+ */
+export const pollingOf = (
+  requests: ReadonlyArray<{ readonly at: number; readonly headers: Readonly<Record<string, string>> }>,
+  token: string,
+  now: number
+): { readonly lastBeganMsAgo: number | null; readonly lastMinute: number } => {
+  const times = requests.filter((request) => request.headers["authorization"] === `Bearer ${token}`).map((request) => request.at)
+  const last = times.at(-1)
+  return { lastBeganMsAgo: last === undefined ? null : now - last, lastMinute: times.filter((at) => at > now - 60_000).length }
+}
 
 const parseJson = (text: string): Record<string, unknown> => {
   if (text.trim() === "") return {}
@@ -118,6 +162,26 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
     yield* Effect.tryPromise({ try: addPersona, catch: (error) => new Error(`adding the first persona failed: ${String(error)}`) })
 
     const switchesOn = new Set<keyof typeof FAULT_SWITCHES>()
+    // the redelivery storm: a timer in this server that asks the emulator to redeliver, while it is on
+    let storm: NodeJS.Timeout | undefined
+    // how many redeliveries the storm asked for, so the page (and a test) sees it blowing
+    let stormRedelivered = 0
+    const redeliverRecent = async () => {
+      for (const { botId, serverId } of conversations.recentServerIds(STORM_MESSAGES)) {
+        await admin("POST", "/redeliver", { botId, messageId: serverId })
+        stormRedelivered += 1
+      }
+    }
+    const setStorm = (on: boolean) => {
+      if (on && storm === undefined) {
+        storm = setInterval(() => void redeliverRecent().catch(() => undefined), STORM_EVERY_MS)
+      } else if (!on && storm !== undefined) {
+        clearInterval(storm)
+        storm = undefined
+      }
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => setStorm(false)))
+    const switchNames = () => [...switchesOn, ...(storm === undefined ? [] : [STORM])]
     // bots whose login the page expired: a scan by their owner logs that bot in again instead of
     // being refused as "already connected"
     const expired = new Set<string>()
@@ -148,16 +212,30 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
     }
 
     const state = async () => {
-      const bots = (await admin("GET", "/bots")) as ReadonlyArray<{ botId: string; ownerUserId: string }>
+      const [bots, { requests }, { now }] = (await Promise.all([
+        admin("GET", "/bots"),
+        admin("GET", "/requests?endpoint=getupdates"),
+        admin("GET", "/clock")
+      ])) as [
+        ReadonlyArray<{ botId: string; token: string; ownerUserId: string }>,
+        { requests: ReadonlyArray<{ at: number; headers: Readonly<Record<string, string>> }> },
+        { now: number }
+      ]
       const stored = new Set(await options.storedAccountIds())
       const accounts = bots
         .filter((bot) => stored.has(options.accountIdOf(bot.botId)))
-        .map((bot) => ({ botId: bot.botId, accountId: options.accountIdOf(bot.botId), ownerUserId: bot.ownerUserId }))
+        .map((bot) => ({
+          botId: bot.botId,
+          accountId: options.accountIdOf(bot.botId),
+          ownerUserId: bot.ownerUserId,
+          polling: pollingOf(requests, bot.token, now)
+        }))
       const exitCode = login?.run.exitCode()
       return {
         personas,
         accounts,
-        switches: [...switchesOn],
+        switches: switchNames(),
+        redelivered: stormRedelivered,
         expired: [...expired],
         login: login === undefined
           ? null
@@ -171,7 +249,11 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
       }
     }
 
-    const route = async (method: string, url: URL, bodyText: string): Promise<{ status?: number; type?: string; body: string | Buffer }> => {
+    const route = async (
+      method: string,
+      url: URL,
+      bodyText: string
+    ): Promise<{ status?: number; type?: string; body: string | Buffer; headers?: Record<string, string> }> => {
       const json = (value: unknown) => ({ type: "application/json; charset=utf-8", body: JSON.stringify(value) })
       const body = () => parseJson(bodyText)
       const file = staticFiles[url.pathname]
@@ -225,17 +307,22 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
         case "POST /api/faults/switch": {
           const input = body()
           const name = stringField(input, "name")
+          const on = input["on"] === true
+          if (name === STORM) {
+            setStorm(on)
+            return json({ switches: switchNames() })
+          }
           if (!(name in FAULT_SWITCHES)) throw new HttpError(400, `no fault switch ${name}`)
           const key = name as keyof typeof FAULT_SWITCHES
-          const plan = FAULT_SWITCHES[key]
-          await admin("POST", "/faults/clear", { endpoint: plan.endpoint })
-          if (input["on"] === true) {
-            await admin("POST", "/faults", plan)
+          const plans = FAULT_SWITCHES[key]
+          for (const plan of plans) await admin("POST", "/faults/clear", { endpoint: plan.endpoint })
+          if (on) {
+            for (const plan of plans) await admin("POST", "/faults", plan)
             switchesOn.add(key)
           } else {
             switchesOn.delete(key)
           }
-          return json({ switches: [...switchesOn] })
+          return json({ switches: switchNames() })
         }
         case "POST /api/faults/expire-session": {
           const botId = stringField(body(), "botId")
@@ -261,7 +348,31 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
         }
         case "POST /api/chat": {
           const input = body()
-          return json(await conversations.sendText(stringField(input, "botId"), stringField(input, "userId"), stringField(input, "text")))
+          const quote = input["quote"]
+          const quoted = typeof quote === "object" && quote !== null ? (quote as Record<string, unknown>) : undefined
+          return json(
+            await conversations.sendText(
+              stringField(input, "botId"),
+              stringField(input, "userId"),
+              stringField(input, "text"),
+              quoted === undefined ? undefined : { serverId: stringField(quoted, "serverId"), text: String(quoted["text"] ?? "") }
+            )
+          )
+        }
+        case "GET /api/media": {
+          const index = Number(url.searchParams.get("index") ?? "0")
+          const item = await conversations.media(url.searchParams.get("botId") ?? "", url.searchParams.get("clientId") ?? "", index)
+          if (item === undefined) throw new HttpError(404, "the bot sent no such media (or the server did not deliver it)")
+          const name = item.fileName ?? (item.kind === "image" ? "picture" : item.kind)
+          return {
+            type: contentTypeOf(item.bytes, name),
+            body: item.bytes,
+            headers: {
+              // what the bot sent never changes
+              "cache-control": "private, max-age=3600, immutable",
+              ...(item.kind === "file" ? { "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(name)}` } : {})
+            }
+          }
         }
         case "POST /api/chat/media": {
           const input = body()
@@ -301,7 +412,9 @@ export const startPhoneServer = (options: PhoneServerOptions): Effect.Effect<Pho
         .then((bodyText) => route(request.method ?? "GET", url, bodyText))
         .then(
           (reply) => {
-            response.writeHead(reply.status ?? 200, { "content-type": reply.type ?? "text/plain", "cache-control": "no-store" }).end(reply.body)
+            response
+              .writeHead(reply.status ?? 200, { "content-type": reply.type ?? "text/plain", "cache-control": "no-store", ...reply.headers })
+              .end(reply.body)
           },
           (error: unknown) => {
             const status = error instanceof HttpError ? error.status : error instanceof SyntaxError ? 400 : 500

@@ -46,17 +46,58 @@ describe("the phone's conversation view", () => {
     ])
   })
 
-  it("puts the persona's own texts in time order with the bot's, and names media the bot sent", async () => {
+  it("puts the persona's own texts in time order with the bot's, with links to the media of a delivered message only", async () => {
     const { admin, injected } = fakeAdmin(
-      [{ at: 20_000, toUserId: ALICE, clientId: "c1", msg: { item_list: [{ type: 2 }, { type: 4, file_item: { file_name: "a.pdf" } }] }, outcome: "delivered" }],
+      [
+        { at: 20_000, toUserId: ALICE, clientId: "c1", msg: { item_list: [{ type: 2 }, { type: 4, file_item: { file_name: "a.pdf" } }] }, outcome: "delivered" },
+        { at: 30_000, toUserId: ALICE, clientId: "c2", msg: { item_list: [{ type: 2 }] }, outcome: "rate_limited" }
+      ],
       []
     )
     const conversations = makeConversations(admin)
     await conversations.sendText(BOT, ALICE, "hello")
     expect(injected).toEqual([{ botId: BOT, fromUserId: ALICE, kind: "text", text: "hello" }])
     const conversation = await conversations.read(BOT, ALICE)
-    expect(conversation.messages.map((m) => [m.from, m.text])).toEqual([["user", "hello"], ["bot", "[picture] [file a.pdf]"]])
+    expect(conversation.messages.map((m) => [m.from, m.text, m.media])).toEqual([
+      ["user", "hello", undefined],
+      ["bot", "", [
+        { kind: "picture", url: `/api/media?botId=b1%40im.bot&clientId=c1&index=0` },
+        { kind: "file", name: "a.pdf", url: `/api/media?botId=b1%40im.bot&clientId=c1&index=1` }
+      ]],
+      ["bot", "", [{ kind: "picture" }]]
+    ])
     expect((await conversations.read(BOT, "bob@im.wechat")).messages).toEqual([])
+  })
+
+  it("quotes a message by its server id only, as current WeChat clients do, and shows what it quotes", async () => {
+    const { admin, injected } = fakeAdmin([{ at: 1, toUserId: ALICE, clientId: "c1", text: "echo: hi", outcome: "delivered", messageId: "42" }], [])
+    const conversations = makeConversations(admin)
+    const [reply] = (await conversations.read(BOT, ALICE)).messages
+    expect(reply?.serverId).toBe("42")
+    await conversations.sendText(BOT, ALICE, "what did you mean?", { serverId: reply!.serverId!, text: reply!.text })
+    // no quoted content travels: no title, no message_item
+    expect(injected).toEqual([{ botId: BOT, fromUserId: ALICE, kind: "quote", text: "what did you mean?", svrId: "42" }])
+    const mine = (await conversations.read(BOT, ALICE)).messages.find((m) => m.from === "user")
+    expect([mine?.text, mine?.quote, mine?.serverId]).toEqual(["what did you mean?", "echo: hi", "7311234567891000000"])
+  })
+
+  it("serves the bytes of a media item the bot sent, found by client id and position", async () => {
+    const picture = Buffer.from("89504e470d0a1a0a00", "hex")
+    const admin = async (_method: "GET" | "POST", route: string): Promise<unknown> => {
+      expect(route).toBe(`/cdn/sent-media?botId=${encodeURIComponent(BOT)}`)
+      return {
+        sentMedia: [
+          { clientId: "c0", kind: "file", fileName: "old.txt", plaintext: Buffer.from("old").toString("base64") },
+          { clientId: "c1", kind: "image", plaintext: picture.toString("base64") },
+          { clientId: "c1", kind: "file", fileName: "a.pdf", plaintext: Buffer.from("%PDF").toString("base64") }
+        ]
+      }
+    }
+    const conversations = makeConversations(admin)
+    expect(await conversations.media(BOT, "c1", 0)).toEqual({ kind: "image", fileName: undefined, bytes: picture })
+    expect(await conversations.media(BOT, "c1", 1)).toEqual({ kind: "file", fileName: "a.pdf", bytes: Buffer.from("%PDF") })
+    expect(await conversations.media(BOT, "c1", 2)).toBeUndefined()
+    expect(await conversations.media(BOT, "c9", 0)).toBeUndefined()
   })
 
   it("sends a picture as an image message and any other file as a file message with its name", async () => {
@@ -69,6 +110,23 @@ describe("the phone's conversation view", () => {
       { botId: BOT, fromUserId: ALICE, kind: "file", media: { base64: "JVBERi0=" }, fileName: "report.pdf" }
     ])
     expect((await conversations.read(BOT, ALICE)).messages.map((m) => m.text)).toEqual(["[picture cat.png]", "[file report.pdf]"])
+  })
+
+  it("shows the tool progress items the bot sends, a start and a result with its status", async () => {
+    const { admin } = fakeAdmin(
+      [
+        { at: 1, toUserId: ALICE, clientId: "p1", msg: { item_list: [{ type: 11, tool_call_start_item: { tool_name: "ls", tool_call_id: "t1" } }] }, outcome: "delivered" },
+        { at: 2, toUserId: ALICE, clientId: "p2", msg: { item_list: [{ type: 12, tool_call_result_item: { tool_name: "ls", status: "completed" } }] }, outcome: "delivered" },
+        { at: 3, toUserId: ALICE, clientId: "c1", text: "I used the ls tool", outcome: "delivered" }
+      ],
+      []
+    )
+    const messages = (await makeConversations(admin).read(BOT, ALICE)).messages
+    expect(messages.map((m) => [m.text, m.progress])).toEqual([
+      ["", { tool: "ls", phase: "start" }],
+      ["", { tool: "ls", phase: "end", status: "completed" }],
+      ["I used the ls tool", undefined]
+    ])
   })
 
   it("shows the bot typing after a typing event, until a cancel or 30 s without one", async () => {

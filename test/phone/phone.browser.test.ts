@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as Fs from "node:fs/promises"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -36,6 +37,10 @@ const CHROMIUM_ARGS = [
 ]
 
 let npmStart: ChildProcess | undefined
+/** the port the test asks for through PHONE_PORT */
+let phonePort = 0
+/** seconds from spawning `npm start` to the page answering */
+let secondsToPage = Number.NaN
 let startExit: Promise<{ code: number | null; signal: string | null }> | undefined
 let output = ""
 let pageUrl = ""
@@ -81,6 +86,39 @@ const waitForOutput = (pattern: RegExp, timeoutMs: number) =>
 /** The emulator's active fault plans, through the page server's admin pass-through. */
 const emulatorFaults = async () =>
   ((await (await page.request.get(`${pageUrl}api/admin/faults`)).json()) as { faults: ReadonlyArray<unknown> }).faults
+
+/** A port no one listens on now, for PHONE_PORT. */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as Net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+/** The phone server's state, as the page reads it. */
+const phoneState = async () =>
+  (await (await page.request.get(`${pageUrl}api/state`)).json()) as { switches: ReadonlyArray<string>; redelivered: number }
+
+/** Polls `check` every 250 ms until it holds, failing after `timeoutMs`. */
+const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+/** The state dir `npm start` printed. */
+const stateDirOf = () => output.match(/state dir\s+(\S+)/)?.[1] ?? ""
+
+/** Types a text into the conversation and sends it. */
+const say = async (text: string) => {
+  await page.getByLabel("message", { exact: true }).fill(text)
+  await page.getByRole("button", { name: "Send", exact: true }).click()
+}
 
 /** Flips a fault switch on the page and waits until the page server has applied it. */
 const flip = async (action: () => Promise<void>) => {
@@ -130,15 +168,19 @@ const pressCtrlC = async () => {
 beforeAll(async () => {
   await run(process.execPath, [Path.join(projectRoot, "scripts", "ensure-chromium.mjs")])
   await Fs.mkdir(screenshotDir, { recursive: true })
-  const env: Record<string, string | undefined> = { ...process.env }
-  delete env["PHONE_PORT"]
+  phonePort = await freePort()
+  const env: Record<string, string | undefined> = { ...process.env, PHONE_PORT: String(phonePort) }
   // its own process group, as a terminal's foreground job: Ctrl-C reaches npm, tsx and node alike
+  const spawnedAt = performance.now()
   npmStart = spawn("npm", ["start"], { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
   // done only when every process holding its output has ended (npm itself may exit before node's cleanup)
   startExit = new Promise((resolve) => npmStart?.once("close", (code, signal) => resolve({ code, signal })))
   npmStart.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
   npmStart.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
   pageUrl = (await waitForOutput(/phone page\s+(http:\/\/127\.0\.0\.1:\d+\/)/, 300_000))[1] ?? ""
+  await fetch(pageUrl)
+  secondsToPage = (performance.now() - spawnedAt) / 1000
+  console.log(`npm start: the page answered ${secondsToPage.toFixed(1)} s after the spawn`)
   userDataDir = await Fs.mkdtemp(Path.join(Os.tmpdir(), "weixin-phone-chromium-"))
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -156,8 +198,8 @@ afterAll(async () => {
 }, 90_000)
 
 describe("the browser phone (npm start)", () => {
-  it("npm start prints the page's address with the state dir and the gateway log", async () => {
-    expect(pageUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+  it("npm start prints the page's address (on the PHONE_PORT asked for) with the state dir and the gateway log", async () => {
+    expect(pageUrl).toBe(`http://127.0.0.1:${phonePort}/`)
     expect(output).toMatch(/state dir\s+\S+/)
     expect(output).toMatch(/gateway log\s+\S+openclaw\.log/)
     await page.goto(pageUrl)
@@ -235,11 +277,18 @@ describe("the browser phone (npm start)", () => {
 
   it("the network-down switch makes getupdates answer 503 until it is switched off", async () => {
     const networkDown = page.getByLabel("network down (getupdates answers 503)")
+    // the account's line: how the server sees it poll
+    const polling = page.locator("#chat-list li .polling").first()
+    const pollsLastMinute = async () => Number(((await polling.textContent()) ?? "").match(/(\d+) in the last minute$/)?.[1] ?? Number.NaN)
+    const before = await pollsLastMinute()
+    expect(before).toBeGreaterThanOrEqual(1)
     await flip(() => networkDown.check())
     expect(await emulatorFaults()).toEqual([{ endpoint: "getupdates", fault: { kind: "http", status: 503 }, remaining: null }])
+    // a held long-poll lasts half a minute; through the 503s the plugin retries (backing off), and the page shows it
+    await eventually("retries shown on the page", async () => (await pollsLastMinute()) >= before + 2, 75_000)
     await flip(() => networkDown.uncheck())
     expect(await emulatorFaults()).toEqual([])
-  }, 60_000)
+  }, 120_000)
 
   it("after the server expires the session (−14), a new QR login resumes the chat", async () => {
     const previousQr = await page.locator("#qr-image").getAttribute("data-qrcode")
@@ -326,13 +375,149 @@ describe("the browser phone (npm start)", () => {
     await shot("09-picture.png")
   }, 150_000)
 
+  it("a file dropped on the conversation is sent like one from the picker, and the agent answers it", async () => {
+    const botMessages = page.locator(".msg.bot")
+    const before = await botMessages.count()
+    const downloadsBefore = ((await (await page.request.get(`${pageUrl}api/admin/cdn/downloads`)).json()) as { downloads: ReadonlyArray<unknown> })
+      .downloads.length
+    // what a browser does when a file is dragged from the desktop and dropped
+    const accepted = await page.evaluate(`(() => {
+      const data = new DataTransfer()
+      data.items.add(new File(["notes dropped on the chat\\n"], "dropped.txt", { type: "text/plain" }))
+      const target = document.getElementById("message-input")
+      const over = new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true })
+      target.dispatchEvent(over)
+      target.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }))
+      return over.defaultPrevented
+    })()`)
+    // the page accepts the drag (a page that does not would let the browser open the file instead)
+    expect(accepted).toBe(true)
+    await page.locator(".msg.user", { hasText: "[file dropped.txt]" }).waitFor({ timeout: 10_000 })
+    const answer = botMessages.nth(before)
+    await answer.waitFor({ timeout: 120_000 })
+    expect(await answer.locator(".receipt").textContent()).toBe("✓ delivered")
+    // the plugin fetched the file from the CDN
+    const downloads = ((await (await page.request.get(`${pageUrl}api/admin/cdn/downloads`)).json()) as { downloads: ReadonlyArray<unknown> })
+      .downloads.length
+    expect(downloads).toBeGreaterThan(downloadsBefore)
+  }, 150_000)
+
+  it("asks for a picture and sees it in the conversation: the bytes the agent's file holds, decoded", async () => {
+    await say("send me a picture")
+    const picture = page.locator(".msg.bot img.media-picture")
+    await picture.waitFor({ timeout: 120_000 })
+    await page.locator(".msg.bot", { hasText: "Here is a picture I made (96×64)" }).waitFor({ timeout: 30_000 })
+    await eventually("the picture to load", async () => picture.evaluate((img) => (img as unknown as { complete: boolean }).complete), 30_000)
+    const size = await picture.evaluate((img) => {
+      const loaded = img as unknown as { naturalWidth: number; naturalHeight: number }
+      return [loaded.naturalWidth, loaded.naturalHeight]
+    })
+    expect(size).toEqual([96, 64])
+    const served = await (await page.request.get(new URL((await picture.getAttribute("src")) ?? "", pageUrl).toString())).body()
+    const written = await Fs.readFile(Path.join(stateDirOf(), "media", "tool-phone", "picture-1.png"))
+    expect(served.equals(written)).toBe(true)
+    expect(await picture.locator("xpath=..").locator(".receipt").textContent()).toBe("✓ delivered")
+    await picture.scrollIntoViewIfNeeded()
+    await shot("10-picture-back.png")
+  }, 180_000)
+
+  it("asks for a file and gets a download link with its name and its bytes", async () => {
+    await say("send me a file")
+    const link = page.locator(".msg.bot a.media-file")
+    await link.waitFor({ timeout: 120_000 })
+    expect(await link.textContent()).toBe("📎 notes-2.txt")
+    expect(await link.getAttribute("download")).toBe("notes-2.txt")
+    const response = await page.request.get(new URL((await link.getAttribute("href")) ?? "", pageUrl).toString())
+    expect(response.headers()["content-disposition"]).toBe("attachment; filename*=UTF-8''notes-2.txt")
+    const written = await Fs.readFile(Path.join(stateDirOf(), "media", "tool-phone", "notes-2.txt"))
+    expect((await response.body()).equals(written)).toBe(true)
+  }, 180_000)
+
+  it("shows the tool progress items the plugin sends while the agent uses a tool, before its answer", async () => {
+    // the host reports tool events to a channel only in verbose mode
+    await say("/verbose on")
+    await page.locator(".msg.bot", { hasText: "Verbose logging enabled" }).waitFor({ timeout: 120_000 })
+    await say("use a tool")
+    await page.locator(".msg.bot", { hasText: "I used the ls tool" }).waitFor({ timeout: 120_000 })
+    const texts = await page.locator(".msg.bot").allTextContents()
+    const started = texts.findIndex((text) => text.startsWith("⚙ ls…"))
+    const ended = texts.findIndex((text) => text.startsWith("⚙ ls: "))
+    const answered = texts.findIndex((text) => text.startsWith("I used the ls tool"))
+    expect(started, texts.join("\n")).toBeGreaterThanOrEqual(0)
+    expect(ended).toBeGreaterThan(started)
+    expect(answered).toBeGreaterThan(ended)
+    await page.locator(".msg.bot", { hasText: "I used the ls tool" }).scrollIntoViewIfNeeded()
+    await shot("13-progress.png")
+  }, 180_000)
+
+  it("quotes a reply by its id only, and the agent's answer says what was quoted", async () => {
+    const quoted = page.locator(".msg.bot", { hasText: "echo: after the restart" })
+    await quoted.getByRole("button", { name: "quote: echo: after the restart" }).click()
+    await page.locator("#quote-bar", { hasText: "echo: after the restart" }).waitFor()
+    await say("what did you mean?")
+    await page.locator("#quote-bar").waitFor({ state: "hidden" })
+    await page.locator(".msg.user", { hasText: "what did you mean?" }).locator(".quoted", { hasText: "echo: after the restart" }).waitFor()
+    // the plugin found the quoted text in its quote store: the emulator's message carried only the id
+    const answer = page.locator(".msg.bot", { hasText: "(you quoted: \"echo: after the restart\")" })
+    await answer.waitFor({ timeout: 120_000 })
+    expect(await answer.textContent()).toContain("echo: what did you mean?")
+    await answer.scrollIntoViewIfNeeded()
+    await shot("12-quote.png")
+  }, 180_000)
+
+  it("the slow-CDN switch sets delays on the CDN, and clears them when switched off", async () => {
+    const slowCdn = page.getByLabel("slow CDN (uploads and downloads wait 4 s)")
+    await flip(() => slowCdn.check())
+    expect(await emulatorFaults()).toEqual([
+      { endpoint: "cdn_upload", fault: { kind: "delay", ms: 4000 }, remaining: null },
+      { endpoint: "cdn_download", fault: { kind: "delay", ms: 4000 }, remaining: null }
+    ])
+    expect((await phoneState()).switches).toContain("slow-cdn")
+    await flip(() => slowCdn.uncheck())
+    expect(await emulatorFaults()).toEqual([])
+    expect((await phoneState()).switches).not.toContain("slow-cdn")
+  }, 60_000)
+
+  it("during a redelivery storm each message is answered once", async () => {
+    const storm = page.getByLabel("redelivery storm (the last 3 messages sent here delivered again every 1.5 s)")
+    await flip(() => storm.check())
+    expect((await phoneState()).switches).toContain("redelivery-storm")
+    await say("storm check")
+    await page.locator(".msg.bot", { hasText: "echo: storm check" }).first().waitFor({ timeout: 120_000 })
+    const before = (await phoneState()).redelivered
+    // three more rounds of the last three messages, "storm check" among them
+    await eventually("nine more redeliveries", async () => (await phoneState()).redelivered >= before + 9, 30_000)
+    await page.locator("#storm-count", { hasText: "messages delivered again so far" }).waitFor()
+    await flip(() => storm.uncheck())
+    expect((await phoneState()).switches).not.toContain("redelivery-storm")
+    // turns of one user run in order: once this is answered, any second turn of "storm check" would have been too
+    await say("after the storm")
+    await page.locator(".msg.bot", { hasText: "echo: after the storm" }).waitFor({ timeout: 120_000 })
+    expect(await page.locator(".msg.bot", { hasText: "echo: storm check" }).count()).toBe(1)
+  }, 240_000)
+
+  it("is readable on a phone-sized screen (390×844): nothing overflows sideways", async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    try {
+      const widths = (await page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")) as [number, number]
+      expect(widths[0]).toBeLessThanOrEqual(widths[1])
+      // the conversation and its picture fit the width
+      const box = await page.locator(".msg.bot img.media-picture").boundingBox()
+      expect(box).not.toBeNull()
+      expect(box!.x + box!.width).toBeLessThanOrEqual(390)
+      await shot("11-phone-size.png")
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 760 })
+    }
+  }, 60_000)
+
   it("shows the accounts' status as openclaw channels status --probe reports it", async () => {
     await page.getByRole("button", { name: "Check the status" }).click()
     const status = page.getByLabel("openclaw channels status")
     await status.waitFor({ timeout: 120_000 })
     await page.locator("#check-status:enabled").waitFor({ timeout: 120_000 })
     const text = (await status.textContent()) ?? ""
-    const botIds = (await page.locator("#chat-list li").allTextContents()).map((item) => item.replace("OpenClaw bot", "").trim())
+    const botIds = (await page.locator("#chat-list li button").allTextContents()).map((item) => item.replace("OpenClaw bot", "").trim())
     expect(botIds).toHaveLength(2)
     for (const botId of botIds) {
       const line = text.split("\n").find((candidate) => candidate.includes(normalizeAccountId(botId)))

@@ -21,7 +21,9 @@ const ui = {
   wantLogin: false, // the user asked for a (new) login, so the login view stays open
   autoLoginStarted: false,
   scannedQr: undefined,
-  conversationKey: undefined,
+  rendered: undefined, // the messages the list shows, as JSON
+  atBottom: true, // the list was scrolled to its end when it was last rendered
+  quote: undefined, // {serverId, text} of the message the next text quotes
   switchVersion: 0 // bumped around each fault switch request
 }
 
@@ -156,7 +158,9 @@ const renderChats = (state, version) => {
       button.textContent = p.name
       button.title = p.userId
       button.addEventListener("click", () => {
+        if (ui.persona !== p.userId) ui.quote = undefined
         ui.persona = p.userId
+        renderQuoteBar()
         refresh()
       })
       return button
@@ -168,12 +172,20 @@ const renderChats = (state, version) => {
       const button = document.createElement("button")
       button.type = "button"
       button.textContent = `OpenClaw bot ${a.botId}`
+      // how the server sees the account poll: retries back off, a parked account stops
+      const polling = document.createElement("span")
+      polling.className = "polling"
+      polling.textContent = a.polling.lastBeganMsAgo === null
+        ? "no getupdates yet"
+        : `getupdates: last began ${Math.round(a.polling.lastBeganMsAgo / 1000)} s ago · ${a.polling.lastMinute} in the last minute`
       if (a.botId === ui.account) button.setAttribute("aria-current", "true")
       button.addEventListener("click", () => {
+        if (ui.account !== a.botId) ui.quote = undefined
         ui.account = a.botId
+        renderQuoteBar()
         refresh()
       })
-      item.append(button)
+      item.append(button, polling)
       return item
     })
   )
@@ -181,6 +193,8 @@ const renderChats = (state, version) => {
   if (version === ui.switchVersion) {
     for (const box of document.querySelectorAll("[data-switch]")) box.checked = state.switches.includes(box.dataset.switch)
   }
+  $("storm-count").hidden = state.redelivered === 0
+  $("storm-count").textContent = `messages delivered again so far: ${state.redelivered}`
   $("expired-banner").hidden = !state.expired.includes(ui.account)
   $("login-again-expired").disabled = state.login?.running === true
   const persona = state.personas.find((p) => p.userId === ui.persona)
@@ -189,26 +203,107 @@ const renderChats = (state, version) => {
 
 const RECEIPT_TEXT = { delivered: "✓ delivered", unconfirmed: "? unconfirmed", refused: "✗ refused" }
 
-const renderConversation = (conversation) => {
-  const list = $("messages")
-  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8
-  list.replaceChildren(
-    ...conversation.messages.map((message) => {
-      const item = document.createElement("li")
-      item.className = `msg ${message.from}`
-      item.dataset.id = message.id
-      item.append(document.createTextNode(message.text))
-      if (message.state !== undefined) {
-        const receipt = document.createElement("span")
-        receipt.className = "receipt"
-        receipt.dataset.state = message.state
-        receipt.textContent = RECEIPT_TEXT[message.state] + (message.detail ? ` (${message.detail})` : "")
-        item.append(receipt)
-      }
-      return item
+const MEDIA_LABEL = { picture: "[picture]", video: "[video]", file: "[file]" }
+
+// a picture inline, a video with controls, a file as a download link with its name; without a URL (the
+// server did not deliver the message) only a label
+const mediaElement = (media) => {
+  if (media.url === undefined) {
+    const label = document.createElement("span")
+    label.className = "media-label"
+    label.textContent = media.kind === "file" && media.name ? `[file ${media.name}]` : MEDIA_LABEL[media.kind]
+    return label
+  }
+  if (media.kind === "picture") {
+    const image = document.createElement("img")
+    image.className = "media-picture"
+    image.src = media.url
+    image.alt = "picture from the bot"
+    // a picture that loads after the list was scrolled to its end keeps the end in view
+    image.addEventListener("load", () => {
+      if (ui.atBottom) $("messages").scrollTop = $("messages").scrollHeight
     })
-  )
-  if (atBottom) list.scrollTop = list.scrollHeight
+    return image
+  }
+  if (media.kind === "video") {
+    const video = document.createElement("video")
+    video.className = "media-video"
+    video.src = media.url
+    video.controls = true
+    return video
+  }
+  const link = document.createElement("a")
+  link.className = "media-file"
+  link.href = media.url
+  link.download = media.name ?? "file"
+  link.textContent = `📎 ${media.name ?? "file"}`
+  return link
+}
+
+const quoteButton = (message) => {
+  const button = document.createElement("button")
+  button.type = "button"
+  button.className = "quote-button"
+  button.textContent = "Quote"
+  button.setAttribute("aria-label", `quote: ${message.text || "media"}`)
+  button.addEventListener("click", () => {
+    ui.quote = { serverId: message.serverId, text: message.text || (message.media ?? []).map((m) => MEDIA_LABEL[m.kind]).join(" ") }
+    renderQuoteBar()
+    $("message-input").focus()
+  })
+  return button
+}
+
+const renderQuoteBar = () => {
+  $("quote-bar").hidden = ui.quote === undefined
+  $("quote-text").textContent = ui.quote === undefined ? "" : ui.quote.text
+}
+
+$("quote-cancel").addEventListener("click", () => {
+  ui.quote = undefined
+  renderQuoteBar()
+})
+
+const renderConversation = (conversation) => {
+  // the list is rebuilt only when it changed, so pictures are not fetched again on every poll
+  const rendered = JSON.stringify(conversation.messages)
+  const list = $("messages")
+  if (ui.rendered !== rendered) {
+    ui.rendered = rendered
+    const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8
+    ui.atBottom = atBottom
+    list.replaceChildren(
+      ...conversation.messages.map((message) => {
+        const item = document.createElement("li")
+        item.className = `msg ${message.from}`
+        item.dataset.id = message.id
+        if (message.quote !== undefined) {
+          const quoted = document.createElement("span")
+          quoted.className = "quoted"
+          quoted.textContent = message.quote
+          item.append(quoted)
+        }
+        if (message.progress !== undefined) {
+          item.classList.add("progress")
+          item.append(document.createTextNode(
+            message.progress.phase === "start" ? `⚙ ${message.progress.tool}…` : `⚙ ${message.progress.tool}: ${message.progress.status ?? "done"}`
+          ))
+        }
+        if (message.text !== "") item.append(document.createTextNode(message.text))
+        for (const media of message.media ?? []) item.append(mediaElement(media))
+        if (message.state !== undefined) {
+          const receipt = document.createElement("span")
+          receipt.className = "receipt"
+          receipt.dataset.state = message.state
+          receipt.textContent = RECEIPT_TEXT[message.state] + (message.detail ? ` (${message.detail})` : "")
+          item.append(receipt)
+        }
+        if (message.serverId !== undefined && message.progress === undefined) item.append(quoteButton(message))
+        return item
+      })
+    )
+    if (atBottom) list.scrollTop = list.scrollHeight
+  }
   $("typing").hidden = !conversation.typing
 }
 
@@ -218,8 +313,10 @@ $("send-form").addEventListener("submit", async (event) => {
   const text = input.value.trim()
   if (text === "" || ui.account === undefined || ui.persona === undefined) return
   try {
-    await api("POST", "/api/chat", { botId: ui.account, userId: ui.persona, text })
+    await api("POST", "/api/chat", { botId: ui.account, userId: ui.persona, text, ...(ui.quote === undefined ? {} : { quote: ui.quote }) })
     input.value = ""
+    ui.quote = undefined
+    renderQuoteBar()
     await refreshConversation()
   } catch (error) {
     $("conversation-title").textContent = `Error: ${error.message}`
@@ -273,10 +370,9 @@ const base64Of = (file) =>
     reader.readAsDataURL(file)
   })
 
-$("file-input").addEventListener("change", async () => {
-  const input = $("file-input")
-  const file = input.files?.[0]
-  if (file === undefined || ui.account === undefined || ui.persona === undefined) return
+// the file picker and a file dropped on the conversation take the same way
+const sendFile = async (file) => {
+  if (ui.account === undefined || ui.persona === undefined) return
   try {
     await api("POST", "/api/chat/media", {
       botId: ui.account,
@@ -285,11 +381,34 @@ $("file-input").addEventListener("change", async () => {
       contentType: file.type || "application/octet-stream",
       base64: await base64Of(file)
     })
-    input.value = ""
     await refreshConversation()
   } catch (error) {
     $("conversation-title").textContent = `Error: ${error.message}`
   }
+}
+
+$("file-input").addEventListener("change", async () => {
+  const input = $("file-input")
+  const file = input.files?.[0]
+  if (file === undefined) return
+  await sendFile(file)
+  input.value = ""
+})
+
+const conversationCard = $("conversation")
+conversationCard.addEventListener("dragover", (event) => {
+  if (!event.dataTransfer?.types.includes("Files")) return
+  event.preventDefault()
+  event.dataTransfer.dropEffect = "copy"
+  conversationCard.classList.add("dropping")
+})
+conversationCard.addEventListener("dragleave", (event) => {
+  if (!conversationCard.contains(event.relatedTarget)) conversationCard.classList.remove("dropping")
+})
+conversationCard.addEventListener("drop", async (event) => {
+  event.preventDefault()
+  conversationCard.classList.remove("dropping")
+  for (const file of event.dataTransfer?.files ?? []) await sendFile(file)
 })
 
 $("add-persona").addEventListener("click", async () => {

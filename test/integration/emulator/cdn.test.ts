@@ -62,6 +62,45 @@ describe("emulator CDN", () => {
       expect(yield* emulator.violations()).toEqual([])
     }))
 
+  it.scopedLive("the admin API lists a sent FILE with its name, its client_id and the plaintext the recipient gets", () =>
+    Effect.gen(function*() {
+      const emulator = yield* makeEmulator({ longPollMs: 100 })
+      const bot = yield* emulator.addBot()
+      const injected = yield* emulator.injectInbound({ botId: bot.botId, kind: "text", text: "send me the notes" })
+      const plaintext = randomBytes(300)
+      const { response, key } = yield* upload(emulator, bot.token, bot.ownerUserId, plaintext)
+      const param = response.headers.get("x-encrypted-param") ?? ""
+      yield* callBot(emulator.baseUrl, "ilink/bot/sendmessage", bot.token, {
+        msg: {
+          from_user_id: "",
+          to_user_id: bot.ownerUserId,
+          client_id: "openclaw-weixin:1700000000000-0000abcd",
+          message_type: 2,
+          message_state: 2,
+          context_token: injected.contextToken,
+          item_list: [{
+            type: 4,
+            file_item: {
+              media: { encrypt_query_param: param, aes_key: Buffer.from(key.toString("hex"), "ascii").toString("base64"), encrypt_type: 1 },
+              file_name: "notes.bin",
+              len: String(plaintext.length)
+            }
+          }]
+        }
+      })
+      expect(yield* emulator.violations()).toEqual([])
+      const listed = yield* request(`${emulator.adminUrl}/cdn/sent-media?botId=${encodeURIComponent(bot.botId)}`)
+      const { sentMedia } = JSON.parse(listed.text) as { sentMedia: ReadonlyArray<Record<string, string>> }
+      expect(sentMedia).toHaveLength(1)
+      expect(sentMedia[0]).toMatchObject({
+        toUserId: bot.ownerUserId,
+        clientId: "openclaw-weixin:1700000000000-0000abcd",
+        kind: "file",
+        fileName: "notes.bin"
+      })
+      expect(Buffer.from(sentMedia[0]?.["plaintext"] ?? "", "base64")).toEqual(plaintext)
+    }))
+
   it.scopedLive("uses the upload_param fallback URL when configured to give only the param", () =>
     Effect.gen(function*() {
       const emulator = yield* makeEmulator({ longPollMs: 100, uploadUrlMode: "param" })

@@ -53,6 +53,21 @@ describe("fake model", () => {
       expect(models).toEqual({ object: "list", data: [expect.objectContaining({ id: "m1" })] })
     }))
 
+  it.scopedLive("answers with a tool call when the reply asks for one, streamed and not, finishing with tool_calls", () =>
+    Effect.gen(function*() {
+      const model = yield* makeFakeModel({ reply: () => ({ toolCall: { name: "ls", arguments: { path: "." } } }) })
+      const streamed = yield* post(`${model.baseUrl}/chat/completions`, { stream: true, messages: [{ role: "user", content: "look" }] })
+      const chunks = streamed.text.split("\n\n").filter((e) => e.startsWith("data: ") && e !== "data: [DONE]").map((e) =>
+        JSON.parse(e.slice(6)) as { choices: Array<{ delta: { tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }> }; finish_reason: string | null }> }
+      )
+      const call = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])
+      expect(call.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual([["ls", { path: "." }]])
+      expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe("tool_calls")
+      const whole = JSON.parse((yield* post(`${model.baseUrl}/chat/completions`, { messages: [{ role: "user", content: "look" }] })).text)
+      expect(whole.choices[0]).toMatchObject({ finish_reason: "tool_calls", message: { content: null, tool_calls: [{ type: "function", function: { name: "ls" } }] } })
+      expect((yield* model.chatRequests).map((r) => r.reply)).toEqual(["tool call: ls", "tool call: ls"])
+    }))
+
   it.scopedLive("rejects a body without messages with a 400 that says what is wrong, and keeps serving", () =>
     Effect.gen(function*() {
       const model = yield* makeFakeModel()

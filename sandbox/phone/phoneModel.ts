@@ -10,6 +10,8 @@
  * - A message that quotes another: the echo says what was quoted, as the host handed it to the model
  *   (its "Reply target of current user message" block), so a quote by id only shows that the plugin
  *   found the quoted text.
+ * - A picture: the model is declared to read images, so the host hands it the picture itself; it answers
+ *   with the picture's format, pixel size and byte count, read from the bytes it received.
  *
  * The files go to `<state>/media/tool-phone/`: a folder the host already manages, so it hands the file to
  * the channel as it is (docs/HOST-NOTES.md "Reply media"; a workspace file would be copied first).
@@ -39,6 +41,27 @@ const crcChunk = (type: string, data: Buffer): Buffer => {
   const crc = Buffer.alloc(4)
   crc.writeUInt32BE(Zlib.crc32(body))
   return Buffer.concat([length, body, crc])
+}
+
+/** The pixel size of a PNG, GIF or JPEG from its header; undefined for anything else. */
+export const pictureSize = (bytes: Uint8Array): { readonly format: string; readonly width: number; readonly height: number } | undefined => {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString("ascii", 12, 16) === "IHDR") {
+    return { format: "PNG", width: b.readUInt32BE(16), height: b.readUInt32BE(20) }
+  }
+  if (b.length >= 10 && b.toString("ascii", 0, 4) === "GIF8") return { format: "GIF", width: b.readUInt16LE(6), height: b.readUInt16LE(8) }
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+    // JPEG: walk the segments to the first start-of-frame (SOF0–SOF15 but DHT, JPG, DAC)
+    for (let at = 2; at + 9 < b.length;) {
+      if (b[at] !== 0xff) return undefined
+      const marker = b[at + 1] ?? 0
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { format: "JPEG", width: b.readUInt16BE(at + 7), height: b.readUInt16BE(at + 5) }
+      }
+      at += 2 + b.readUInt16BE(at + 2)
+    }
+  }
+  return undefined
 }
 
 /** A `width`×`height` RGB PNG: a colour gradient with a diagonal band whose place depends on `seed`. */
@@ -136,6 +159,12 @@ export const makePhoneReply = (mediaDir: () => string | undefined) => {
       made += 1
       const path = write(`notes-${made}.txt`, Buffer.from(`Notes from the sandbox model, number ${made}.\nYou asked: ${typed}\n`))
       if (path !== undefined) return `Here is the file\n\nMEDIA:${path}`
+    }
+    const picture = input.images[0]
+    if (picture !== undefined) {
+      const size = pictureSize(picture)
+      const what = size === undefined ? "a picture" : `a ${size.format} picture of ${size.width}×${size.height} pixels`
+      return `I see ${what} (${picture.length} bytes)${input.images.length > 1 ? ` and ${input.images.length - 1} more` : ""}`
     }
     const quoted = quotedBodyOf(turnTextOf(input))
     const echo = sandboxReply(input)

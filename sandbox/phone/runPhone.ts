@@ -34,7 +34,8 @@ export const runPhone = Effect.gen(function*() {
   const sandbox = yield* startWeixinSandbox({
     autoConfirmQr: false,
     modelReply: makePhoneReply(() => mediaDir),
-    ...(userModel === undefined ? { hostConfig } : sandboxOptionsFor(userModel, hostConfig)),
+    // the fake model reads pictures (it answers with their size); a user's model keeps its own settings
+    ...(userModel === undefined ? { hostConfig, modelInput: ["text", "image"] as const } : sandboxOptionsFor(userModel, hostConfig)),
     ...(prebuilt === undefined || prebuilt === "" ? {} : { pluginDir: prebuilt })
   })
   const { emulator, gateway } = sandbox

@@ -370,8 +370,8 @@ describe("the browser phone (npm start)", () => {
     const answer = botMessages.nth(before)
     await answer.waitFor({ timeout: 120_000 })
     expect(await answer.locator(".receipt").textContent()).toBe("✓ delivered")
-    // the fake model reads text only; the host tells it that an image came
-    expect(await answer.textContent()).toContain("Image attachment")
+    // the model reads images: it answers with the size it decoded from the bytes the host handed it
+    expect(await answer.textContent()).toContain(`I see a PNG picture of 1×1 pixels (${TINY_PNG.length} bytes)`)
     await shot("09-picture.png")
   }, 150_000)
 

@@ -4,7 +4,7 @@ import * as Path from "node:path"
 import * as Zlib from "node:zlib"
 import { describe, expect, it } from "vitest"
 import type { FakeModelReplyInput } from "../../sandbox/fakeModel.js"
-import { drawPicture, makePhoneReply, PICTURE_HEIGHT, PICTURE_WIDTH, quotedBodyOf } from "../../sandbox/phone/phoneModel.js"
+import { drawPicture, makePhoneReply, PICTURE_HEIGHT, PICTURE_WIDTH, pictureSize, quotedBodyOf } from "../../sandbox/phone/phoneModel.js"
 
 const turn = (userText: string): FakeModelReplyInput => ({
   userText,
@@ -29,6 +29,17 @@ const chunksOf = (png: Buffer) => {
 }
 
 describe("the phone's fake model", () => {
+  it("answers a picture with the format and size it reads from the bytes it received", () => {
+    const reply = makePhoneReply(() => undefined)
+    const png = drawPicture(3, 40, 30)
+    expect(reply({ ...turn("[image]"), images: [png] })).toBe(`I see a PNG picture of 40×30 pixels (${png.length} bytes)`)
+    // a baseline JPEG header: SOI, an APP0 segment, then SOF0 with height 480 and width 640
+    const jpeg = Buffer.from("ffd8ffe000104a46494600010100000100010000ffc0000b080 1e00280 01011100".replace(/ /g, ""), "hex")
+    expect(pictureSize(jpeg)).toEqual({ format: "JPEG", width: 640, height: 480 })
+    expect(pictureSize(Buffer.from("GIF89a\x20\x00\x10\x00", "latin1"))).toEqual({ format: "GIF", width: 32, height: 16 })
+    expect(reply({ ...turn("[image]"), images: [Buffer.from("not a picture")] })).toBe("I see a picture (13 bytes)")
+  })
+
   it("draws a valid RGB PNG of the announced size, different for each seed", () => {
     const png = drawPicture(1)
     expect(png.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a")

@@ -55,6 +55,24 @@ const deepImports = (packages) => ({
   }
 })
 
+/**
+ * Optional packages a dependency imports only for a feature we never turn on, answered by a module that
+ * fails when loaded: the bundle then imports nothing a user's install lacks. `kerberos`: https-proxy-agent's
+ * Negotiate proxy authentication (its `negotiate` option, which NodeHttp.ts never sets); the library
+ * catches the failure and says the feature needs that package.
+ */
+const unsupported = (names) => ({
+  name: "unsupported-optional-packages",
+  setup(b) {
+    const filter = new RegExp(`^(${names.join("|")})$`)
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "unsupported" }))
+    b.onLoad({ filter: /.*/, namespace: "unsupported" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not included in openclaw-weixin`)})`,
+      loader: "js"
+    }))
+  }
+})
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 const outfileFlag = process.argv.indexOf("--outfile")
 const outfile = outfileFlag > 0 && process.argv[outfileFlag + 1] !== undefined
@@ -89,7 +107,7 @@ const result = await build({
   // full minification; keepNames keeps every function and class name, so stack traces still read
   minify: true,
   keepNames: true,
-  plugins: [deepImports(["effect", "@effect/platform"])],
+  plugins: [deepImports(["effect", "@effect/platform"]), unsupported(["kerberos"])],
   metafile: true,
   logLevel: "warning"
 })

@@ -122,28 +122,23 @@ const TYPING_STALE_MS = 30_000
 export const makeConversations = (admin: Admin) => {
   const sentByUser: Array<ChatMessage & { readonly botId: string; readonly userId: string }> = []
 
-  /** A text from the persona; with `quote`, a quote of that message by its server id only (no copy of its content). */
-  const sendText = async (
+  /** Injects `body` as a message from the persona and records it as the conversation shows it. */
+  const inject = async (
     botId: string,
     userId: string,
+    body: Record<string, unknown>,
     text: string,
-    quote?: { readonly serverId: string; readonly text: string }
+    quoted?: string
   ): Promise<ChatMessage> => {
     const { now } = (await admin("GET", "/clock")) as { now: number }
-    const injected = (await admin(
-      "POST",
-      "/inject",
-      quote === undefined
-        ? { botId, fromUserId: userId, kind: "text", text }
-        : { botId, fromUserId: userId, kind: "quote", text, svrId: quote.serverId }
-    )) as { messageId?: string }
+    const injected = (await admin("POST", "/inject", { botId, fromUserId: userId, ...body })) as { messageId?: string }
     const message = {
       id: `in-${injected.messageId ?? sentByUser.length}`,
       from: "user" as const,
       at: now,
       text,
       ...(injected.messageId === undefined ? {} : { serverId: injected.messageId }),
-      ...(quote === undefined ? {} : { quote: quote.text }),
+      ...(quoted === undefined ? {} : { quote: quoted }),
       botId,
       userId
     }
@@ -151,29 +146,26 @@ export const makeConversations = (admin: Admin) => {
     return message
   }
 
+  /** A text from the persona; with `quote`, a quote of that message by its server id only (no copy of its content). */
+  const sendText = (
+    botId: string,
+    userId: string,
+    text: string,
+    quote?: { readonly serverId: string; readonly text: string }
+  ): Promise<ChatMessage> =>
+    quote === undefined
+      ? inject(botId, userId, { kind: "text", text }, text)
+      : inject(botId, userId, { kind: "quote", text, svrId: quote.serverId }, text, quote.text)
+
   /** A picture (image/*) or a file from the persona, stored on the emulator's CDN as WeChat would. */
-  const sendMedia = async (botId: string, userId: string, fileName: string, contentType: string, base64: string): Promise<ChatMessage> => {
-    const { now } = (await admin("GET", "/clock")) as { now: number }
+  const sendMedia = (botId: string, userId: string, fileName: string, contentType: string, base64: string): Promise<ChatMessage> => {
     const picture = contentType.startsWith("image/")
-    const injected = (await admin(
-      "POST",
-      "/inject",
-      picture
-        ? { botId, fromUserId: userId, kind: "image", media: { base64 } }
-        : { botId, fromUserId: userId, kind: "file", media: { base64 }, fileName }
-    )) as { messageId?: string }
-    const text = `[${picture ? "picture" : "file"} ${fileName}]`
-    const message = {
-      id: `in-${injected.messageId ?? sentByUser.length}`,
-      from: "user" as const,
-      at: now,
-      text,
-      ...(injected.messageId === undefined ? {} : { serverId: injected.messageId }),
+    return inject(
       botId,
-      userId
-    }
-    sentByUser.push(message)
-    return message
+      userId,
+      picture ? { kind: "image", media: { base64 } } : { kind: "file", media: { base64 }, fileName },
+      `[${picture ? "picture" : "file"} ${fileName}]`
+    )
   }
 
   const read = async (botId: string, userId: string): Promise<Conversation> => {

@@ -5,7 +5,8 @@
  */
 import { HttpClient } from "@effect/platform"
 import { RequestError } from "@effect/platform/HttpClientError"
-import { Chunk, Clock, Effect, Layer, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { expect } from "vitest"
 import { CdnTransport } from "../../src/ilink/CdnTransport.js"
 import { responseFromWeb } from "../../src/ilink/NodeHttp.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
@@ -97,3 +98,20 @@ export const uploadUrlApi = (answer: (request: GetUploadUrlRequest) => Effect.Ef
   })
   return { calls, layer: Layer.succeed(ILinkApi, api) }
 }
+
+/** Lets pending promises settle and the fibers they wake run (a body's chunks, a watchdog's check). */
+export const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(Effect.repeatN(5))
+
+/**
+ * Moves virtual time to just before `deadline`, checks `fiber` is still waiting, then to `deadline`, and
+ * answers the fiber's exit: a timeout that fires exactly then and not a moment earlier.
+ */
+export const exitExactlyAt = <A, E>(fiber: Fiber.Fiber<A, E>, deadline: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    yield* settle
+    yield* TestClock.adjust(Duration.subtract(Duration.decode(deadline), Duration.millis(1)))
+    yield* settle
+    expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+    yield* TestClock.adjust("1 millis")
+    return yield* Fiber.await(fiber)
+  })

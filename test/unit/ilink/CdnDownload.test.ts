@@ -13,7 +13,7 @@ import {
   CdnTimeout,
   CdnTooLarge
 } from "../../../src/ilink/CdnError.js"
-import { bodyOf, brokenBodyOf, type CdnAnswer, fakeCdn } from "../../support/CdnTestkit.js"
+import { bodyOf, brokenBodyOf, type CdnAnswer, exitExactlyAt, fakeCdn, settle } from "../../support/CdnTestkit.js"
 
 const keyBytes = randomBytes(16)
 const key = aesKeyFromBytes(keyBytes)
@@ -57,7 +57,6 @@ const failureOf = <A>(exit: Exit.Exit<A, CdnError>): CdnError => {
 }
 
 /** Lets promise-based body streams move between virtual-time steps. */
-const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(Effect.repeatN(5))
 
 describe("CdnDownload: location (PROTOCOL §1.2, §1.8.10)", () => {
   it.effect("uses full_url verbatim when present, with no request headers", () =>
@@ -275,12 +274,7 @@ describe("CdnDownload: timeouts (virtual time)", () => {
   it.effect("a body that stops moving fails with an idle timeout 30 s after its last chunk", () =>
     Effect.gen(function*() {
       const fiber = yield* fork(() => ok(bodyOf([encrypt(randomBytes(64)).subarray(0, 32)], "stall")))
-      yield* settle
-      yield* TestClock.adjust("29999 millis")
-      yield* settle
-      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-      yield* TestClock.adjust("1 millis")
-      const exit = yield* Fiber.await(fiber)
+      const exit = yield* exitExactlyAt(fiber, "30 seconds")
       expect(failureOf(exit)).toMatchObject({ _tag: "CdnTimeout", phase: "idle", timeoutMs: 30_000 })
     }))
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { idleBody } from "../../../src/ilink/IdleBody.js"
+import { exitExactlyAt, settle } from "../../support/CdnTestkit.js"
 
 const options = {
   idle: "30 seconds",
@@ -25,8 +26,6 @@ const controlled = () => {
   }
 }
 
-// lets the body's promises and the fibers they wake run
-const settle = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(Effect.repeatN(3))
 
 describe("idleBody", () => {
   it.effect("a read that waits 30 s fails with onIdle then, not a moment earlier", () =>
@@ -34,13 +33,7 @@ describe("idleBody", () => {
       const source = controlled()
       const fiber = yield* Effect.fork(Stream.runCollect(idleBody(source.body, options)))
       source.send(10)
-      yield* settle
-      yield* TestClock.adjust("29999 millis")
-      yield* settle
-      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-      yield* TestClock.adjust("1 millis")
-      const exit = yield* Fiber.await(fiber)
-      expect(exit).toEqual(Exit.fail("idle"))
+      expect(yield* exitExactlyAt(fiber, "30 seconds")).toEqual(Exit.fail("idle"))
       expect(source.cancelled()).toBe(true)
     }))
 

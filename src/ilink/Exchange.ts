@@ -138,9 +138,15 @@ export const requireRetZero = (
 
 /** Sends requests through `httpClient`; every method fails only with typed iLink errors. */
 export const makeExchange = (httpClient: HttpClient.HttpClient) => {
-  // no trace-propagation headers: the server gets exactly the header set of PROTOCOL §1.3; each request is
-  // aborted when its exchange ends, so a body left unread (refused by its declared length) frees its socket
-  const client = httpClient.pipe(HttpClient.withTracerPropagation(false), HttpClient.withScope)
+  // no trace-propagation headers: the server gets exactly the header set of PROTOCOL §1.3; no client span
+  // either (nothing collects spans, and a held long-poll would keep one, with every header as an attribute,
+  // for 35 s); each request is aborted when its exchange ends, so a body left unread (refused by its
+  // declared length) frees its socket
+  const client = httpClient.pipe(
+    HttpClient.withTracerPropagation(false),
+    HttpClient.withTracerDisabledWhen(() => true),
+    HttpClient.withScope
+  )
 
   /**
    * Sends one request and returns the 2xx body text. A non-2xx status fails with ILinkHttpStatusError

@@ -179,8 +179,12 @@ export const nodeHttpClient = (agents: NodeAgents): HttpClient.HttpClient =>
         nodeRequest.on("error", (cause) => resume(Effect.fail(failed(cause))))
         nodeRequest.once("response", (message) => resume(Effect.succeed(message)))
       })
-      return Effect.zipRight(sendBody(nodeRequest, request, failed), response, { concurrent: true }).pipe(
-        Effect.map((message) => responseFromWeb(request, toWebResponse(message)))
-      )
+      // A streamed body is written while the answer is awaited (a server may answer, or fail, before it
+      // ends). Any other body is written in one synchronous step, before any event of the request can
+      // fire, so no fiber is forked: a held long-poll is one waiting fiber, not three.
+      const sent = request.body._tag === "Stream"
+        ? Effect.zipRight(sendBody(nodeRequest, request, failed), response, { concurrent: true })
+        : Effect.zipRight(sendBody(nodeRequest, request, failed), response)
+      return Effect.map(sent, (message) => responseFromWeb(request, toWebResponse(message)))
     })
   )

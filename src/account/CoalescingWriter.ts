@@ -1,6 +1,7 @@
 /**
- * CoalescingWriter: one writer fiber that keeps one file up to date by rewriting it whole from the state
- * at the moment of each write (ContextTokens keeps one per file).
+ * CoalescingWriter: a writer fiber that keeps one file up to date by rewriting it whole from the state
+ * at the moment of each write (ContextTokens keeps one per file). The fiber is alive only while there
+ * is something to write (OnDemandWorker.ts), so an idle account holds none.
  *
  * Changes are numbered. `change` records one and wakes the writer without waiting for the disk; a write
  * covers every change recorded before it started, so the changes made while a write runs share the next
@@ -9,7 +10,9 @@
  *
  * The writer lives in the scope `make` runs in; closing that scope first flushes, then stops the fiber.
  */
-import { Effect, Queue, Ref, type Scope, Stream, SubscriptionRef } from "effect"
+import { Effect, type Scope } from "effect"
+import { OnDemandWorker } from "./OnDemandWorker.js"
+import { Watched } from "./Watched.js"
 
 export interface CoalescingWriter {
   /** records a change, wakes the writer, and returns the change's number */
@@ -27,31 +30,27 @@ export const make = <E>(options: {
   readonly warning: string
 }): Effect.Effect<CoalescingWriter, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const recorded = yield* Ref.make(0)
-    const written = yield* SubscriptionRef.make(0)
-    // one pending wake-up is enough: the write it starts covers every change made before it
-    const wake = yield* Queue.sliding<void>(1)
+    let recorded = 0
+    const written = yield* Watched.make(0)
+    // one write covers every change recorded before it started
+    const writer = yield* OnDemandWorker.make(Effect.suspend(() => {
+      const covers = recorded
+      return options.save.pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning(options.warning, cause)),
+        Effect.zipRight(written.update(() => covers))
+      )
+    }))
 
-    const writeOnce = Effect.gen(function*() {
-      yield* Queue.take(wake)
-      const covers = yield* Ref.get(recorded)
-      yield* options.save.pipe(Effect.catchAllCause((cause) => Effect.logWarning(options.warning, cause)))
-      yield* SubscriptionRef.set(written, covers)
-    })
-    yield* Effect.forkScoped(Effect.forever(writeOnce))
-
-    const settled = (n: number): Effect.Effect<void> =>
-      Effect.flatMap(SubscriptionRef.get(written), (now) =>
-        now >= n
-          ? Effect.void
-          : written.changes.pipe(Stream.filter((done) => done >= n), Stream.take(1), Stream.runDrain))
-
-    const flush = Effect.flatMap(Ref.get(recorded), settled)
-    // added after the fork, so it runs before the fiber is interrupted
+    const settled = (n: number): Effect.Effect<void> => written.until((done) => done >= n)
+    const flush = Effect.suspend(() => settled(recorded))
+    // added after the writer's scope, so it runs before the writer is interrupted
     yield* Effect.addFinalizer(() => flush)
 
     return {
-      change: Ref.updateAndGet(recorded, (n) => n + 1).pipe(Effect.tap(() => Queue.offer(wake, undefined))),
+      change: Effect.suspend(() => {
+        const n = ++recorded
+        return Effect.as(writer.wake, n)
+      }),
       settled,
       flush
     }

@@ -20,9 +20,10 @@
  *   runs as usual. A failed turn is never retried here (a retry could repeat visible replies); the
  *   account actor then marks it done. Workers never die from a turn.
  */
-import { Cause, Effect, type Scope, Stream, SubscriptionRef } from "effect"
+import { Cause, Effect, type Scope } from "effect"
 import { DEFAULT_DISPATCH_CAPACITY, DEFAULT_DISPATCH_CONCURRENCY } from "../config/Defaults.js"
 import type { Peer, PeerKey } from "../domain/PeerId.js"
+import { Watched } from "./Watched.js"
 
 /** What the Dispatcher needs of a message: a key for log lines and the peer whose FIFO it joins. */
 export interface Dispatchable {
@@ -80,7 +81,7 @@ export const make = <A extends Dispatchable, R>(
     // holds each peer with work at most once, so it never exceeds `capacity` entries
     const ready: Array<PeerKey> = []
     const lanes = new Map<PeerKey, PeerLane<A>>()
-    const size = yield* SubscriptionRef.make(0)
+    const size = yield* Watched.make(0)
     // workers are forked when work arrives and end when the ready queue is empty, so an idle account
     // holds no worker fiber; `workers` counts the live ones (at most `concurrency`)
     let workers = 0
@@ -137,7 +138,7 @@ export const make = <A extends Dispatchable, R>(
         yield* runTurn(message, joined)
         if (lane.pending.length > 0) ready.push(key)
         else lanes.delete(key)
-        yield* SubscriptionRef.update(size, (n) => n - 1 - joined.length)
+        yield* size.update((n) => n - 1 - joined.length)
         yield* permits.release(1 + joined.length)
       }
     })
@@ -153,7 +154,7 @@ export const make = <A extends Dispatchable, R>(
     )
     const runAside = (message: A): Effect.Effect<void> =>
       runTurn(message).pipe(
-        Effect.ensuring(Effect.zipRight(SubscriptionRef.update(size, (n) => n - 1), permits.release(1))),
+        Effect.ensuring(Effect.zipRight(size.update((n) => n - 1), permits.release(1))),
         Effect.provide(context),
         Effect.interruptible,
         Effect.forkIn(scope),
@@ -180,20 +181,16 @@ export const make = <A extends Dispatchable, R>(
       // waiting for a permit can be interrupted; once taken, the message is queued without a gap
       Effect.uninterruptibleMask((restore) =>
         restore(permits.take(1)).pipe(
-          Effect.zipRight(SubscriptionRef.update(size, (n) => n + 1)),
+          Effect.zipRight(size.update((n) => n + 1)),
           Effect.zipRight(options.bypass?.(message) === true ? runAside(message) : enqueue(message))
         )
       )
 
-    const awaitIdle = size.changes.pipe(
-      Stream.filter((n) => n === 0),
-      Stream.take(1),
-      Stream.runDrain
-    )
+    const awaitIdle = size.until((n) => n === 0)
 
     return {
       offer,
-      size: SubscriptionRef.get(size),
+      size: size.get,
       awaitIdle,
       activePeers: Effect.sync(() => lanes.size),
       workers: Effect.sync(() => workers)

@@ -17,13 +17,14 @@
  * mark, appends them in one write (one fsync), and completes each caller with that write's outcome. Marks
  * that arrive while a write runs share the next one; closing the scope writes the marks still queued.
  */
-import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Exit, Layer, Queue, type Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Exit, Layer, type Scope } from "effect"
 import { normalizePeerId } from "../domain/PeerId.js"
 import { CursorStore } from "../state/CursorStore.js"
 import { InboxJournal } from "../state/InboxJournal.js"
 import type { StateError } from "../state/StateError.js"
 import type { RejectedMessage } from "../wire/Api.js"
 import type { WeixinMessage } from "../wire/Message.js"
+import { OnDemandWorker } from "./OnDemandWorker.js"
 import {
   claimLine,
   type ClaimedMessage,
@@ -268,7 +269,6 @@ const make = Effect.fn("Inbox.make")(function*(options: {
   // the end. (A queue could hand a mark to a writer that is interrupted before it resumes: lost.)
   let marks: Array<QueuedMark> = []
   let marksClosed = false
-  const wake = yield* Queue.sliding<void>(1)
   const takeMarks = () => {
     const taken = marks
     marks = []
@@ -303,25 +303,19 @@ const make = Effect.fn("Inbox.make")(function*(options: {
       })
     )
 
-  // Once a batch is taken, its write and the answers to its callers run to the end.
-  const writer = Effect.uninterruptibleMask((restore) =>
-    restore(Queue.take(wake)).pipe(
-      Effect.zipRight(Effect.suspend(() => {
-        const taken = takeMarks()
-        return taken.length === 0 ? Effect.void : writeMarks(taken)
-      }))
-    )
-  )
-  yield* Effect.forkScoped(Effect.forever(writer))
+  // Once a batch is taken, its write and the answers to its callers run to the end. The writer fiber is
+  // alive only while marks wait (OnDemandWorker.ts).
+  const writer = yield* OnDemandWorker.make(Effect.uninterruptible(Effect.suspend(() => {
+    const taken = takeMarks()
+    return taken.length === 0 ? Effect.void : writeMarks(taken)
+  })))
   // Runs before the writer is interrupted: marks still queued are written, later ones are refused.
   yield* Effect.addFinalizer(() =>
     Effect.suspend(() => {
       marksClosed = true
       const rest = takeMarks()
       return rest.length === 0 ? Effect.void : writeMarks(rest)
-    }).pipe(
-      Effect.zipRight(Queue.shutdown(wake))
-    )
+    })
   )
 
   /** The write that will carry the mark of `key`, queued now if it is not yet; none if `key` is done. */
@@ -340,7 +334,7 @@ const make = Effect.fn("Inbox.make")(function*(options: {
           if (marksClosed) return Effect.interrupt
           marksInFlight.set(key, fresh)
           marks.push({ key, line: doneLine(key, now), written: fresh, unwatched })
-          return Effect.as(Queue.offer(wake, undefined), fresh)
+          return Effect.as(writer.wake, fresh)
         })
       )
     })

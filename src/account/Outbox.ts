@@ -49,6 +49,7 @@ import {
   Receipt
 } from "./Receipt.js"
 import { type MediaUploader, MediaUploadFailed, type OutboundMedia, uploadMediaItem } from "./OutboundMedia.js"
+import { OnDemandWorker } from "./OnDemandWorker.js"
 import { type ChunkContext, classifyRet, classifySendFailure, isNeverReachedTransport, refusalFor } from "./SendPolicy.js"
 
 export interface SendRequest {
@@ -224,16 +225,20 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
         Effect.annotateLogs({ accountId, peer: job.peer.id })
       )
 
-    const sender = Effect.forever(
-      Effect.gen(function* () {
-        const job = yield* Queue.take(queue)
+    // sends what is queued, in order, then ends: the sender fiber is alive only while there is something
+    // to send (OnDemandWorker.ts), so an idle account holds none
+    const deliverQueued = Effect.gen(function* () {
+      while (true) {
+        const next = yield* Queue.poll(queue)
+        if (Option.isNone(next)) return
+        const job = next.value
         current = { job, clientId: undefined, sent: [] }
         // its own span, so the time a send waits in the queue is Outbox.send minus Outbox.deliver
         const exit = yield* Effect.exit(process(job).pipe(Effect.withSpan("Outbox.deliver")))
         current = undefined
         yield* Deferred.done(job.result, exit)
-      })
-    )
+      }
+    })
 
     // Runs last on stop: answers the caller of a send the grace did not save; it may have gone out.
     yield* Effect.addFinalizer(() =>
@@ -256,7 +261,7 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
         }
       })
     )
-    yield* Effect.forkScoped(sender)
+    const sender = yield* OnDemandWorker.make(deliverQueued)
     // Runs first on stop (finalizers run in reverse): refuse new work, fail what is queued, then give the
     // send in flight a bounded grace before the sender fiber is interrupted.
     yield* Effect.addFinalizer(() =>
@@ -324,7 +329,9 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
         if (first === undefined) return yield* Effect.fail(new EmptyMessage({ peer: peer.id }))
         const result = yield* Deferred.make<Receipt, OutboxError>()
         // a stop shuts the queue down, which interrupts an offer still waiting for room: that is a refusal
+        // the sender is woken however the offer ends, so a job can never sit in the queue with no sender
         const accepted = yield* Queue.offer(queue, { peer, request, items: [first, ...rest], result }).pipe(
+          Effect.ensuring(sender.wake),
           Effect.catchAllCause(() => Effect.succeed(false))
         )
         if (!accepted) return yield* Effect.fail(new OutboxClosed({ peer: peer.id }))
@@ -359,7 +366,7 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
   })
 
 /**
- * The Outbox of one account. Built by the AccountActor in its own scope (the sender fiber lives there);
+ * The Outbox of one account. Built by the AccountActor in its own scope (the sender fiber runs there while there is something to send);
  * the CLI process builds a short-lived one for `message send`.
  */
 export class Outbox extends Context.Tag("openclaw-weixin/Outbox")<Outbox, OutboxService>() {

@@ -1,0 +1,61 @@
+/**
+ * OnDemandWorker: a consumer fiber that exists only while it has work (ARCHITECTURE "Light accounts").
+ *
+ * The house idiom is one consumer fiber per queue, forked into the actor's scope for its whole life. An
+ * idle account then holds every such fiber, each with its own stack and copy of the fiber refs, for
+ * nothing. Here `wake` records that there is work and forks the worker only when none is running; the
+ * worker runs `work` until no wake came in during the last run, then ends. A wake always leads to one
+ * more run of `work` that starts after it, which is what a `Queue.sliding(1)` of wake-ups gave.
+ *
+ * The worker runs in a scope forked from the one `make` runs in, at the point `make` runs: the
+ * finalizers added after `make` run before it is interrupted, as they did for a fiber forked there.
+ * It runs with the fiber refs `make` ran with, as a fiber forked there would: whoever wakes it, it sends
+ * through the account's iLink settings and logs through the account's logger, with its annotations.
+ */
+import { Effect, ExecutionStrategy, Scope } from "effect"
+
+export interface OnDemandWorker {
+  /** there is work: runs `work` once more after this, forking the worker if none is running */
+  readonly wake: Effect.Effect<void>
+  /** whether a worker fiber is alive right now */
+  readonly running: Effect.Effect<boolean>
+}
+
+export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDemandWorker, never, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    // the worker runs with what `make` ran with (context, logger, log annotations, clock), whoever wakes it
+    const refs = yield* Effect.getFiberRefs
+    let pending = false
+    // the id of the live worker, 0 when none; a worker only ever clears its own id, so one that ends
+    // late (cut off, or still unwinding) never hides the worker a later wake forked
+    let live = 0
+    let lastId = 0
+    // Deciding to end and ending happen in one synchronous step, so a wake that comes in while `work`
+    // runs is always seen by this worker, and a wake after that always forks a new one.
+    const loop = (id: number): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => {
+        if (!pending) {
+          if (live === id) live = 0
+          return Effect.void
+        }
+        pending = false
+        return Effect.zipRight(work, loop(id))
+      })
+    const worker = (id: number) =>
+      Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), loop(id) as Effect.Effect<void>))
+    const wake = Effect.suspend(() => {
+      pending = true
+      if (live !== 0) return Effect.void
+      const id = ++lastId
+      live = id
+      return Effect.forkIn(worker(id), scope).pipe(
+        // a worker cut off by its scope's close (even before it started) or by a defect lets a later
+        // wake fork a new one
+        Effect.flatMap((fiber) => Effect.sync(() => fiber.addObserver(() => void (live === id && (live = 0))))),
+      )
+    })
+    return { wake, running: Effect.sync(() => live !== 0) }
+  })
+
+export const OnDemandWorker = { make }

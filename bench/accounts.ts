@@ -1,20 +1,22 @@
 /**
  * accounts: what an idle account costs. The real Supervisor runs accounts through the production
- * AccountRunner (real AccountActors, ILinkApi over HTTP, state stores in a temp dir) against one in-process emulator that holds idle long-polls for 35 s, as the
- * iLink server does, so idle accounts really sit in a held poll. Measured in one run:
+ * AccountRunner (real AccountActors, ILinkApi over HTTP, state stores in a temp dir) against one emulator
+ * that holds idle long-polls for 35 s, as the iLink server does, so idle accounts really sit in a held
+ * poll. The emulator runs in a child process (bench/support/emulator-child.ts): the server's side of
+ * every held poll is not in the heap measured here, as it is not in a gateway's. Measured in one run:
  *
- *   1 account, then 200 accounts (each has answered one message, so it is warmed: context token,
- *   typing ticket, seen ids), then the same 200 bots polled by bare ILinkApi loops (no actor) to show
- *   the share of the emulator and the HTTP long-poll.
+ *   1 account, then 1,000 accounts (each has answered one message under "typing…", as a gateway turn
+ *   does, so it is warmed: context token, typing ticket, seen ids), then the same 1,000 bots polled by
+ *   bare ILinkApi loops (no actor) to show the share of the HTTP long-poll itself.
  *
  * Memory: JS heap (heapUsed) and RSS after a forced full GC, as deltas between stages, so the process's
  * fixed cost (modules, emulator, HTTP client) cancels out. GC is exposed at run time (v8 flag + vm), so
  * no node flag is needed with `npm run bench -- accounts`. RSS seldom shrinks after GC and is noisier;
  * the heap figure is the one to compare.
  *
- * CPU: process.cpuUsage (user + system, all threads) over a 30 s idle window, as % of one core. The
- * emulator runs in this process and its CPU counts too; the bare-poller stage measures emulator + HTTP
- * for the same 200 held polls, and the difference is printed as the actors' own idle cost.
+ * CPU: process.cpuUsage (user + system, all threads of this process) over a 30 s idle window, as % of
+ * one core; the emulator's CPU is its own process's. The bare-poller stage measures the HTTP client of
+ * the same held polls, and the difference is printed as the actors' own idle cost.
  */
 import { Effect, Exit, HashMap, Layer, Logger, LogLevel, Redacted, Ref, Scope } from "effect"
 import * as Fs from "node:fs"
@@ -32,10 +34,11 @@ import { ILinkApi } from "../src/ilink/ILinkApi.js"
 import { AccountStore } from "../src/state/AccountStore.js"
 import { CursorStore } from "../src/state/CursorStore.js"
 import { State } from "../src/state/State.js"
-import { type BotInfo, makeEmulator } from "../sandbox/emulator/Emulator.js"
+import type { BotInfo } from "../sandbox/emulator/Emulator.js"
+import { childEmulator } from "./support/childEmulator.js"
 import { InboundMediaStore } from "../src/account/InboundMediaStore.js"
 
-const ACCOUNTS = 200
+const ACCOUNTS = 1_000
 const IDLE_WINDOW_MS = 30_000
 /** the server's hold of an idle getupdates (iLink holds about 35 s) */
 const LONG_POLL_MS = 35_000
@@ -115,10 +118,10 @@ const fmt = (n: number, digits = 1) => n.toFixed(digits)
 const program = Effect.scoped(Effect.gen(function*() {
   if (gc === undefined) console.log("warning: could not expose gc; memory figures include garbage")
   console.log(
-    `accounts: 1 and ${ACCOUNTS} idle accounts on one emulator (long-poll hold ${LONG_POLL_MS / 1000} s), ` +
+    `accounts: 1 and ${ACCOUNTS} idle accounts on one emulator in a child process (long-poll hold ${LONG_POLL_MS / 1000} s), ` +
       `idle CPU over ${IDLE_WINDOW_MS / 1000} s`
   )
-  const emulator = yield* makeEmulator({ longPollMs: LONG_POLL_MS })
+  const emulator = yield* childEmulator({ longPollMs: LONG_POLL_MS })
   const stateDir = yield* Effect.acquireRelease(
     Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "bench-accounts-"))),
     (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
@@ -126,7 +129,7 @@ const program = Effect.scoped(Effect.gen(function*() {
   const answered = yield* Ref.make(0)
   const host: AgentTurnsService = {
     run: (_turn, reply) =>
-      reply.sendText("ok").pipe(
+      reply.withTyping(reply.sendText("ok")).pipe(
         Effect.ignore,
         Effect.zipRight(Ref.update(answered, (n) => n + 1)),
         Effect.as(TurnOutcome.Completed({ replies: 1 }))
@@ -144,7 +147,7 @@ const program = Effect.scoped(Effect.gen(function*() {
     Effect.provide(context)
   )
 
-  const requestCount = Effect.map(emulator.requests(), (r) => r.length)
+  const requestCount = emulator.ask<number>({ kind: "request-count" })
   /** No request reached the emulator for a second: every account sits in a held poll. */
   const quiet = Effect.gen(function*() {
     let last = yield* requestCount
@@ -167,7 +170,7 @@ const program = Effect.scoped(Effect.gen(function*() {
     Effect.gen(function*() {
       const fresh: Array<BotInfo> = []
       while (bots.length < total) {
-        const bot = yield* emulator.addBot()
+        const bot = yield* emulator.ask<BotInfo>({ kind: "add-bot" })
         const id = normalizeAccountId(bot.botId)
         yield* store.save(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
         yield* store.register(id)
@@ -176,7 +179,7 @@ const program = Effect.scoped(Effect.gen(function*() {
         fresh.push(bot)
       }
       // an account shows Running after its first poll returns; the message makes that happen now
-      for (const bot of fresh) yield* emulator.injectInbound({ botId: bot.botId, kind: "text", text: "hello" })
+      for (const bot of fresh) yield* emulator.ask({ kind: "inject-text", botId: bot.botId, text: "hello" })
       yield* waitFor(Effect.map(Ref.get(answered), (n) => n === total), `${total} answers`, 120_000)
       yield* waitFor(Effect.map(runningCount, (n) => n === total), `${total} accounts running`, 60_000)
       yield* quiet
@@ -191,11 +194,7 @@ const program = Effect.scoped(Effect.gen(function*() {
   yield* growTo(ACCOUNTS)
   const memoryN = yield* settledMemory
   const cpuN = yield* idleCpuPercent(requestCount)
-  const sentN = yield* emulator.sent()
-  const delivered = sentN.filter((s) => s.outcome === "delivered").length
-
-  // the emulator's request log grows with every request and lives in this heap: estimated by its JSON size
-  const logBytes = JSON.stringify(yield* emulator.requests()).length
+  const delivered = yield* emulator.ask<number>({ kind: "delivered-count" })
 
   for (const bot of bots) yield* supervisor.forget(normalizeAccountId(bot.botId))
   yield* waitFor(Effect.map(runningCount, (n) => n === 0), "all accounts stopped", 60_000)
@@ -226,25 +225,23 @@ const program = Effect.scoped(Effect.gen(function*() {
   const heapFirst = kb(memory1.heapUsed - memory0.heapUsed)
   const heapPer = kb(memoryN.heapUsed - memory1.heapUsed) / others
   const rssPer = kb(memoryN.rss - memory1.rss) / others
-  const logPer = kb(logBytes) / ACCOUNTS
   const pollerHeapPer = kb(memoryPollers.heapUsed - memoryStopped.heapUsed) / ACCOUNTS
   const actorCpuN = Math.max(0, cpuN.percent - cpuPollers.percent)
   const cpuRatio = cpuN.percent / cpu1.percent
 
-  console.log(`answers delivered: ${delivered}/${ACCOUNTS}; emulator violations: ${(yield* emulator.violations()).length}`)
+  console.log(`answers delivered: ${delivered}/${ACCOUNTS}; emulator violations: ${(yield* emulator.ask<ReadonlyArray<unknown>>({ kind: "violations" })).length}`)
   console.log("memory (after GC)")
   console.log(`  first account:                 heap +${fmt(heapFirst)} kB (includes one-time costs of the first account)`)
   console.log(`  each of the next ${others}:         heap +${fmt(heapPer)} kB, rss +${fmt(rssPer)} kB per account`)
-  console.log(`    of which emulator request log ~${fmt(logPer)} kB per account (JSON size; the server side, not ours)`)
-  console.log(`    bare long-poll (emulator + HTTP, no actor): heap +${fmt(pollerHeapPer)} kB per account`)
+  console.log(`    bare long-poll (the HTTP client, no actor): heap +${fmt(pollerHeapPer)} kB per account`)
   console.log(`  per account ratio, ${ACCOUNTS} vs first: ${fmt(heapPer / heapFirst, 2)}`)
   console.log(
     `  after stopping all ${ACCOUNTS}:        heap ${fmt(kb(memoryStopped.heapUsed - memory1.heapUsed) / others)} kB per ` +
-      "stopped account above the 1-account figure (what a stop leaves behind, emulator log included)"
+      "stopped account above the 1-account figure (what a stop leaves behind)"
   )
   console.log(
     `idle CPU over ${IDLE_WINDOW_MS / 1000} s, opened ${WINDOW_OFFSET_MS / 1000} s after the last request so every held ` +
-      "poll is renewed once inside it (% of one core, whole process, emulator included)"
+      "poll is renewed once inside it (% of one core, this process)"
   )
   console.log(`  1 account:                     ${fmt(cpu1.percent, 3)} %  (${cpu1.requests} requests in the window)`)
   console.log(`  ${ACCOUNTS} accounts:                  ${fmt(cpuN.percent, 3)} %  (${cpuN.requests} requests in the window)`)
@@ -252,9 +249,9 @@ const program = Effect.scoped(Effect.gen(function*() {
   console.log(`  ${ACCOUNTS} actors minus bare long-polls: ${fmt(actorCpuN, 3)} %`)
   console.log(`  ratio ${ACCOUNTS} / 1: ${fmt(cpuRatio, 1)} (linear would be ${ACCOUNTS})`)
   console.log(
-    `RESULT accounts accounts=${ACCOUNTS} mem_per_account_kb=${fmt(heapPer)} idle_cpu_pct_200=${fmt(cpuN.percent, 3)} ` +
+    `RESULT accounts accounts=${ACCOUNTS} mem_per_account_kb=${fmt(heapPer)} idle_cpu_pct_n=${fmt(cpuN.percent, 3)} ` +
       `idle_cpu_pct_1=${fmt(cpu1.percent, 3)} ratio=${fmt(cpuRatio, 1)} rss_per_account_kb=${fmt(rssPer)} ` +
-      `idle_cpu_pct_bare_polls_200=${fmt(cpuPollers.percent, 3)}`
+      `idle_cpu_pct_bare_polls_n=${fmt(cpuPollers.percent, 3)}`
   )
 }))
 

@@ -10,7 +10,7 @@
  *     file (`node:stream` pipeline, no checks): what Node itself needs to move, decrypt and store the bytes;
  *   - the pipeline, after a 16 MiB warm-up file (module loading, JIT, connection set-up).
  *
- * The emulator runs in a child process (bench/media-cdn/emulator-child.ts), so its CDN serves from its own
+ * The emulator runs in a child process (bench/support/emulator-child.ts), so its CDN serves from its own
  * thread and does not take the client's CPU. For scale it also times a bare node:http GET of the same
  * ciphertext from that CDN, body dropped (`http_only_ms`): the transport's floor on this machine. No
  * client can beat it, so `raw_decrypt_ms / http_only_ms` bounds the issue's ratio from above
@@ -27,14 +27,13 @@
 import { Duration, Effect, Either, Logger, LogLevel, Schema } from "effect"
 import { createDecipheriv, randomBytes } from "node:crypto"
 import { pipeline } from "node:stream/promises"
-import { type ChildProcess, fork } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as V8 from "node:v8"
-import { fileURLToPath } from "node:url"
 import * as Vm from "node:vm"
+import { childEmulator } from "./support/childEmulator.js"
 import { InboundMedia } from "../src/account/InboundMedia.js"
 import type { ClaimedMessage } from "../src/account/InboxRecords.js"
 import { normalizePeerId } from "../src/domain/PeerId.js"
@@ -62,43 +61,6 @@ const mb = (bytes: number) => bytes / (1024 * 1024)
 const stateDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bench-media-in-"))
 process.env["OPENCLAW_STATE_DIR"] = stateDir
 
-/** The emulator in a child process (bench/media-cdn/emulator-child.ts), so its CDN serves from another core. */
-interface ChildEmulator {
-  readonly cdnBaseUrl: string
-  readonly botId: string
-  readonly ask: <A>(message: Record<string, unknown>) => Promise<A>
-}
-
-const startChild = Effect.acquireRelease(
-  Effect.async<{ child: ChildProcess; ready: { cdnBaseUrl: string; botId: string } }>((resume) => {
-    // inherits tsx's loader flags from this process's execArgv
-    const child = fork(Path.join(Path.dirname(fileURLToPath(import.meta.url)), "media-cdn", "emulator-child.ts"), [], { stdio: "inherit" })
-    child.once("message", (ready: { cdnBaseUrl: string; botId: string }) => resume(Effect.succeed({ child, ready })))
-  }),
-  ({ child }) => Effect.sync(() => child.disconnect())
-)
-
-const childEmulator = Effect.map(startChild, ({ child, ready }): ChildEmulator => {
-  let next = 0
-  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-  child.on("message", (message: { kind: string; id: number; value?: unknown; error?: string }) => {
-    const pending = waiting.get(message.id)
-    waiting.delete(message.id)
-    if (message.error !== undefined) pending?.reject(new Error(message.error))
-    else pending?.resolve(message.value)
-  })
-  return {
-    cdnBaseUrl: ready.cdnBaseUrl,
-    botId: ready.botId,
-    ask: <A>(message: Record<string, unknown>) =>
-      new Promise<A>((resolve, reject) => {
-        const id = next++
-        waiting.set(id, { resolve: resolve as (value: unknown) => void, reject })
-        child.send({ ...message, id })
-      })
-  }
-})
-
 interface InjectedFile {
   readonly json: string
   readonly messageId: string
@@ -108,15 +70,15 @@ interface InjectedFile {
 }
 
 const program = Effect.gen(function*() {
-  const emulator = yield* childEmulator
+  const emulator = yield* childEmulator()
   const media = yield* InboundMedia
-  const settings = { accountId: emulator.botId, cdnBaseUrl: emulator.cdnBaseUrl, maxBytes: FILE_BYTES }
+  const settings = { accountId: emulator.bot.botId, cdnBaseUrl: emulator.cdnBaseUrl, maxBytes: FILE_BYTES }
 
   const claimFile = (data: Uint8Array, fileName: string) =>
     Effect.gen(function*() {
       const source = Path.join(stateDir, `source-${fileName}`)
       Fs.writeFileSync(source, data)
-      const injected = yield* Effect.promise(() => emulator.ask<InjectedFile>({ kind: "inject-file", path: source, fileName }))
+      const injected = yield* emulator.ask<InjectedFile>({ kind: "inject-file", path: source, fileName })
       Fs.rmSync(source)
       const message = yield* Schema.decodeUnknown(WeixinMessage)(Either.getOrThrow(parseLossless(injected.json)))
       const claimed: ClaimedMessage = {

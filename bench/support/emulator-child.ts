@@ -17,7 +17,8 @@ import { type EndpointName, makeEmulator } from "../../sandbox/emulator/Emulator
 export type Ask =
   /** a file from the first bot's user; the plaintext is read from `path`, so 100 MB never crosses the channel */
   | { readonly kind: "inject-file"; readonly id: number; readonly path: string; readonly fileName: string }
-  | { readonly kind: "inject-text"; readonly id: number; readonly botId: string; readonly text: string }
+  | { readonly kind: "inject-text"; readonly id: number; readonly botId: string; readonly text: string; readonly fromUserId?: string }
+  | { readonly kind: "add-user"; readonly id: number; readonly userId: string }
   | { readonly kind: "add-bot"; readonly id: number }
   | { readonly kind: "requests"; readonly id: number; readonly endpoint: EndpointName }
   | { readonly kind: "request-count"; readonly id: number }
@@ -50,7 +51,17 @@ const main = Effect.gen(function*() {
           })
         )
       case "inject-text":
-        return Effect.map(emulator.injectInbound({ botId: ask.botId, kind: "text", text: ask.text }), (injected) => injected.messageId)
+        return Effect.map(
+          emulator.injectInbound({
+            botId: ask.botId,
+            kind: "text",
+            text: ask.text,
+            ...(ask.fromUserId === undefined ? {} : { fromUserId: ask.fromUserId })
+          }),
+          (injected) => injected.messageId
+        )
+      case "add-user":
+        return emulator.addUser(ask.userId)
       case "add-bot":
         return emulator.addBot()
       case "requests":

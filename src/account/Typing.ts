@@ -1,18 +1,17 @@
 /**
  * Typing: shows "typing…" to a peer while its agent turn runs (PROTOCOL §5.6).
  *
- * The typing ticket comes from `getconfig`, cached per peer in a bounded `Cache` (past its capacity the
- * oldest peers are forgotten first), with the time to live chosen from the fetch's Exit: after a success the ticket
- * is kept for a random part of 24 h (so peers do not all refresh at once); after a failure the next fetch
- * waits 2 s, then 4 s, 8 s, … up to 1 h, and the last good ticket is used meanwhile, as the official
- * client does. What the last fetches said (that ticket, the current wait) is kept per peer in a second
- * bounded cache, so an expired entry still knows its history.
+ * The typing ticket comes from `getconfig`, kept per peer in a bounded map (past its capacity the peers
+ * least recently asked for are forgotten first), for as long as the fetch's outcome says: after a success
+ * the ticket is kept for a random part of 24 h (so peers do not all refresh at once); after a failure
+ * the next fetch waits 2 s, then 4 s, 8 s, … up to 1 h, and the last good ticket is used meanwhile, as
+ * the official client does. Callers for a peer whose fetch is in flight wait for that fetch.
  *
  * `duringTurn` never delays or fails the turn: the ticket is fetched in a background fiber, which sends
  * status 1 at once and every 5 s; when the turn ends (success, failure or interruption) the fiber stops
  * and status 2 is sent if a start was. An empty ticket means no typing calls at all.
  */
-import { Cache, Clock, Context, Duration, Effect, Equal, Exit, Fiber, Hash, Random, Ref, Schedule, Schema } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Random, Schedule } from "effect"
 import {
   TYPING_KEEPALIVE_MS,
   TYPING_RETRY_BASE_MS,
@@ -55,37 +54,21 @@ export interface TypingService {
   readonly cachedPeers: Effect.Effect<number>
 }
 
-/** A fetched ticket and how long it may be used. */
-interface Ticket {
-  readonly ticket: string
-  readonly lifeMs: number
-}
-
-/** getconfig gave no ticket; `fallback` is the last good one, `retryMs` the wait before the next try. */
-class TicketUnavailable extends Schema.TaggedError<TicketUnavailable>()("TicketUnavailable", {
-  fallback: Schema.String,
-  retryMs: Schema.Number
-}) {}
-
-/** The cache key: one entry per peer key; the id and the turn's token ride along for the fetch. */
-class TicketKey implements Equal.Equal {
-  constructor(readonly peer: Peer, readonly contextToken: string | undefined) {}
-  [Equal.symbol](that: Equal.Equal): boolean {
-    return that instanceof TicketKey && that.peer.key === this.peer.key
-  }
-  [Hash.symbol](): number {
-    return Hash.string(this.peer.key)
-  }
-}
-
-interface History {
+/** What a peer's last fetches said, and until when their ticket may be used. */
+interface PeerTicket {
   /** the last good ticket ("" before the first) */
-  readonly ticket: string
+  ticket: string
   /** the wait after the next failure is twice this (capped) */
-  readonly retryMs: number
+  retryMs: number
+  /** the ticket may be used while now <= this; past it the next turn fetches again */
+  usableUntil: number
+  /** past this the history is forgotten, as if the peer were new (it outlives any ticket) */
+  forgetAt: number
+  /** the fetch in flight, which every caller for the peer meanwhile waits for */
+  fetching: Deferred.Deferred<string> | undefined
 }
 
-interface TicketCacheSettings {
+interface TicketStoreSettings {
   readonly connection: ILinkConnection
   readonly lifetimeMs: number
   readonly retryInitialMs: number
@@ -94,73 +77,81 @@ interface TicketCacheSettings {
   readonly randomFraction: Effect.Effect<number>
 }
 
-/** The peers' typing tickets, fetched with getconfig, kept for as long as the fetch's Exit says. */
-const makeTicketCache = (settings: TicketCacheSettings) =>
-  Effect.gen(function*() {
-    const api = yield* ILinkApi
-    const { capacity, connection, lifetimeMs, retryCapMs, retryInitialMs } = settings
-    // outlives any ticket entry, so a peer's history is there whenever its entry is due again
-    const history = yield* Cache.make({
-      capacity,
-      timeToLive: Duration.millis(lifetimeMs + retryCapMs),
-      lookup: (_: PeerKey) => Ref.make<History>({ ticket: "", retryMs: retryInitialMs / 2 })
+/**
+ * The peers' typing tickets, fetched with getconfig. One plain map, in the order the peers were last
+ * asked for (past its capacity the least recent is forgotten), instead of an Effect `Cache` for the
+ * tickets and another for their history: that pair held several kB per account for one peer.
+ */
+const makeTicketStore = (api: ILinkApi, settings: TicketStoreSettings) => {
+  const { capacity, connection, lifetimeMs, retryCapMs, retryInitialMs } = settings
+  const peers = new Map<PeerKey, PeerTicket>()
+  // an entry is usable while now <= usableUntil; one millisecond less makes the fetch due at the time itself
+  const usableFor = (ms: number) => Math.max(0, ms - 1)
+
+  const fetch = (peer: Peer, contextToken: string | undefined, entry: PeerTicket): Effect.Effect<string> =>
+    Effect.gen(function*() {
+      const request: GetConfigRequest = contextToken === undefined
+        ? { ilink_user_id: peer.id }
+        : { ilink_user_id: peer.id, context_token: contextToken }
+      const outcome = yield* Effect.either(api.getConfig(connection, request))
+      const now = yield* Clock.currentTimeMillis
+      entry.forgetAt = now + lifetimeMs + retryCapMs
+      if (outcome._tag === "Right" && (outcome.right.ret ?? 0) === 0) {
+        entry.ticket = outcome.right.typing_ticket ?? ""
+        entry.retryMs = retryInitialMs
+        entry.usableUntil = now + usableFor(Math.floor((yield* settings.randomFraction) * lifetimeMs))
+        return entry.ticket
+      }
+      const why = outcome._tag === "Left" ? outcome.left.message : `getconfig answered ret=${outcome.right.ret}`
+      entry.retryMs = Math.min(entry.retryMs * 2, retryCapMs)
+      entry.usableUntil = now + usableFor(entry.retryMs)
+      yield* Effect.logDebug(
+        `no typing ticket for ${peer.id} (${why}); typing stays off for it, next try in ${entry.retryMs} ms`
+      )
+      // the last good ticket is used meanwhile, as the official client does
+      return entry.ticket
     })
 
-    const fetch = (key: TicketKey): Effect.Effect<Ticket, TicketUnavailable> =>
-      Effect.gen(function*() {
-        const past = yield* history.get(key.peer.key)
-        const request: GetConfigRequest = key.contextToken === undefined
-          ? { ilink_user_id: key.peer.id }
-          : { ilink_user_id: key.peer.id, context_token: key.contextToken }
-        const outcome = yield* Effect.either(api.getConfig(connection, request))
-        if (outcome._tag === "Right" && (outcome.right.ret ?? 0) === 0) {
-          const ticket = outcome.right.typing_ticket ?? ""
-          yield* Ref.set(past, { ticket, retryMs: retryInitialMs })
-          return { ticket, lifeMs: Math.floor((yield* settings.randomFraction) * lifetimeMs) }
-        }
-        const why = outcome._tag === "Left" ? outcome.left.message : `getconfig answered ret=${outcome.right.ret}`
-        const { retryMs, ticket } = yield* Ref.updateAndGet(past, (h) => ({
-          ticket: h.ticket,
-          retryMs: Math.min(h.retryMs * 2, retryCapMs)
-        }))
-        yield* Effect.logDebug(
-          `no typing ticket for ${key.peer.id} (${why}); typing stays off for it, next try in ${retryMs} ms`
-        )
-        return yield* new TicketUnavailable({ fallback: ticket, retryMs })
-      })
-
-    // Cache keeps an entry while now <= expiry; one millisecond less makes the fetch due at the time itself
-    const dueIn = (ms: number) => Duration.millis(Math.max(0, ms - 1))
-    return yield* Cache.makeWith({
-      capacity,
-      lookup: fetch,
-      timeToLive: Exit.match({
-        onSuccess: (ticket: Ticket) => dueIn(ticket.lifeMs),
-        onFailure: (cause) => dueIn(cause._tag === "Fail" ? cause.error.retryMs : retryInitialMs)
-      })
+  const ticketFor = (peer: Peer, contextToken: string | undefined): Effect.Effect<string> =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const known = peers.get(peer.key)
+      const entry: PeerTicket = known !== undefined && (known.fetching !== undefined || now <= known.forgetAt)
+        ? known
+        : { ticket: "", retryMs: retryInitialMs / 2, usableUntil: -Infinity, forgetAt: Infinity, fetching: undefined }
+      // most recently asked for last; past the capacity the least recent goes
+      peers.delete(peer.key)
+      peers.set(peer.key, entry)
+      for (const oldest of peers.keys()) {
+        if (peers.size <= capacity) break
+        peers.delete(oldest)
+      }
+      if (entry.fetching !== undefined) return yield* Deferred.await(entry.fetching)
+      if (now <= entry.usableUntil) return entry.ticket
+      const fetching = yield* Deferred.make<string>()
+      entry.fetching = fetching
+      return yield* fetch(peer, contextToken, entry).pipe(
+        Effect.onExit((exit) => Effect.zipRight(Effect.sync(() => void (entry.fetching = undefined)), Deferred.done(fetching, exit)))
+      )
     })
-  })
+
+  return { ticketFor, size: Effect.sync(() => peers.size) }
+}
 
 const make = (options: TypingOptions): Effect.Effect<TypingService, never, ILinkApi> =>
   Effect.gen(function*() {
     const api = yield* ILinkApi
     const { connection } = options
     const keepAlive = Duration.decode(options.keepAliveInterval ?? Duration.millis(TYPING_KEEPALIVE_MS))
-    // built on the first turn that shows typing: an account nobody writes to holds no cache
-    const tickets = yield* Effect.cached(makeTicketCache({
+    const tickets = makeTicketStore(api, {
       connection,
       lifetimeMs: Duration.toMillis(options.ticketLifetime ?? Duration.millis(TYPING_TICKET_LIFETIME_MS)),
       retryInitialMs: Duration.toMillis(options.retryInitial ?? Duration.millis(TYPING_RETRY_BASE_MS)),
       retryCapMs: Duration.toMillis(options.retryCap ?? Duration.millis(TYPING_RETRY_CAP_MS)),
-      capacity: options.capacity ?? TYPING_TICKET_CAPACITY,
+      capacity: Math.max(1, options.capacity ?? TYPING_TICKET_CAPACITY),
       randomFraction: options.randomFraction ?? Random.next
-    }).pipe(Effect.provideService(ILinkApi, api)))
-
-    const ticketFor = (peer: Peer, contextToken: string | undefined): Effect.Effect<string> =>
-      Effect.flatMap(tickets, (cache) => cache.get(new TicketKey(peer, contextToken))).pipe(
-        Effect.map((ticket) => ticket.ticket),
-        Effect.catchTag("TicketUnavailable", (unavailable) => Effect.succeed(unavailable.fallback))
-      )
+    })
+    const ticketFor = tickets.ticketFor
 
     const sendStatus = (peer: Peer, ticket: string, status: 1 | 2) =>
       api.sendTyping(connection, { ilink_user_id: peer.id, typing_ticket: ticket, status }).pipe(
@@ -192,7 +183,7 @@ const make = (options: TypingOptions): Effect.Effect<TypingService, never, ILink
         )
       }).pipe(Effect.annotateLogs({ accountId: options.accountId }))
 
-    return { ticketFor, duringTurn, cachedPeers: Effect.flatMap(tickets, (cache) => cache.size) }
+    return { ticketFor, duringTurn, cachedPeers: tickets.size }
   })
 
 /** Typing of one account; built by the AccountActor. */

@@ -177,4 +177,35 @@ describe("Typing", () => {
       expect(yield* Fiber.join(turn)).toBe("ok")
       expect(fake.typing.map((t) => t.request.status)).toEqual([1, 1, 1, 2])
     }))
+  it.effect("callers for a peer whose fetch is in flight wait for it: one getconfig, one ticket for all", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      let calls = 0
+      const api = scriptedApi({
+        getConfig: () => Effect.zipRight(Effect.sync(() => void calls++), Effect.as(Deferred.await(gate), { ret: 0, typing_ticket: "T" }))
+      })
+      const typing = yield* makeTyping(api)
+      const first = yield* Effect.fork(typing.ticketFor(peer, "ctx"))
+      yield* settle
+      const second = yield* Effect.fork(typing.ticketFor(peerOf(peer.id.toUpperCase()), "ctx"))
+      yield* settle
+      expect(calls).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      expect([yield* Fiber.join(first), yield* Fiber.join(second)]).toEqual(["T", "T"])
+      expect(calls).toBe(1)
+    }))
+
+  it.effect("a fetch cut off by an interruption leaves nothing stuck: the next turn fetches again", () =>
+    Effect.gen(function* () {
+      let calls = 0
+      const api = scriptedApi({
+        getConfig: () => Effect.zipRight(Effect.sync(() => void calls++), calls === 0 ? Effect.never : Effect.succeed({ ret: 0, typing_ticket: "T2" }))
+      })
+      const typing = yield* makeTyping(api)
+      const hung = yield* Effect.fork(typing.ticketFor(peer, "ctx"))
+      yield* settle
+      yield* Fiber.interrupt(hung)
+      expect(yield* typing.ticketFor(peer, "ctx")).toBe("T2")
+      expect(calls).toBe(2)
+    }))
 })

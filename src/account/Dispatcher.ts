@@ -23,6 +23,7 @@
 import { Cause, Effect, type Scope } from "effect"
 import { DEFAULT_DISPATCH_CAPACITY, DEFAULT_DISPATCH_CONCURRENCY } from "../config/Defaults.js"
 import type { Peer, PeerKey } from "../domain/PeerId.js"
+import { OnDemandWorker } from "./OnDemandWorker.js"
 import { Watched } from "./Watched.js"
 
 /** What the Dispatcher needs of a message: a key for log lines and the peer whose FIFO it joins. */
@@ -145,13 +146,10 @@ export const make = <A extends Dispatchable, R>(
 
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
-    // a worker runs with what the Dispatcher was made with (log annotations, logger, clock), whoever offers
-    const refs = yield* Effect.getFiberRefs
-    // forked from `offer`'s uninterruptible step: the fiber is made interruptible, so a stop can end it
-    const startWorker = Effect.forkIn(
-      Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), Effect.provide(worker, context))),
-      scope
-    )
+    // a worker runs with what the Dispatcher was made with (log annotations, logger, clock), whoever
+    // offers; forked from `offer`'s uninterruptible step, it is made interruptible, so a stop can end it
+    const fork = yield* OnDemandWorker.forkerIn(scope)
+    const startWorker = fork(Effect.provide(worker, context))
     const runAside = (message: A): Effect.Effect<void> =>
       runTurn(message).pipe(
         Effect.ensuring(Effect.zipRight(size.update((n) => n - 1), permits.release(1))),

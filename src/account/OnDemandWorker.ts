@@ -21,11 +21,22 @@ export interface OnDemandWorker {
   readonly running: Effect.Effect<boolean>
 }
 
+/**
+ * Forks effects into `scope`, each with the fiber refs of the fiber that calls this (context, logger, log
+ * annotations, clock), as a fiber forked right here would have them, whoever calls the forker later. The
+ * forked fiber is interruptible, even when forked from an uninterruptible step, so closing `scope` ends it.
+ */
+export const forkerIn = (scope: Scope.Scope) =>
+  Effect.map(
+    Effect.getFiberRefs,
+    (refs) => <A, E>(effect: Effect.Effect<A, E>) =>
+      Effect.forkIn(Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), effect)), scope)
+  )
+
 export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDemandWorker, never, Scope.Scope | R> =>
   Effect.gen(function*() {
-    const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
     // the worker runs with what `make` ran with (context, logger, log annotations, clock), whoever wakes it
-    const refs = yield* Effect.getFiberRefs
+    const fork = yield* forkerIn(yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential))
     let pending = false
     // the id of the live worker, 0 when none; a worker only ever clears its own id, so one that ends
     // late (cut off, or still unwinding) never hides the worker a later wake forked
@@ -42,14 +53,12 @@ export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDe
         pending = false
         return Effect.zipRight(work, loop(id))
       })
-    const worker = (id: number) =>
-      Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), loop(id) as Effect.Effect<void>))
     const wake = Effect.suspend(() => {
       pending = true
       if (live !== 0) return Effect.void
       const id = ++lastId
       live = id
-      return Effect.forkIn(worker(id), scope).pipe(
+      return fork(loop(id) as Effect.Effect<void>).pipe(
         // a worker cut off by its scope's close (even before it started) or by a defect lets a later
         // wake fork a new one
         Effect.flatMap((fiber) => Effect.sync(() => fiber.addObserver(() => void (live === id && (live = 0))))),
@@ -58,4 +67,4 @@ export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDe
     return { wake, running: Effect.sync(() => live !== 0) }
   })
 
-export const OnDemandWorker = { make }
+export const OnDemandWorker = { make, forkerIn }

@@ -8,7 +8,7 @@
  * without dropping anything. Failed polls back off exponentially with jitter (capped, reset after a
  * success); iLink −14 parks the account in `AuthExpired` and the loop ends, since only a new login helps.
  */
-import { Clock, Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals, Schema } from "effect"
+import { Clock, Duration, Effect, Random, Schema } from "effect"
 import type { ActorSettings } from "../config/Tuning.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import type { ILinkConnection } from "../ilink/ILinkConnection.js"
@@ -35,12 +35,15 @@ export class MonitorPollFailed extends Schema.TaggedError<MonitorPollFailed>()("
   reason: Schema.String
 }) {}
 
-/** ~1 s, 2 s, 4 s … each ±20 % jitter, never more than the cap. */
-export const pollBackoff = (settings: Pick<ActorSettings, "backoffBaseMs" | "backoffCapMs">) =>
-  Schedule.exponential(Duration.millis(settings.backoffBaseMs), 2).pipe(
-    Schedule.jittered,
-    Schedule.union(Schedule.spaced(Duration.millis(settings.backoffCapMs)))
-  )
+/**
+ * The wait before retry number `attempt` (1, 2, …): ~1 s, 2 s, 4 s … each ±20 % jitter (`random` in
+ * [0, 1) picks where in the band), never more than the cap.
+ */
+export const pollBackoffMs = (
+  settings: Pick<ActorSettings, "backoffBaseMs" | "backoffCapMs">,
+  attempt: number,
+  random: number
+): number => Math.min(settings.backoffBaseMs * 2 ** (attempt - 1) * (0.8 + 0.4 * random), settings.backoffCapMs)
 
 /**
  * Polls until the session expires, and returns the parked phase; never fails (every poll failure is
@@ -88,31 +91,18 @@ export const runMonitor = Effect.fn("Monitor.run")(function*(options: {
     for (const message of claimed) yield* dispatch(message)
   })
 
-  // only failed polls are retried; checked before onDecision, so an expired session publishes no Backoff
-  const backoff = pollBackoff(settings).pipe(
-    Schedule.whileInput((e: MonitorSessionExpired | MonitorPollFailed) => e._tag === "MonitorPollFailed"),
-    Schedule.onDecision((_, decision) =>
-      ScheduleDecision.isContinue(decision)
-        ? setPhase(
-          state,
-          AccountPhase.Backoff({ nextAttemptAt: ScheduleIntervals.start(decision.intervals), attempt })
-        )
-        : Effect.void
-    )
-  )
-
-  const pollWithRetry = pollOnce.pipe(
-    Effect.tapError((e) =>
-      e._tag === "MonitorPollFailed"
-        ? Effect.gen(function*() {
-          attempt++
-          yield* markError(state, e.reason)
-          yield* Effect.logWarning(`poll failed (attempt ${attempt}): ${e.reason}; retrying with backoff`)
-        })
-        : Effect.void
-    ),
-    Effect.retry(backoff)
-  )
+  // a failed poll waits out its backoff and the loop polls again; an expired session is not retried. A
+  // plain counter and one sleep, not a composed Schedule: an idle account holds no schedule state.
+  const pollWithRetry = Effect.catchTag(pollOnce, "MonitorPollFailed", (e) =>
+    Effect.gen(function*() {
+      attempt++
+      yield* markError(state, e.reason)
+      yield* Effect.logWarning(`poll failed (attempt ${attempt}): ${e.reason}; retrying with backoff`)
+      const delayMs = pollBackoffMs(settings, attempt, yield* Random.next)
+      const now = yield* Clock.currentTimeMillis
+      yield* setPhase(state, AccountPhase.Backoff({ nextAttemptAt: now + delayMs, attempt }))
+      yield* Effect.sleep(Duration.millis(delayMs))
+    }))
 
   return yield* Effect.forever(pollWithRetry).pipe(
     Effect.catchTag("MonitorSessionExpired", (e) =>
@@ -127,7 +117,6 @@ export const runMonitor = Effect.fn("Monitor.run")(function*(options: {
         )
         return parked
       })
-    ),
-    Effect.catchTag("MonitorPollFailed", (e) => Effect.dieMessage(`unreachable: polls are retried forever (${e.reason})`))
+    )
   )
 })

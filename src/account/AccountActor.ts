@@ -213,7 +213,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
         max: MAX_DEBOUNCED_LINES
       }
     }).pipe(Scope.extend(roles.turns))
-    const dispatch = dispatcher.offer
+    const dispatch = dispatcher.offer.bind(dispatcher)
 
     // 1. monitor: replays what the last run left unfinished, then polls until the session expires
     const monitor = yield* Effect.gen(function*() {

@@ -23,6 +23,33 @@ export interface CoalescingWriter {
   readonly flush: Effect.Effect<void>
 }
 
+/** A class, so its steps are methods shared by every writer, not closures made for each (ARCHITECTURE "Light accounts"). */
+class Writer implements CoalescingWriter {
+  private recorded = 0
+
+  constructor(private readonly written: Watched<number>, private readonly writer: OnDemandWorker) {}
+
+  /** the number of the latest change; a write that starts now covers it */
+  get latest(): number {
+    return this.recorded
+  }
+
+  get change(): Effect.Effect<number> {
+    return Effect.suspend(() => {
+      const n = ++this.recorded
+      return Effect.as(this.writer.wake, n)
+    })
+  }
+
+  settled(n: number): Effect.Effect<void> {
+    return this.written.until((done) => done >= n)
+  }
+
+  get flush(): Effect.Effect<void> {
+    return Effect.suspend(() => this.settled(this.recorded))
+  }
+}
+
 export const make = <E>(options: {
   /** rewrites the whole file from the current state (read when the write starts) */
   readonly save: Effect.Effect<void, E>
@@ -30,28 +57,20 @@ export const make = <E>(options: {
   readonly warning: string
 }): Effect.Effect<CoalescingWriter, never, Scope.Scope> =>
   Effect.gen(function*() {
-    let recorded = 0
     const written = yield* Watched.make(0)
+    // set before anything can wake the worker: only the writer's own `change` does
+    let self: Writer | undefined
     // one write covers every change recorded before it started
-    const writer = yield* OnDemandWorker.make(Effect.suspend(() => {
-      const covers = recorded
+    const worker = yield* OnDemandWorker.make(Effect.suspend(() => {
+      const covers = self === undefined ? 0 : self.latest
       return options.save.pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(options.warning, cause)),
         Effect.zipRight(written.update(() => covers))
       )
     }))
-
-    const settled = (n: number): Effect.Effect<void> => written.until((done) => done >= n)
-    const flush = Effect.suspend(() => settled(recorded))
+    const writer = new Writer(written, worker)
+    self = writer
     // added after the writer's scope, so it runs before the writer is interrupted
-    yield* Effect.addFinalizer(() => flush)
-
-    return {
-      change: Effect.suspend(() => {
-        const n = ++recorded
-        return Effect.as(writer.wake, n)
-      }),
-      settled,
-      flush
-    }
+    yield* Effect.addFinalizer(() => writer.flush)
+    return writer
   })

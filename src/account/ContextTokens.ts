@@ -92,77 +92,107 @@ const make = (options: { readonly accountId: string }) =>
       })
     }
 
-    const tokenSnapshot = (): Record<string, string> => {
-      const out: Record<string, string> = {}
-      for (const entry of entries.values()) out[entry.userId] = entry.token
-      return out
-    }
-    const activitySnapshot = (): ContextActivityFile => {
-      const peers: Record<string, PeerActivity> = {}
-      for (const entry of entries.values()) {
-        peers[entry.userId] = entry.lastInboundAt === undefined
-          ? { repliesSince: entry.repliesSince }
-          : { lastInboundAt: entry.lastInboundAt, repliesSince: entry.repliesSince }
-      }
-      return { version: 1, peers }
-    }
     const tokenWriter = yield* CoalescingWriter.make({
-      save: Effect.suspend(() => store.saveTokens(accountId, tokenSnapshot())),
+      save: Effect.suspend(() => store.saveTokens(accountId, tokenSnapshot(entries))),
       warning: "could not save the context-token file; replies still work until restart; check the state directory"
     })
     const activityWriter = yield* CoalescingWriter.make({
-      save: Effect.suspend(() => store.saveActivity(accountId, activitySnapshot())),
+      save: Effect.suspend(() => store.saveActivity(accountId, activitySnapshot(entries))),
       warning: "could not save the context-activity file; reply windows and budgets restart after a crash"
     })
 
-    const remember = Effect.fn("ContextTokens.remember")(function*(peer: Peer, token: string, at: number) {
-      if (token === "") {
-        return yield* Effect.logWarning(
-          `inbound message from "${peer.id}" has no context token; nothing remembered (the bot cannot reply until the peer writes again)`
-        )
-      }
-      const previous = entries.get(peer.key)
-      // keep the id exactly as the server sent it: a re-cased id is rejected with ret=-3 (PROTOCOL App. C)
-      const entry: Entry = { userId: peer.id, token, lastInboundAt: at, repliesSince: 0, tokenChange: 0 }
-      entries.set(peer.key, entry)
-      entry.tokenChange = previous?.token !== token || previous.userId !== peer.id
-        ? yield* tokenWriter.change
-        : previous.tokenChange
-      yield* activityWriter.change
-    })
-
-    const noteReply = Effect.fn("ContextTokens.noteReply")(function*(peer: Peer) {
-      const entry = entries.get(peer.key)
-      if (entry === undefined) return
-      entry.repliesSince += 1
-      yield* activityWriter.change
-    })
-
-    const noteRejected = Effect.fn("ContextTokens.noteRejected")(function*(peer: Peer, budget: number) {
-      const entry = entries.get(peer.key)
-      if (entry === undefined) return
-      entry.repliesSince = Math.max(entry.repliesSince, budget)
-      yield* activityWriter.change
-    })
-
-    const lookup = (peer: Peer): Effect.Effect<Option.Option<PeerContext>> =>
-      Effect.sync(() =>
-        Option.map(Option.fromNullable(entries.get(peer.key)), (entry) => ({
-          userId: entry.userId,
-          token: entry.token,
-          lastInboundAt: entry.lastInboundAt,
-          repliesSince: entry.repliesSince
-        }))
-      )
-
-    const tokenOnDisk = (peer: Peer): Effect.Effect<void> =>
-      Effect.suspend(() => tokenWriter.settled(entries.get(peer.key)?.tokenChange ?? 0))
-
-    const flush = Effect.all([tokenWriter.flush, activityWriter.flush], { concurrency: "unbounded", discard: true })
-
     yield* Effect.logDebug(`restored ${entries.size} context tokens`).pipe(Effect.annotateLogs({ accountId }))
-    return ContextTokens.of({ remember, noteReply, noteRejected, lookup, tokenOnDisk, flush })
+    return ContextTokens.of(new PeerTable(entries, tokenWriter, activityWriter))
   })
+
+const tokenSnapshot = (entries: ReadonlyMap<PeerKey, Entry>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const entry of entries.values()) out[entry.userId] = entry.token
+  return out
+}
+
+const activitySnapshot = (entries: ReadonlyMap<PeerKey, Entry>): ContextActivityFile => {
+  const peers: Record<string, PeerActivity> = {}
+  for (const entry of entries.values()) {
+    peers[entry.userId] = entry.lastInboundAt === undefined
+      ? { repliesSince: entry.repliesSince }
+      : { lastInboundAt: entry.lastInboundAt, repliesSince: entry.repliesSince }
+  }
+  return { version: 1, peers }
+}
+
+const remember = Effect.fn("ContextTokens.remember")(function*(table: PeerTable, peer: Peer, token: string, at: number) {
+  if (token === "") {
+    return yield* Effect.logWarning(
+      `inbound message from "${peer.id}" has no context token; nothing remembered (the bot cannot reply until the peer writes again)`
+    )
+  }
+  const previous = table.entries.get(peer.key)
+  // keep the id exactly as the server sent it: a re-cased id is rejected with ret=-3 (PROTOCOL App. C)
+  const entry: Entry = { userId: peer.id, token, lastInboundAt: at, repliesSince: 0, tokenChange: 0 }
+  table.entries.set(peer.key, entry)
+  entry.tokenChange = previous?.token !== token || previous.userId !== peer.id
+    ? yield* table.tokenWriter.change
+    : previous.tokenChange
+  yield* table.activityWriter.change
+})
+
+const noteReply = Effect.fn("ContextTokens.noteReply")(function*(table: PeerTable, peer: Peer) {
+  const entry = table.entries.get(peer.key)
+  if (entry === undefined) return
+  entry.repliesSince += 1
+  yield* table.activityWriter.change
+})
+
+const noteRejected = Effect.fn("ContextTokens.noteRejected")(function*(table: PeerTable, peer: Peer, budget: number) {
+  const entry = table.entries.get(peer.key)
+  if (entry === undefined) return
+  entry.repliesSince = Math.max(entry.repliesSince, budget)
+  yield* table.activityWriter.change
+})
+
+/**
+ * One account's table and its two writers. A class, so the service's methods are shared by every
+ * account, not closures made for each one (ARCHITECTURE "Light accounts").
+ */
+class PeerTable implements ContextTokensService {
+  constructor(
+    readonly entries: Map<PeerKey, Entry>,
+    readonly tokenWriter: CoalescingWriter.CoalescingWriter,
+    readonly activityWriter: CoalescingWriter.CoalescingWriter
+  ) {}
+
+  remember(peer: Peer, token: string, at: number): Effect.Effect<void> {
+    return remember(this, peer, token, at)
+  }
+
+  noteReply(peer: Peer): Effect.Effect<void> {
+    return noteReply(this, peer)
+  }
+
+  noteRejected(peer: Peer, budget: number): Effect.Effect<void> {
+    return noteRejected(this, peer, budget)
+  }
+
+  lookup(peer: Peer): Effect.Effect<Option.Option<PeerContext>> {
+    return Effect.sync(() =>
+      Option.map(Option.fromNullable(this.entries.get(peer.key)), (entry) => ({
+        userId: entry.userId,
+        token: entry.token,
+        lastInboundAt: entry.lastInboundAt,
+        repliesSince: entry.repliesSince
+      }))
+    )
+  }
+
+  tokenOnDisk(peer: Peer): Effect.Effect<void> {
+    return Effect.suspend(() => this.tokenWriter.settled(this.entries.get(peer.key)?.tokenChange ?? 0))
+  }
+
+  get flush(): Effect.Effect<void> {
+    return Effect.all([this.tokenWriter.flush, this.activityWriter.flush], { concurrency: "unbounded", discard: true })
+  }
+}
 
 export class ContextTokens extends Context.Tag("openclaw-weixin/ContextTokens")<
   ContextTokens,

@@ -34,6 +34,7 @@ import {
   type RecordedRejection,
   rejectedLine,
   replay,
+  type Replayed,
   seenLine
 } from "./InboxRecords.js"
 
@@ -106,91 +107,139 @@ interface FreshRejection extends RecordedRejection {
   readonly senderless: boolean
 }
 
-const make = Effect.fn("Inbox.make")(function*(options: {
+/** What an account's Inbox starts from: the replayed journal, the cursor, and the two locks. */
+interface InboxStart {
   readonly accountId: string
-  readonly limits?: InboxLimits
-}) {
-  const { accountId } = options
-  const journal = yield* InboxJournal
-  const cursors = yield* CursorStore
-  const limits = options.limits ?? defaultInboxLimits
-  const retentionMs = Duration.toMillis(seenRetention)
-  const journalLocation = journal.path(accountId)
+  readonly journal: InboxJournal
+  readonly cursors: CursorStore
+  readonly limits: InboxLimits
+  readonly journalLocation: string
+  readonly replayed: Replayed
+  readonly cursor: string
+  readonly lock: Effect.Semaphore
+  readonly cursorLock: Effect.Semaphore
+  readonly writer: OnDemandWorker
+}
 
-  const replayed = replay(yield* journal.read(accountId))
-  const { seen, pending, rejections } = replayed
-  let journalRecords = replayed.records
-  let journalBytes = replayed.bytes
-  if (replayed.skipped > 0) {
-    yield* Effect.logWarning(
-      `inbox journal: skipped ${replayed.skipped} unreadable line(s) (hand edit or interrupted write); ` +
-        "the messages they held, if any, may be redelivered by the server and are deduplicated again"
-    )
-  }
-  for (const key of replayed.senderless) {
-    yield* Effect.logWarning(`message ${key}, claimed by an earlier version, has no sender id; it cannot be answered and is skipped`)
-  }
-  let cursor = yield* cursors.load(accountId)
+/**
+ * One account's Inbox: the in-memory maps the journal replays into, and the steps that change both
+ * together. A class, so the steps are methods shared by every account, not closures made for each one
+ * (ARCHITECTURE "Light accounts").
+ */
+class AccountInbox implements InboxService {
+  readonly journalLocation: string
+  readonly unfinished: ReadonlyArray<ClaimedMessage>
+  private readonly accountId: string
+  private readonly journal: InboxJournal
+  private readonly cursors: CursorStore
+  private readonly limits: InboxLimits
+  private readonly seen: Map<string, number>
+  private readonly pending: Map<string, ClaimedMessage>
+  private readonly rejected: Map<string, RecordedRejection>
+  private journalRecords: number
+  private journalBytes: number
+  private lastCursor: string
   // After a compaction the journal may legitimately stay large (24 h of keys); compact again only once
   // it has doubled, so the cost stays amortized.
-  let compactAtRecords = limits.maxRecords
-  let compactAtBytes = limits.maxBytes
-
+  private compactAtRecords: number
+  private compactAtBytes: number
   // Journal writes and the in-memory maps change together; one writer at a time keeps a compaction
   // from dropping a done record appended concurrently.
-  const lock = yield* Effect.makeSemaphore(1)
+  private readonly lock: Effect.Semaphore
   // One claim at a time, from the journal append to its cursor commit, so the cursor never goes back.
-  const cursorLock = yield* Effect.makeSemaphore(1)
+  private readonly cursorLock: Effect.Semaphore
+  private readonly writer: OnDemandWorker
 
-  const appended = (lines: ReadonlyArray<string>) => {
-    journalRecords += lines.length
-    journalBytes += lineBytes(lines)
+  // ---- done marks: group commit from one writer fiber
+  // Marks wait in a plain buffer the writer empties in one synchronous step, inside its uninterruptible
+  // part: a mark is either still in the buffer (the stop's drain writes it) or in a write that runs to
+  // the end. (A queue could hand a mark to a writer that is interrupted before it resumes: lost.)
+  private marks: Array<QueuedMark> = []
+  private marksClosed = false
+  // key → the outcome of the write carrying its mark, for marks queued or being written
+  private readonly marksInFlight = new Map<string, Deferred.Deferred<void, StateError>>()
+
+  constructor(start: InboxStart) {
+    this.accountId = start.accountId
+    this.journal = start.journal
+    this.cursors = start.cursors
+    this.limits = start.limits
+    this.journalLocation = start.journalLocation
+    this.seen = start.replayed.seen
+    this.pending = start.replayed.pending
+    this.rejected = start.replayed.rejections
+    this.unfinished = Array.from(start.replayed.pending.values())
+    this.journalRecords = start.replayed.records
+    this.journalBytes = start.replayed.bytes
+    this.lastCursor = start.cursor
+    this.compactAtRecords = start.limits.maxRecords
+    this.compactAtBytes = start.limits.maxBytes
+    this.lock = start.lock
+    this.cursorLock = start.cursorLock
+    this.writer = start.writer
   }
 
-  const forgetExpired = (now: number) => {
-    for (const [key, at] of seen) {
+  get cursor(): Effect.Effect<string> {
+    return Effect.sync(() => this.lastCursor)
+  }
+
+  get seenCount(): Effect.Effect<number> {
+    return Effect.sync(() => this.seen.size)
+  }
+
+  get rejections(): Effect.Effect<ReadonlyArray<RecordedRejection>> {
+    return Effect.sync(() => Array.from(this.rejected.values()))
+  }
+
+  private appended(lines: ReadonlyArray<string>): void {
+    this.journalRecords += lines.length
+    this.journalBytes += lineBytes(lines)
+  }
+
+  private forgetExpired(now: number): void {
+    const retentionMs = Duration.toMillis(seenRetention)
+    for (const [key, at] of this.seen) {
       if (now - at < retentionMs) break // insertion order is claim order
-      if (!pending.has(key)) seen.delete(key)
+      if (!this.pending.has(key)) this.seen.delete(key)
     }
-    for (const [key, rejection] of rejections) {
+    for (const [key, rejection] of this.rejected) {
       if (now - rejection.at < retentionMs) break
-      rejections.delete(key)
+      this.rejected.delete(key)
     }
   }
 
   // Runs with the lock held.
-  const compactIfNeeded = Effect.gen(function*() {
-    if (journalRecords <= compactAtRecords && journalBytes <= compactAtBytes) return
-    const now = yield* Clock.currentTimeMillis
-    forgetExpired(now)
-    const out: Array<string> = []
-    for (const [key, at] of seen) {
-      const claim = pending.get(key)
-      out.push(claim === undefined ? seenLine(key, at) : claimLine(claim))
-    }
-    for (const rejection of rejections.values()) out.push(rejectedLine(rejection))
-    yield* journal.replace(accountId, out)
-    const bytes = lineBytes(out)
-    yield* Effect.logDebug(`inbox journal compacted from ${journalRecords} to ${out.length} records`)
-    journalRecords = out.length
-    journalBytes = bytes
-    compactAtRecords = Math.max(limits.maxRecords, 2 * out.length)
-    compactAtBytes = Math.max(limits.maxBytes, 2 * bytes)
-  }).pipe(
-    Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
-  )
+  private get compactIfNeeded(): Effect.Effect<void> {
+    const self = this
+    return Effect.gen(function*() {
+      if (self.journalRecords <= self.compactAtRecords && self.journalBytes <= self.compactAtBytes) return
+      const now = yield* Clock.currentTimeMillis
+      self.forgetExpired(now)
+      const out: Array<string> = []
+      for (const [key, at] of self.seen) {
+        const claim = self.pending.get(key)
+        out.push(claim === undefined ? seenLine(key, at) : claimLine(claim))
+      }
+      for (const rejection of self.rejected.values()) out.push(rejectedLine(rejection))
+      yield* self.journal.replace(self.accountId, out)
+      const bytes = lineBytes(out)
+      yield* Effect.logDebug(`inbox journal compacted from ${self.journalRecords} to ${out.length} records`)
+      self.journalRecords = out.length
+      self.journalBytes = bytes
+      self.compactAtRecords = Math.max(self.limits.maxRecords, 2 * out.length)
+      self.compactAtBytes = Math.max(self.limits.maxBytes, 2 * bytes)
+    }).pipe(
+      Effect.catchAll((e) => Effect.logWarning(`${e.message}; the journal keeps growing until it succeeds`))
+    )
+  }
 
   /** The new claims and rejections of a batch; changes nothing. */
-  const sortBatch = (
-    msgs: ReadonlyArray<WeixinMessage>,
-    rejected: ReadonlyArray<RejectedMessage>,
-    now: number
-  ) => {
+  private sortBatch(msgs: ReadonlyArray<WeixinMessage>, rejected: ReadonlyArray<RejectedMessage>, now: number) {
     const fresh: Array<ClaimedMessage> = []
     const freshRejections: Array<FreshRejection> = []
     const inBatch = new Set<string>()
     const reject = (rejection: FreshRejection) => {
-      if (rejections.has(rejection.key) || inBatch.has(rejection.key)) return
+      if (this.rejected.has(rejection.key) || inBatch.has(rejection.key)) return
       inBatch.add(rejection.key)
       freshRejections.push(rejection)
     }
@@ -201,7 +250,7 @@ const make = Effect.fn("Inbox.make")(function*(options: {
       do position++
       while (undecodable.has(position))
       const key = dedupeKey(message)
-      if (seen.has(key) || inBatch.has(key)) continue
+      if (this.seen.has(key) || inBatch.has(key)) continue
       const peer = normalizePeerId(message.from_user_id ?? "")
       if (Either.isLeft(peer)) {
         // kept apart from `seen`, like an undecodable message
@@ -214,146 +263,180 @@ const make = Effect.fn("Inbox.make")(function*(options: {
     for (const r of rejected) {
       // without an id there is nothing to dedupe on; the cursor it came with tells batches apart.
       // Kept apart from `seen`: should a readable copy of the same message ever arrive, it still runs.
-      const key = r.message_id !== undefined && r.message_id !== "" ? `mid:${r.message_id}` : `rej:${cursor}#${r.index}`
+      const key = r.message_id !== undefined && r.message_id !== "" ? `mid:${r.message_id}` : `rej:${this.lastCursor}#${r.index}`
       reject({ key, index: r.index, problem: r.problem, at: now, senderless: false })
     }
     return { fresh, freshRejections }
   }
 
-  const claimBatch = (
+  claim(
     msgs: ReadonlyArray<WeixinMessage>,
     nextCursor: string | undefined,
-    rejected: ReadonlyArray<RejectedMessage>
-  ) =>
-    Effect.gen(function*() {
-      const { fresh, freshRejections } = yield* lock.withPermits(1)(
+    rejected: ReadonlyArray<RejectedMessage> = []
+  ): Effect.Effect<ReadonlyArray<ClaimedMessage>, StateError> {
+    const self = this
+    return Effect.gen(function*() {
+      const { fresh, freshRejections } = yield* self.lock.withPermits(1)(
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          forgetExpired(now)
-          const batch = sortBatch(msgs, rejected, now)
+          self.forgetExpired(now)
+          const batch = self.sortBatch(msgs, rejected, now)
           if (batch.fresh.length > 0 || batch.freshRejections.length > 0) {
             const out = [...batch.fresh.map(claimLine), ...batch.freshRejections.map(rejectedLine)]
-            yield* journal.append(accountId, out)
-            appended(out)
+            yield* self.journal.append(self.accountId, out)
+            self.appended(out)
             for (const c of batch.fresh) {
-              seen.set(c.key, now)
-              pending.set(c.key, c)
+              self.seen.set(c.key, now)
+              self.pending.set(c.key, c)
             }
-            for (const { senderless: _, ...r } of batch.freshRejections) rejections.set(r.key, r)
+            for (const { senderless: _, ...r } of batch.freshRejections) self.rejected.set(r.key, r)
           }
-          yield* compactIfNeeded
+          yield* self.compactIfNeeded
           return batch
         })
       )
       // Only now, with the claims durable, may the server forget these messages. The journal is free
       // again meanwhile: done marks need not wait for the cursor's own fsync and rename.
-      if (nextCursor !== undefined && nextCursor !== "" && nextCursor !== cursor) {
-        yield* cursors.save(accountId, nextCursor)
-        cursor = nextCursor
+      if (nextCursor !== undefined && nextCursor !== "" && nextCursor !== self.lastCursor) {
+        yield* self.cursors.save(self.accountId, nextCursor)
+        self.lastCursor = nextCursor
       }
       for (const r of freshRejections) {
         const what = r.senderless ? "cannot be answered" : "could not be understood"
         yield* Effect.logWarning(
           `message ${r.key} (position ${r.index} of its batch) ${what} and was not passed ` +
-            `to the agent: ${r.problem}. It is recorded for 24 h in ${journalLocation} (a "rejected" line); ` +
+            `to the agent: ${r.problem}. It is recorded for 24 h in ${self.journalLocation} (a "rejected" line); ` +
             "polling goes on. If this repeats, report that line to the openclaw-weixin maintainers"
         )
       }
       return fresh as ReadonlyArray<ClaimedMessage>
-    }).pipe(cursorLock.withPermits(1))
+    }).pipe(self.cursorLock.withPermits(1), Effect.withSpan("Inbox.claim"))
+  }
 
-  // ---- done marks: group commit from one writer fiber -------------------------------------------
-
-  // Marks wait in a plain buffer the writer empties in one synchronous step, inside its uninterruptible
-  // part: a mark is either still in the buffer (the stop's drain writes it) or in a write that runs to
-  // the end. (A queue could hand a mark to a writer that is interrupted before it resumes: lost.)
-  let marks: Array<QueuedMark> = []
-  let marksClosed = false
-  const takeMarks = () => {
-    const taken = marks
-    marks = []
+  private takeMarks(): Array<QueuedMark> {
+    const taken = this.marks
+    this.marks = []
     return taken
   }
-  // key → the outcome of the write carrying its mark, for marks queued or being written
-  const marksInFlight = new Map<string, Deferred.Deferred<void, StateError>>()
 
   // Holds the journal lock, so claims and compactions never interleave with it.
-  const writeMarks = (batch: Iterable<QueuedMark>) =>
-    lock.withPermits(1)(
+  private writeMarks(batch: Iterable<QueuedMark>): Effect.Effect<void> {
+    const self = this
+    return this.lock.withPermits(1)(
       Effect.gen(function*() {
         const taken = [...batch]
         const lines = taken.map((mark) => mark.line)
-        const exit = yield* Effect.exit(journal.append(accountId, lines))
-        for (const mark of taken) marksInFlight.delete(mark.key)
+        const exit = yield* Effect.exit(self.journal.append(self.accountId, lines))
+        for (const mark of taken) self.marksInFlight.delete(mark.key)
         if (Exit.isSuccess(exit)) {
-          for (const mark of taken) pending.delete(mark.key)
-          appended(lines)
+          for (const mark of taken) self.pending.delete(mark.key)
+          self.appended(lines)
         }
         // on failure the keys stay pending: a later markDone retries, a restart re-dispatches
         const unwatched = taken.filter((mark) => mark.unwatched).length
         if (Exit.isFailure(exit) && unwatched > 0) {
           yield* Effect.logError(
-            `the done marks of ${unwatched} finished message(s) could not be written to ${journalLocation} ` +
+            `the done marks of ${unwatched} finished message(s) could not be written to ${self.journalLocation} ` +
               `(${Cause.pretty(exit.cause).split("\n")[0]}); they will be dispatched again after a restart. ` +
               "Check that the state directory is writable and has free space"
           )
         }
         for (const mark of taken) yield* Deferred.done(mark.written, exit)
-        if (Exit.isSuccess(exit)) yield* compactIfNeeded
+        if (Exit.isSuccess(exit)) yield* self.compactIfNeeded
       })
     )
+  }
 
-  // Once a batch is taken, its write and the answers to its callers run to the end. The writer fiber is
-  // alive only while marks wait (OnDemandWorker.ts).
-  const writer = yield* OnDemandWorker.make(Effect.uninterruptible(Effect.suspend(() => {
-    const taken = takeMarks()
-    return taken.length === 0 ? Effect.void : writeMarks(taken)
-  })))
-  // Runs before the writer is interrupted: marks still queued are written, later ones are refused.
-  yield* Effect.addFinalizer(() =>
-    Effect.suspend(() => {
-      marksClosed = true
-      const rest = takeMarks()
-      return rest.length === 0 ? Effect.void : writeMarks(rest)
+  /** The writer's one run: writes the marks waiting now, if any. */
+  get writeQueuedMarks(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const taken = this.takeMarks()
+      return taken.length === 0 ? Effect.void : this.writeMarks(taken)
     })
-  )
+  }
+
+  /** Runs before the writer is interrupted: marks still queued are written, later ones are refused. */
+  get closeMarks(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.marksClosed = true
+      return this.writeQueuedMarks
+    })
+  }
 
   /** The write that will carry the mark of `key`, queued now if it is not yet; none if `key` is done. */
-  const queueMark = (key: string, unwatched: boolean) =>
-    Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const fresh = yield* Deferred.make<void, StateError>()
-      // queueing is one uninterruptible step, so an interrupted caller cannot strand a mark half-queued;
-      // a queued mark is written whether or not its caller still waits
-      return yield* Effect.uninterruptible(
-        Effect.suspend(() => {
-          if (!pending.has(key)) return Effect.succeed(undefined)
-          const queued = marksInFlight.get(key)
-          if (queued !== undefined) return Effect.succeed(queued)
-          // refused once the Inbox is closing, as an interruption: the message runs again after a restart
-          if (marksClosed) return Effect.interrupt
-          marksInFlight.set(key, fresh)
-          marks.push({ key, line: doneLine(key, now), written: fresh, unwatched })
-          return Effect.as(writer.wake, fresh)
-        })
-      )
-    })
+  private queueMark(key: string, unwatched: boolean): Effect.Effect<Deferred.Deferred<void, StateError> | undefined> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(Deferred.make<void, StateError>(), (fresh) =>
+        // queueing is one uninterruptible step, so an interrupted caller cannot strand a mark half-queued;
+        // a queued mark is written whether or not its caller still waits
+        Effect.uninterruptible(
+          Effect.suspend(() => {
+            if (!this.pending.has(key)) return Effect.succeed(undefined)
+            const queued = this.marksInFlight.get(key)
+            if (queued !== undefined) return Effect.succeed(queued)
+            // refused once the Inbox is closing, as an interruption: the message runs again after a restart
+            if (this.marksClosed) return Effect.interrupt
+            this.marksInFlight.set(key, fresh)
+            this.marks.push({ key, line: doneLine(key, now), written: fresh, unwatched })
+            return Effect.as(this.writer.wake, fresh)
+          })
+        )))
+  }
 
-  const markDone = (key: string) =>
-    Effect.flatMap(queueMark(key, false), (written) => (written === undefined ? Effect.void : Deferred.await(written)))
+  markDone(key: string): Effect.Effect<void, StateError> {
+    return Effect.flatMap(this.queueMark(key, false), (written) => (written === undefined ? Effect.void : Deferred.await(written)))
+      .pipe(Effect.withSpan("Inbox.markDone"))
+  }
 
-  return Inbox.of({
-    journalLocation,
-    cursor: Effect.sync(() => cursor),
-    unfinished: Array.from(pending.values()),
-    claim: (msgs, nextCursor, rejected = []) =>
-      claimBatch(msgs, nextCursor, rejected).pipe(Effect.withSpan("Inbox.claim")),
-    markDone: (key) => markDone(key).pipe(Effect.withSpan("Inbox.markDone")),
-    // a queue refused after a stop began: the mark is not written and the message runs again on restart
-    queueDone: (key) => queueMark(key, true).pipe(Effect.asVoid, Effect.catchAllCause(() => Effect.void)),
-    seenCount: Effect.sync(() => seen.size),
-    rejections: Effect.sync(() => Array.from(rejections.values()))
+  // a queue refused after a stop began: the mark is not written and the message runs again on restart
+  queueDone(key: string): Effect.Effect<void> {
+    return this.queueMark(key, true).pipe(Effect.asVoid, Effect.catchAllCause(() => Effect.void))
+  }
+}
+
+const make = Effect.fn("Inbox.make")(function*(options: {
+  readonly accountId: string
+  readonly limits?: InboxLimits
+}) {
+  const { accountId } = options
+  const journal = yield* InboxJournal
+  const cursors = yield* CursorStore
+  const replayed = replay(yield* journal.read(accountId))
+  if (replayed.skipped > 0) {
+    yield* Effect.logWarning(
+      `inbox journal: skipped ${replayed.skipped} unreadable line(s) (hand edit or interrupted write); ` +
+        "the messages they held, if any, may be redelivered by the server and are deduplicated again"
+    )
+  }
+  for (const key of replayed.senderless) {
+    yield* Effect.logWarning(`message ${key}, claimed by an earlier version, has no sender id; it cannot be answered and is skipped`)
+  }
+  const cursor = yield* cursors.load(accountId)
+  const lock = yield* Effect.makeSemaphore(1)
+  const cursorLock = yield* Effect.makeSemaphore(1)
+  // set right below, before any mark can be queued: only `queueMark` wakes the writer
+  let inbox: AccountInbox | undefined
+  // Once a batch is taken, its write and the answers to its callers run to the end. The writer fiber is
+  // alive only while marks wait (OnDemandWorker.ts).
+  const writer = yield* OnDemandWorker.make(
+    Effect.uninterruptible(Effect.suspend(() => inbox === undefined ? Effect.void : inbox.writeQueuedMarks))
+  )
+  const built = new AccountInbox({
+    accountId,
+    journal,
+    cursors,
+    limits: options.limits ?? defaultInboxLimits,
+    journalLocation: journal.path(accountId),
+    replayed,
+    cursor,
+    lock,
+    cursorLock,
+    writer
   })
+  inbox = built
+  // added after the writer's scope, so it runs before the writer is interrupted
+  yield* Effect.addFinalizer(() => built.closeMarks)
+  return Inbox.of(built)
 })
 
 export interface InboxOptions {

@@ -12,7 +12,7 @@
  * It runs with the fiber refs `make` ran with, as a fiber forked there would: whoever wakes it, it sends
  * through the account's iLink settings and logs through the account's logger, with its annotations.
  */
-import { Effect, ExecutionStrategy, Scope } from "effect"
+import { Effect, ExecutionStrategy, type Fiber, Scope } from "effect"
 
 export interface OnDemandWorker {
   /** there is work: runs `work` once more after this, forking the worker if none is running */
@@ -33,38 +33,59 @@ export const forkerIn = (scope: Scope.Scope) =>
       Effect.forkIn(Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), effect)), scope)
   )
 
+/**
+ * The worker's state and its steps. A class, so the steps are methods shared by every worker, not
+ * closures made for each one: an idle account holds several workers (ARCHITECTURE "Light accounts").
+ */
+class Worker<R> implements OnDemandWorker {
+  private pending = false
+  // the id of the live worker, 0 when none; a worker only ever clears its own id, so one that ends
+  // late (cut off, or still unwinding) never hides the worker a later wake forked
+  private live = 0
+  private lastId = 0
+
+  constructor(
+    private readonly work: Effect.Effect<void, never, R>,
+    private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>>
+  ) {}
+
+  // Deciding to end and ending happen in one synchronous step, so a wake that comes in while `work`
+  // runs is always seen by this worker, and a wake after that always forks a new one.
+  private loop(id: number): Effect.Effect<void, never, R> {
+    return Effect.suspend(() => {
+      if (!this.pending) {
+        if (this.live === id) this.live = 0
+        return Effect.void
+      }
+      this.pending = false
+      return Effect.zipRight(this.work, this.loop(id))
+    })
+  }
+
+  get wake(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.pending = true
+      if (this.live !== 0) return Effect.void
+      const id = ++this.lastId
+      this.live = id
+      return this.fork(this.loop(id) as Effect.Effect<void>).pipe(
+        // a worker cut off by its scope's close (even before it started) or by a defect lets a later
+        // wake fork a new one
+        Effect.flatMap((fiber) => Effect.sync(() => fiber.addObserver(() => void (this.live === id && (this.live = 0)))))
+      )
+    })
+  }
+
+  get running(): Effect.Effect<boolean> {
+    return Effect.sync(() => this.live !== 0)
+  }
+}
+
 export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDemandWorker, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     // the worker runs with what `make` ran with (context, logger, log annotations, clock), whoever wakes it
     const fork = yield* forkerIn(yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential))
-    let pending = false
-    // the id of the live worker, 0 when none; a worker only ever clears its own id, so one that ends
-    // late (cut off, or still unwinding) never hides the worker a later wake forked
-    let live = 0
-    let lastId = 0
-    // Deciding to end and ending happen in one synchronous step, so a wake that comes in while `work`
-    // runs is always seen by this worker, and a wake after that always forks a new one.
-    const loop = (id: number): Effect.Effect<void, never, R> =>
-      Effect.suspend(() => {
-        if (!pending) {
-          if (live === id) live = 0
-          return Effect.void
-        }
-        pending = false
-        return Effect.zipRight(work, loop(id))
-      })
-    const wake = Effect.suspend(() => {
-      pending = true
-      if (live !== 0) return Effect.void
-      const id = ++lastId
-      live = id
-      return fork(loop(id) as Effect.Effect<void>).pipe(
-        // a worker cut off by its scope's close (even before it started) or by a defect lets a later
-        // wake fork a new one
-        Effect.flatMap((fiber) => Effect.sync(() => fiber.addObserver(() => void (live === id && (live = 0))))),
-      )
-    })
-    return { wake, running: Effect.sync(() => live !== 0) }
+    return new Worker(work, fork)
   })
 
 export const OnDemandWorker = { make, forkerIn }

@@ -17,7 +17,7 @@
 import { Clock, Effect, Option, Schema } from "effect"
 import type { QuotePolicy } from "../config/QuotePolicy.js"
 import { QuoteJournal } from "../state/QuoteJournal.js"
-import { InboundMediaStore } from "./InboundMediaStore.js"
+import { InboundMediaStore, type InboundMediaStoreShape } from "./InboundMediaStore.js"
 
 const QuoteMedia = Schema.Struct({
   path: Schema.String,
@@ -58,22 +58,33 @@ export interface QuoteStoreService {
   readonly lookup: (peer: string, id: string) => Effect.Effect<Option.Option<QuotedMessage>>
 }
 
-const make = Effect.fn("QuoteStore.make")(function*(accountId: string, policy: QuotePolicy) {
-  const journal = yield* QuoteJournal
-  const media = yield* InboundMediaStore
-  // insertion order is age order: the Map's first entries are the oldest
-  const records = new Map<string, QuoteRecord>()
-  const keyOf = (peer: string, id: string) => `${peer}\u0000${id}`
-  const live: Array<QuoteRecord> = []
-  let linesOnDisk = 0
+const keyOf = (peer: string, id: string) => `${peer}\u0000${id}`
 
-  const index = (record: QuoteRecord) => {
-    for (const id of record.ids) records.set(keyOf(record.peer, id), record)
-    live.push(record)
+/**
+ * One account's remembered messages. A class, so its steps are methods shared by every account, not
+ * closures made for each one (ARCHITECTURE "Light accounts").
+ */
+class QuoteBook implements QuoteStoreService {
+  // insertion order is age order: the Map's first entries are the oldest
+  private readonly records = new Map<string, QuoteRecord>()
+  private readonly live: Array<QuoteRecord> = []
+  private linesOnDisk = 0
+
+  constructor(
+    private readonly accountId: string,
+    private readonly policy: QuotePolicy,
+    private readonly journal: QuoteJournal,
+    private readonly media: InboundMediaStoreShape
+  ) {}
+
+  private index(record: QuoteRecord): void {
+    for (const id of record.ids) this.records.set(keyOf(record.peer, id), record)
+    this.live.push(record)
   }
 
   /** Forgets what the policy no longer allows: too old, or too many (oldest first). */
-  const prune = (now: number) => {
+  private prune(now: number): void {
+    const { live, policy, records } = this
     let drop = 0
     while (drop < live.length && (now - live[drop]!.at >= policy.retentionMs || live.length - drop > policy.maxMessages)) drop++
     for (const record of live.splice(0, drop)) {
@@ -83,81 +94,97 @@ const make = Effect.fn("QuoteStore.make")(function*(accountId: string, policy: Q
     }
   }
 
-  const compact = Effect.suspend(() => {
-    const lines = live.map((record) => JSON.stringify(record))
-    return journal.replace(accountId, lines).pipe(
-      Effect.tap(() => Effect.sync(() => void (linesOnDisk = lines.length))),
-      Effect.catchAll((error) => Effect.logWarning(`the quote store could not be compacted: ${error.message}`))
-    )
-  })
-
-  if (policy.enabled) {
-    const lines = yield* journal.read(accountId).pipe(
-      Effect.catchAll((error) =>
-        Effect.as(Effect.logWarning(`the quote store could not be read; quotes of earlier messages will be unavailable: ${error.message}`), [] as ReadonlyArray<string>))
-    )
-    let bad = 0
-    for (const line of lines) {
-      const decoded = decodeLine(line)
-      if (Option.isSome(decoded)) index(decoded.value)
-      else bad++
-    }
-    if (bad > 0) yield* Effect.logWarning(`the quote store of ${accountId} had ${bad} unreadable record(s); they are dropped`)
-    linesOnDisk = lines.length
-    prune(yield* Clock.currentTimeMillis)
-    if (linesOnDisk > live.length) yield* compact
+  private get compact(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const lines = this.live.map((record) => JSON.stringify(record))
+      return this.journal.replace(this.accountId, lines).pipe(
+        Effect.tap(() => Effect.sync(() => void (this.linesOnDisk = lines.length))),
+        Effect.catchAll((error) => Effect.logWarning(`the quote store could not be compacted: ${error.message}`))
+      )
+    })
   }
 
-  const record = (entry: Omit<QuoteRecord, "at">): Effect.Effect<void> =>
-    Effect.gen(function*() {
+  /** Reads the journal back, forgets what the policy no longer allows, and compacts when that was much. */
+  load(): Effect.Effect<void> {
+    const self = this
+    return Effect.gen(function*() {
+      const lines = yield* self.journal.read(self.accountId).pipe(
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logWarning(`the quote store could not be read; quotes of earlier messages will be unavailable: ${error.message}`), [] as ReadonlyArray<string>))
+      )
+      let bad = 0
+      for (const line of lines) {
+        const decoded = decodeLine(line)
+        if (Option.isSome(decoded)) self.index(decoded.value)
+        else bad++
+      }
+      if (bad > 0) yield* Effect.logWarning(`the quote store of ${self.accountId} had ${bad} unreadable record(s); they are dropped`)
+      self.linesOnDisk = lines.length
+      self.prune(yield* Clock.currentTimeMillis)
+      if (self.linesOnDisk > self.live.length) yield* self.compact
+    })
+  }
+
+  record(entry: Omit<QuoteRecord, "at">): Effect.Effect<void> {
+    const self = this
+    const { policy } = this
+    return Effect.gen(function*() {
       if (!policy.enabled || entry.ids.length === 0 || (entry.text === "" && (entry.media ?? []).length === 0)) return
       const at = yield* Clock.currentTimeMillis
       const kept = (entry.media ?? []).filter((item) => item.size <= policy.maxSingleMediaBytes)
       const full: QuoteRecord = { ...entry, at, ...(kept.length === 0 ? {} : { media: kept }) }
       if (kept.length === 0 && "media" in full) delete (full as { media?: unknown }).media
-      index(full)
-      prune(at)
-      yield* journal.append(accountId, [JSON.stringify(full)]).pipe(
-        Effect.tap(() => Effect.sync(() => void linesOnDisk++)),
+      self.index(full)
+      self.prune(at)
+      yield* self.journal.append(self.accountId, [JSON.stringify(full)]).pipe(
+        Effect.tap(() => Effect.sync(() => void self.linesOnDisk++)),
         Effect.catchAll((error) => Effect.logWarning(`a message was not saved for quotes: ${error.message}`))
       )
-      if (linesOnDisk > 2 * Math.max(live.length, 50)) yield* compact
+      if (self.linesOnDisk > 2 * Math.max(self.live.length, 50)) yield* self.compact
     })
+  }
 
   /** Media bytes the newer records already claim, so older media past the budget counts as expired. */
-  const withinBudget = (target: QuoteRecord): ReadonlySet<QuoteMedia> => {
+  private withinBudget(target: QuoteRecord): ReadonlySet<QuoteMedia> {
     const allowed = new Set<QuoteMedia>()
     let used = 0
-    for (let i = live.length - 1; i >= 0; i--) {
-      const record = live[i]!
+    for (let i = this.live.length - 1; i >= 0; i--) {
+      const record = this.live[i]!
       for (const item of record.media ?? []) {
         used += item.size
-        if (used <= policy.maxMediaBytes) allowed.add(item)
+        if (used <= this.policy.maxMediaBytes) allowed.add(item)
       }
       if (record === target) break
     }
     return allowed
   }
 
-  const lookup = (peer: string, id: string): Effect.Effect<Option.Option<QuotedMessage>> =>
-    Effect.gen(function*() {
+  lookup(peer: string, id: string): Effect.Effect<Option.Option<QuotedMessage>> {
+    const self = this
+    const { policy } = this
+    return Effect.gen(function*() {
       if (!policy.enabled) return Option.none()
       const now = yield* Clock.currentTimeMillis
-      prune(now)
-      const found = records.get(keyOf(peer, id))
+      self.prune(now)
+      const found = self.records.get(keyOf(peer, id))
       if (found === undefined) return Option.none()
-      const allowed = withinBudget(found)
+      const allowed = self.withinBudget(found)
       const usable: Array<QuoteMedia> = []
       const expired: Array<QuoteMedia> = []
       for (const item of found.media ?? []) {
         const fresh = now - found.at < policy.mediaRetentionMs && allowed.has(item)
-        if (fresh && (yield* media.exists(item.path))) usable.push(item)
+        if (fresh && (yield* self.media.exists(item.path))) usable.push(item)
         else expired.push(item)
       }
       return Option.some({ direction: found.direction, sender: found.sender, text: found.text, media: usable, expired })
     })
+  }
+}
 
-  return { record, lookup } satisfies QuoteStoreService
+const make = Effect.fn("QuoteStore.make")(function*(accountId: string, policy: QuotePolicy) {
+  const book = new QuoteBook(accountId, policy, yield* QuoteJournal, yield* InboundMediaStore)
+  if (policy.enabled) yield* book.load()
+  return book satisfies QuoteStoreService
 })
 
 export const QuoteStore = { make }

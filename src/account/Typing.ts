@@ -77,19 +77,28 @@ interface TicketStoreSettings {
   readonly randomFraction: Effect.Effect<number>
 }
 
+// an entry is usable while now <= usableUntil; one millisecond less makes the fetch due at the time itself
+const usableFor = (ms: number) => Math.max(0, ms - 1)
+
 /**
  * The peers' typing tickets, fetched with getconfig. One plain map, in the order the peers were last
  * asked for (past its capacity the least recent is forgotten), instead of an Effect `Cache` for the
- * tickets and another for their history: that pair held several kB per account for one peer.
+ * tickets and another for their history: that pair held several kB per account for one peer. A class,
+ * so its steps are methods shared by every account (ARCHITECTURE "Light accounts").
  */
-const makeTicketStore = (api: ILinkApi, settings: TicketStoreSettings) => {
-  const { capacity, connection, lifetimeMs, retryCapMs, retryInitialMs } = settings
-  const peers = new Map<PeerKey, PeerTicket>()
-  // an entry is usable while now <= usableUntil; one millisecond less makes the fetch due at the time itself
-  const usableFor = (ms: number) => Math.max(0, ms - 1)
+class TicketStore {
+  private readonly peers = new Map<PeerKey, PeerTicket>()
 
-  const fetch = (peer: Peer, contextToken: string | undefined, entry: PeerTicket): Effect.Effect<string> =>
-    Effect.gen(function*() {
+  constructor(private readonly api: ILinkApi, private readonly settings: TicketStoreSettings) {}
+
+  get size(): Effect.Effect<number> {
+    return Effect.sync(() => this.peers.size)
+  }
+
+  private fetch(peer: Peer, contextToken: string | undefined, entry: PeerTicket): Effect.Effect<string> {
+    const { api, settings } = this
+    const { connection, lifetimeMs, retryCapMs, retryInitialMs } = settings
+    return Effect.gen(function*() {
       const request: GetConfigRequest = contextToken === undefined
         ? { ilink_user_id: peer.id }
         : { ilink_user_id: peer.id, context_token: contextToken }
@@ -111,9 +120,13 @@ const makeTicketStore = (api: ILinkApi, settings: TicketStoreSettings) => {
       // the last good ticket is used meanwhile, as the official client does
       return entry.ticket
     })
+  }
 
-  const ticketFor = (peer: Peer, contextToken: string | undefined): Effect.Effect<string> =>
-    Effect.gen(function*() {
+  ticketFor(peer: Peer, contextToken: string | undefined): Effect.Effect<string> {
+    const { peers } = this
+    const { capacity, retryInitialMs } = this.settings
+    const self = this
+    return Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const known = peers.get(peer.key)
       const entry: PeerTicket = known !== undefined && (known.fetching !== undefined || now <= known.forgetAt)
@@ -130,60 +143,73 @@ const makeTicketStore = (api: ILinkApi, settings: TicketStoreSettings) => {
       if (now <= entry.usableUntil) return entry.ticket
       const fetching = yield* Deferred.make<string>()
       entry.fetching = fetching
-      return yield* fetch(peer, contextToken, entry).pipe(
+      return yield* self.fetch(peer, contextToken, entry).pipe(
         Effect.onExit((exit) => Effect.zipRight(Effect.sync(() => void (entry.fetching = undefined)), Deferred.done(fetching, exit)))
       )
     })
+  }
+}
 
-  return { ticketFor, size: Effect.sync(() => peers.size) }
+/** One account's typing indicator; a class for the same reason as {@link TicketStore}. */
+class TypingIndicator implements TypingService {
+  constructor(
+    private readonly api: ILinkApi,
+    private readonly connection: ILinkConnection,
+    private readonly accountId: string,
+    private readonly keepAlive: Duration.Duration,
+    private readonly tickets: TicketStore
+  ) {}
+
+  ticketFor(peer: Peer, contextToken: string | undefined): Effect.Effect<string> {
+    return this.tickets.ticketFor(peer, contextToken)
+  }
+
+  get cachedPeers(): Effect.Effect<number> {
+    return this.tickets.size
+  }
+
+  private sendStatus(peer: Peer, ticket: string, status: 1 | 2): Effect.Effect<void> {
+    return this.api.sendTyping(this.connection, { ilink_user_id: peer.id, typing_ticket: ticket, status }).pipe(
+      Effect.catchAll((error) => Effect.logDebug(`typing status ${status} for ${peer.id} failed: ${error.message}`))
+    )
+  }
+
+  duringTurn<A, E, R>(peer: Peer, contextToken: string | undefined, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    const self = this
+    return Effect.suspend(() => {
+      // set once the indicator has been started, so the end knows whether to cancel it
+      let startedWith: string | undefined
+      const indicator = Effect.gen(function*() {
+        const ticket = yield* self.ticketFor(peer, contextToken)
+        if (ticket === "") return
+        startedWith = ticket
+        yield* Effect.repeat(self.sendStatus(peer, ticket, 1), Schedule.spaced(self.keepAlive))
+      })
+      const stop = (fiber: Fiber.RuntimeFiber<unknown>) =>
+        Effect.flatMap(Fiber.interrupt(fiber), () =>
+          startedWith === undefined ? Effect.void : self.sendStatus(peer, startedWith, 2)
+        )
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.fork(Effect.interruptible(indicator)), (fiber) =>
+          restore(effect).pipe(Effect.ensuring(stop(fiber)))
+        )
+      )
+    }).pipe(Effect.annotateLogs({ accountId: this.accountId }))
+  }
 }
 
 const make = (options: TypingOptions): Effect.Effect<TypingService, never, ILinkApi> =>
-  Effect.gen(function*() {
-    const api = yield* ILinkApi
-    const { connection } = options
-    const keepAlive = Duration.decode(options.keepAliveInterval ?? Duration.millis(TYPING_KEEPALIVE_MS))
-    const tickets = makeTicketStore(api, {
-      connection,
+  Effect.map(ILinkApi, (api) => {
+    const tickets = new TicketStore(api, {
+      connection: options.connection,
       lifetimeMs: Duration.toMillis(options.ticketLifetime ?? Duration.millis(TYPING_TICKET_LIFETIME_MS)),
       retryInitialMs: Duration.toMillis(options.retryInitial ?? Duration.millis(TYPING_RETRY_BASE_MS)),
       retryCapMs: Duration.toMillis(options.retryCap ?? Duration.millis(TYPING_RETRY_CAP_MS)),
       capacity: Math.max(1, options.capacity ?? TYPING_TICKET_CAPACITY),
       randomFraction: options.randomFraction ?? Random.next
     })
-    const ticketFor = tickets.ticketFor
-
-    const sendStatus = (peer: Peer, ticket: string, status: 1 | 2) =>
-      api.sendTyping(connection, { ilink_user_id: peer.id, typing_ticket: ticket, status }).pipe(
-        Effect.catchAll((error) => Effect.logDebug(`typing status ${status} for ${peer.id} failed: ${error.message}`))
-      )
-
-    const duringTurn = <A, E, R>(
-      peer: Peer,
-      contextToken: string | undefined,
-      effect: Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E, R> =>
-      Effect.suspend(() => {
-        // set once the indicator has been started, so the end knows whether to cancel it
-        let startedWith: string | undefined
-        const indicator = Effect.gen(function*() {
-          const ticket = yield* ticketFor(peer, contextToken)
-          if (ticket === "") return
-          startedWith = ticket
-          yield* Effect.repeat(sendStatus(peer, ticket, 1), Schedule.spaced(keepAlive))
-        })
-        const stop = (fiber: Fiber.RuntimeFiber<unknown>) =>
-          Effect.flatMap(Fiber.interrupt(fiber), () =>
-            startedWith === undefined ? Effect.void : sendStatus(peer, startedWith, 2)
-          )
-        return Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.fork(Effect.interruptible(indicator)), (fiber) =>
-            restore(effect).pipe(Effect.ensuring(stop(fiber)))
-          )
-        )
-      }).pipe(Effect.annotateLogs({ accountId: options.accountId }))
-
-    return { ticketFor, duringTurn, cachedPeers: tickets.size }
+    const keepAlive = Duration.decode(options.keepAliveInterval ?? Duration.millis(TYPING_KEEPALIVE_MS))
+    return new TypingIndicator(api, options.connection, options.accountId, keepAlive, tickets)
   })
 
 /** Typing of one account; built by the AccountActor. */

@@ -21,29 +21,43 @@ interface Waiter<A> {
   readonly wake: () => void
 }
 
-export const make = <A>(initial: A): Effect.Effect<Watched<A>> =>
-  Effect.sync(() => {
-    let value = initial
-    const waiters = new Set<Waiter<A>>()
-    return {
-      get: Effect.sync(() => value),
-      update: (f) =>
-        Effect.sync(() => {
-          value = f(value)
-          for (const waiter of waiters) {
-            if (!waiter.holds(value)) continue
-            waiters.delete(waiter)
-            waiter.wake()
-          }
-        }),
-      until: (holds) =>
-        Effect.async<void>((resume) => {
-          if (holds(value)) return resume(Effect.void)
-          const waiter: Waiter<A> = { holds, wake: () => resume(Effect.void) }
-          waiters.add(waiter)
-          return Effect.sync(() => void waiters.delete(waiter))
-        })
-    }
-  })
+/**
+ * A class, so `update` and `until` are shared methods and not two closures made per value: an idle
+ * account holds several of these (ARCHITECTURE "Light accounts").
+ */
+class WatchedValue<A> implements Watched<A> {
+  private value: A
+  private readonly waiters = new Set<Waiter<A>>()
+
+  constructor(initial: A) {
+    this.value = initial
+  }
+
+  get get(): Effect.Effect<A> {
+    return Effect.sync(() => this.value)
+  }
+
+  update(f: (current: A) => A): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.value = f(this.value)
+      for (const waiter of this.waiters) {
+        if (!waiter.holds(this.value)) continue
+        this.waiters.delete(waiter)
+        waiter.wake()
+      }
+    })
+  }
+
+  until(holds: (value: A) => boolean): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      if (holds(this.value)) return resume(Effect.void)
+      const waiter: Waiter<A> = { holds, wake: () => resume(Effect.void) }
+      this.waiters.add(waiter)
+      return Effect.sync(() => void this.waiters.delete(waiter))
+    })
+  }
+}
+
+export const make = <A>(initial: A): Effect.Effect<Watched<A>> => Effect.sync(() => new WatchedValue(initial))
 
 export const Watched = { make }

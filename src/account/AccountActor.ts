@@ -25,7 +25,14 @@ import { defaultQuotePolicy, type QuotePolicy } from "../config/QuotePolicy.js"
 import type { ActorSettings } from "../config/Tuning.js"
 import { ILinkApi } from "../ilink/ILinkApi.js"
 import type { ILinkConnection } from "../ilink/ILinkConnection.js"
-import { AgentTurns, type InboundTurn, type ReplyChannel, type TurnOutcome } from "./AgentTurns.js"
+import {
+  AgentTurns,
+  type AgentTurnsService,
+  type ChannelCommandsService,
+  type InboundTurn,
+  type ReplyChannel,
+  type TurnOutcome
+} from "./AgentTurns.js"
 import { debugTrace, makeChannelCommands } from "./ChannelCommands.js"
 import {
   AccountPhase,
@@ -35,17 +42,17 @@ import {
   type ParkedPhase,
   setPhase
 } from "./AccountStatus.js"
-import { ContextTokens } from "./ContextTokens.js"
+import { ContextTokens, type ContextTokensService } from "./ContextTokens.js"
 import { Dispatcher } from "./Dispatcher.js"
-import { type ClaimedMessage, Inbox } from "./Inbox.js"
+import { type ClaimedMessage, Inbox, type InboxService } from "./Inbox.js"
 import { joinsDebounce, MAX_DEBOUNCED_LINES, mergeDebounced } from "./InboundDebounce.js"
 import { InboundMedia, type InboundMediaSettings } from "./InboundMedia.js"
 import { runMonitor } from "./Monitor.js"
 import type { MediaUploader } from "./OutboundMedia.js"
-import { Outbox, type SendRequest } from "./Outbox.js"
+import { Outbox, type OutboxService, type SendRequest } from "./Outbox.js"
 import { QuoteStore, type QuoteStoreService } from "./QuoteStore.js"
 import type { OutboxError, Receipt } from "./Receipt.js"
-import { Typing } from "./Typing.js"
+import { Typing, type TypingService } from "./Typing.js"
 
 export interface AccountActorConfig {
   readonly accountId: string
@@ -113,7 +120,6 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
     const contextTokens = yield* ContextTokens.make({ accountId }).pipe(Scope.extend(roles.writers))
     const inbox = yield* Inbox.make({ accountId }).pipe(Scope.extend(roles.writers))
     const quotes = yield* QuoteStore.make(accountId, config.quotes ?? defaultQuotePolicy)
-    const recordSent = recordOutbound(quotes)
 
     yield* api.notifyStart(connection).pipe(
       Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))
@@ -129,84 +135,14 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
     }).pipe(Scope.extend(roles.outbox))
     const typing = yield* Typing.make({ accountId, connection })
     const commands = yield* makeChannelCommands(accountId)
-    const noteOutbound = <E>(effect: Effect.Effect<Receipt, E>, to: SendRequest["to"], text: string) =>
-      Effect.tap(effect, (receipt) => Effect.zipRight(markOutbound(state), recordSent(to.key, receipt, text)))
+    const turns = new TurnRunner(config, agentTurns, inboundMedia, { contextTokens, inbox, quotes, outbox, typing, commands })
 
     // 2. turns: one agent turn per claimed message, in order per peer
-    // `joined`: the lines the inbound debounce gathered after `first` (InboundDebounce.ts); one turn for all
-    const runTurn = (first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) => {
-      // set, in the same uninterruptible step that sees the host's run end other than by an interruption:
-      // from then on the turn is done even if a stop cuts what follows (the debug mode lookup, the trace)
-      let ran = false
-      return Effect.gen(function*() {
-        const claimed = mergeDebounced(first, joined)
-        const peer = claimed.peer
-        for (const line of [first, ...joined]) {
-          const token = line.message.context_token
-          if (token !== undefined && token !== "") yield* contextTokens.remember(peer, token, line.claimedAt)
-        }
-        const contextToken = claimed.message.context_token
-        const runId = yield* makeClientId
-        // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
-        const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
-        const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media, quotes, commands }
-        const channel = outbox.replyChannel({ to: peer, contextToken, runId })
-        const reply: ReplyChannel = {
-          sendText: (text) => noteOutbound(channel.sendText(text), peer, text),
-          sendProgress: (item) => noteOutbound(channel.sendProgress(item), peer, ""),
-          sendMedia: (request) => noteOutbound(channel.sendMedia(request), peer, request.caption),
-          withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
-        }
-        const startedAt = yield* Clock.currentTimeMillis
-        const exit = yield* Effect.uninterruptibleMask((restore) =>
-          Effect.tap(Effect.exit(restore(agentTurns.run(turn, reply))), (exit) =>
-            Effect.sync(() => {
-              ran = !isInterruptedOnly(exit)
-            }))
-        )
-        yield* sendDebugTrace(turn, channel, exit, startedAt)
-        return yield* exit
-      }).pipe(
-        // A turn whose host run ended, well or badly, is done: running it again could repeat visible
-        // replies. Only a turn interrupted before that (stop, crash) stays claimed and runs again.
-        Effect.onExit((exit) =>
-          !ran && isInterruptedOnly(exit)
-            ? Effect.void
-            : Effect.forEach([first, ...joined], markDone, { discard: true })
-        )
-      )
-    }
-    // in debug mode (PROTOCOL §7.8) a turn that ran, or failed, is followed by its trace; never a command's
-    const sendDebugTrace = (
-      turn: InboundTurn,
-      channel: { readonly sendText: (text: string) => Effect.Effect<Receipt, OutboxError> },
-      exit: Exit.Exit<TurnOutcome, unknown>,
-      startedAt: number
-    ) =>
-      Effect.gen(function*() {
-        if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return
-        if (Exit.isSuccess(exit) && exit.value._tag === "Command") return
-        if (turn.contextToken === undefined || !(yield* commands.debugOn)) return
-        const endedAt = yield* Clock.currentTimeMillis
-        const outcome = Exit.isSuccess(exit) ? exit.value : oneLine(exit.cause)
-        const trace = debugTrace(turn, outcome, {
-          createdAtMs: turn.claimed.message.create_time_ms,
-          claimedAt: turn.claimed.claimedAt,
-          startedAt,
-          endedAt
-        })
-        yield* channel.sendText(trace).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`the debug trace of ${turn.claimed.key} was not sent: ${error.message}`))
-        )
-      })
-    // the peer's next turn need not wait for the fsync: the Inbox group-commits the mark, writes what is
-    // queued on stop, and logs a failed write
-    const markDone = (claimed: ClaimedMessage) => inbox.queueDone(claimed.key)
     const dispatcher = yield* Dispatcher.make({
       concurrency: settings.dispatchConcurrency,
       capacity: settings.dispatchCapacity,
-      handle: runTurn,
-      bypass: (claimed) => agentTurns.isControlCommand?.(claimed.message) === true,
+      handle: turns.run.bind(turns),
+      bypass: turns.isControlCommand.bind(turns),
       gather: {
         windowMs: agentTurns.inboundDebounceMs ?? 0,
         joins: joinsDebounce,
@@ -226,7 +162,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
       return parked
     }).pipe(Effect.forkIn(roles.monitor))
 
-    return { outbox, monitor, noteOutbound }
+    return { outbox, monitor, turns }
   })).pipe(
     Effect.tapErrorCause((cause) =>
       Effect.zipRight(markError(state, oneLine(cause)), Scope.close(actorScope, Exit.failCause(cause)))
@@ -236,7 +172,9 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
   const handle: AccountActorHandle = {
     accountId,
     state,
-    send: (request) => started.noteOutbound(started.outbox.send(request), request.to, request.text ?? ""),
+    send(request) {
+      return started.turns.noteOutbound(started.outbox.send(request), request.to, request.text ?? "")
+    },
     stop: Scope.close(actorScope, Exit.void),
     awaitParked: Fiber.join(started.monitor)
   }
@@ -244,9 +182,122 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
 })
 
 /** What the bot said goes into the quote store under each delivered chunk's server id. */
-const recordOutbound = (quotes: QuoteStoreService) => (peer: string, receipt: Receipt, text: string) => {
+const recordOutbound = (quotes: QuoteStoreService, peer: string, receipt: Receipt, text: string) => {
   const ids = receipt.chunks.flatMap((chunk) => (chunk._tag === "Delivered" ? [chunk.messageId] : []))
   return text === "" || ids.length === 0 ? Effect.void : quotes.record({ ids, peer, direction: "out", sender: "bot", text })
+}
+
+/** The parts of a running account a turn uses. */
+interface TurnParts {
+  readonly contextTokens: ContextTokensService
+  readonly inbox: InboxService
+  readonly quotes: QuoteStoreService
+  readonly outbox: OutboxService
+  readonly typing: TypingService
+  readonly commands: ChannelCommandsService
+}
+
+/**
+ * How one account runs a turn. A class, so its steps are methods shared by every account, not closures
+ * made for each one (ARCHITECTURE "Light accounts").
+ */
+class TurnRunner {
+  constructor(
+    private readonly config: AccountActorConfig,
+    private readonly agentTurns: AgentTurnsService,
+    private readonly inboundMedia: InboundMedia,
+    private readonly parts: TurnParts
+  ) {}
+
+  /** a host control command (such as `/stop`) skips its peer's queue (Dispatcher `bypass`) */
+  isControlCommand(claimed: ClaimedMessage): boolean {
+    return this.agentTurns.isControlCommand?.(claimed.message) === true
+  }
+
+  /** marks the account's last outbound and remembers what was said for quotes, once `effect` delivered */
+  noteOutbound<E>(effect: Effect.Effect<Receipt, E>, to: SendRequest["to"], text: string): Effect.Effect<Receipt, E> {
+    return Effect.tap(effect, (receipt) =>
+      Effect.zipRight(markOutbound(this.config.state), recordOutbound(this.parts.quotes, to.key, receipt, text)))
+  }
+
+  /**
+   * Runs the turn of `first`; `joined`: the lines the inbound debounce gathered after it
+   * (InboundDebounce.ts), one turn for all.
+   */
+  run(first: ClaimedMessage, joined: ReadonlyArray<ClaimedMessage> = []) {
+    const self = this
+    const { config, agentTurns, inboundMedia } = this
+    const { contextTokens, inbox, quotes, outbox, typing, commands } = this.parts
+    const { accountId } = config
+    // set, in the same uninterruptible step that sees the host's run end other than by an interruption:
+    // from then on the turn is done even if a stop cuts what follows (the debug mode lookup, the trace)
+    let ran = false
+    return Effect.gen(function*() {
+      const claimed = mergeDebounced(first, joined)
+      const peer = claimed.peer
+      for (const line of [first, ...joined]) {
+        const token = line.message.context_token
+        if (token !== undefined && token !== "") yield* contextTokens.remember(peer, token, line.claimedAt)
+      }
+      const contextToken = claimed.message.context_token
+      const runId = yield* makeClientId
+      // fetched at most once, when the host asks, still inside this peer's slot (PROTOCOL §6.3)
+      const media = yield* Effect.cached(inboundMedia.fetch(claimed, config.media))
+      const turn: InboundTurn = { accountId, claimed, peer, contextToken, runId, media, quotes, commands }
+      const channel = outbox.replyChannel({ to: peer, contextToken, runId })
+      const reply: ReplyChannel = {
+        sendText: (text) => self.noteOutbound(channel.sendText(text), peer, text),
+        sendProgress: (item) => self.noteOutbound(channel.sendProgress(item), peer, ""),
+        sendMedia: (request) => self.noteOutbound(channel.sendMedia(request), peer, request.caption),
+        withTyping: (effect) => typing.duringTurn(peer, contextToken, effect)
+      }
+      const startedAt = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.tap(Effect.exit(restore(agentTurns.run(turn, reply))), (exit) =>
+          Effect.sync(() => {
+            ran = !isInterruptedOnly(exit)
+          }))
+      )
+      yield* self.sendDebugTrace(turn, channel, exit, startedAt)
+      return yield* exit
+    }).pipe(
+      // A turn whose host run ended, well or badly, is done: running it again could repeat visible
+      // replies. Only a turn interrupted before that (stop, crash) stays claimed and runs again.
+      // The peer's next turn need not wait for the fsync: the Inbox group-commits the mark, writes what
+      // is queued on stop, and logs a failed write.
+      Effect.onExit((exit) =>
+        !ran && isInterruptedOnly(exit)
+          ? Effect.void
+          : Effect.forEach([first, ...joined], (line) => inbox.queueDone(line.key), { discard: true })
+      )
+    )
+  }
+
+  // in debug mode (PROTOCOL §7.8) a turn that ran, or failed, is followed by its trace; never a command's
+  private sendDebugTrace(
+    turn: InboundTurn,
+    channel: { readonly sendText: (text: string) => Effect.Effect<Receipt, OutboxError> },
+    exit: Exit.Exit<TurnOutcome, unknown>,
+    startedAt: number
+  ) {
+    const { commands } = this.parts
+    return Effect.gen(function*() {
+      if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) return
+      if (Exit.isSuccess(exit) && exit.value._tag === "Command") return
+      if (turn.contextToken === undefined || !(yield* commands.debugOn)) return
+      const endedAt = yield* Clock.currentTimeMillis
+      const outcome = Exit.isSuccess(exit) ? exit.value : oneLine(exit.cause)
+      const trace = debugTrace(turn, outcome, {
+        createdAtMs: turn.claimed.message.create_time_ms,
+        claimedAt: turn.claimed.claimedAt,
+        startedAt,
+        endedAt
+      })
+      yield* channel.sendText(trace).pipe(
+        Effect.catchAll((error) => Effect.logWarning(`the debug trace of ${turn.claimed.key} was not sent: ${error.message}`))
+      )
+    })
+  }
 }
 
 const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>

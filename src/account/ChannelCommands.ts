@@ -63,11 +63,18 @@ const cut = (text: string): string =>
 const describe = (error: { readonly message: string }): string =>
   error.message.length <= 200 ? error.message : `${error.message.slice(0, 200)}…`
 
-export const makeChannelCommands = Effect.fn("ChannelCommands.make")(function*(accountId: string) {
-  const debugMode = yield* DebugModeStore
+/** One account's channel commands. A class, so its steps are shared methods (ARCHITECTURE "Light accounts"). */
+class AccountCommands implements ChannelCommandsService {
+  // a missing or broken file reads as "off" (DebugModeStore), so this never fails
+  readonly debugOn: Effect.Effect<boolean>
 
-  const run = (command: ChannelCommand, turn: InboundTurn, reply: ReplyChannel) =>
-    ChannelCommand.$match(command, {
+  constructor(private readonly accountId: string, private readonly debugMode: DebugModeStore) {
+    this.debugOn = debugMode.isOn(accountId)
+  }
+
+  private run(command: ChannelCommand, turn: InboundTurn, reply: ReplyChannel) {
+    const { accountId, debugMode } = this
+    return ChannelCommand.$match(command, {
       Echo: ({ text }) =>
         Effect.gen(function*() {
           if (text.trim() !== "") yield* reply.sendText(cut(text))
@@ -85,13 +92,14 @@ export const makeChannelCommands = Effect.fn("ChannelCommands.make")(function*(a
           )
         })
     })
+  }
 
-  const handle = (turn: InboundTurn, reply: ReplyChannel): Effect.Effect<Option.Option<string>> =>
-    Option.match(parseChannelCommand(turn.claimed.message), {
+  handle(turn: InboundTurn, reply: ReplyChannel): Effect.Effect<Option.Option<string>> {
+    return Option.match(parseChannelCommand(turn.claimed.message), {
       onNone: () => Effect.succeed(Option.none<string>()),
       onSome: (command) => {
         const name = command._tag === "Echo" ? "/echo" : "/toggle-debug"
-        return run(command, turn, reply).pipe(
+        return this.run(command, turn, reply).pipe(
           Effect.catchAll((error) =>
             Effect.zipRight(
               Effect.logWarning(`${name} from ${turn.peer.id} failed: ${describe(error)}`),
@@ -102,11 +110,11 @@ export const makeChannelCommands = Effect.fn("ChannelCommands.make")(function*(a
         )
       }
     })
+  }
+}
 
-  // a missing or broken file reads as "off" (DebugModeStore), so this never fails
-  const debugOn = debugMode.isOn(accountId)
-
-  return { handle, debugOn } satisfies ChannelCommandsService
+export const makeChannelCommands = Effect.fn("ChannelCommands.make")(function*(accountId: string) {
+  return new AccountCommands(accountId, yield* DebugModeStore) satisfies ChannelCommandsService
 })
 
 export interface TurnTimings {

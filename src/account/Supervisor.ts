@@ -75,6 +75,11 @@ const oneLine = (cause: Cause.Cause<unknown>): string => {
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
 }
 
+const logParked = (parked: ParkedPhase) => Effect.logWarning(`account parked; it resumes after a new login: ${whatToDo(parked)}`)
+
+// unreachable: the restart schedule retries forever
+const logGaveUp = (ended: RunEnded) => Effect.logError(`account gave up: ${oneLine(ended.cause)}`)
+
 export class Supervisor extends Effect.Service<Supervisor>()("openclaw-weixin/Supervisor", {
   scoped: Effect.gen(function*() {
     const runner = yield* AccountRunner
@@ -104,7 +109,10 @@ export class Supervisor extends Effect.Service<Supervisor>()("openclaw-weixin/Su
       Effect.acquireRelease(Ref.make(true), (live) => Ref.set(live, false)).pipe(
         Effect.map((live): AccountStateRef => ({
           get: Effect.map(statusOf(id), Option.getOrElse((): AccountStatus => ({ phase: AccountPhase.Starting() }))),
-          update: (f) => Effect.flatMap(Ref.get(live), (writes) => (writes ? updateStatus(id, f) : Effect.void))
+          // a method, not an arrow property: named arrows cost an idle account a dictionary each (keepNames)
+          update(f) {
+            return Effect.flatMap(Ref.get(live), (writes) => (writes ? updateStatus(id, f) : Effect.void))
+          }
         }))
       )
 
@@ -153,11 +161,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("openclaw-weixin/Su
     const supervise = (id: string, binding: HostBinding) =>
       runOnce(id, binding).pipe(
         Effect.retry(restartSchedule),
-        Effect.matchEffect({
-          onSuccess: (parked) => Effect.logWarning(`account parked; it resumes after a new login: ${whatToDo(parked)}`),
-          // unreachable: the schedule retries forever
-          onFailure: (ended) => Effect.logError(`account gave up: ${oneLine(ended.cause)}`)
-        }),
+        Effect.matchEffect({ onSuccess: logParked, onFailure: logGaveUp }),
         Effect.annotateLogs({ accountId: id })
       )
 

@@ -86,7 +86,14 @@ const timeoutError = (target: CallTarget): ILinkTimeoutError =>
 
 /** Fails with ILinkTimeoutError when `effect` outlives the target's timeout. */
 const withTimeout = <A, E, R>(target: CallTarget) => (effect: Effect.Effect<A, E, R>) =>
-  Effect.timeoutFail(effect, { duration: target.timeout, onTimeout: () => timeoutError(target) })
+  Effect.timeoutFail(effect, {
+    duration: target.timeout,
+    // a method, not an arrow property: the build's keepNames makes every named arrow a dictionary
+    // object, and this one lives as long as a held long-poll
+    onTimeout() {
+      return timeoutError(target)
+    }
+  })
 
 /** Encodes a request body; a value its own type forbids fails before anything is sent. */
 const encodeBody = <A, I>(target: CallTarget, schema: Schema.Schema<A, I>, value: A) =>

@@ -161,11 +161,15 @@ export const webBodyOf = (response: HttpClientResponse.HttpClientResponse): Read
   return web === undefined ? undefined : web.body
 }
 
+/** A failure of `request` before its response, with Node's error as the cause. */
+const requestFailed = (request: HttpClientRequest.HttpClientRequest) => (cause: unknown) =>
+  new RequestError({ request, reason: "Transport", cause })
+
 /** The client: one `node:http(s)` request per call, on `agents`. */
 export const nodeHttpClient = (agents: NodeAgents): HttpClient.HttpClient =>
   HttpClient.make((request, url, signal) =>
     Effect.suspend(() => {
-      const failed = (cause: unknown) => new RequestError({ request, reason: "Transport", cause })
+      const failed = requestFailed(request)
       let agent: Http.Agent
       try {
         agent = agentFor(agents, url)

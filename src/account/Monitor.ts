@@ -48,8 +48,12 @@ export const pollBackoffMs = (
 /**
  * Polls until the session expires, and returns the parked phase; never fails (every poll failure is
  * retried). Interrupting it aborts the long-poll in flight at once.
+ *
+ * Untraced: it runs as long as the account does, so a span (with its call-site stack and a copy of the
+ * fiber's context) would stay in every idle account's memory for nothing; each poll has its own span
+ * (`ILinkApi.getUpdates`).
  */
-export const runMonitor = Effect.fn("Monitor.run")(function*(options: {
+export const runMonitor = Effect.fnUntraced(function*(options: {
   readonly connection: ILinkConnection
   readonly inbox: InboxService
   readonly dispatch: (claimed: ClaimedMessage) => Effect.Effect<void>

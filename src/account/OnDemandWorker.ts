@@ -7,12 +7,13 @@
  * worker runs `work` until no wake came in during the last run, then ends. A wake always leads to one
  * more run of `work` that starts after it, which is what a `Queue.sliding(1)` of wake-ups gave.
  *
- * The worker runs in a scope forked from the one `make` runs in, at the point `make` runs: the
- * finalizers added after `make` run before it is interrupted, as they did for a fiber forked there.
- * It runs with the fiber refs `make` ran with, as a fiber forked there would: whoever wakes it, it sends
- * through the account's iLink settings and logs through the account's logger, with its annotations.
+ * `make` adds a finalizer to its scope, at the point `make` runs, that stops the worker for good: the
+ * finalizers added after `make` run before the live worker is interrupted, as they did for a fiber forked
+ * there, and a wake after the stop forks nothing. (One finalizer, not a scope of its own per worker.)
+ * The worker runs with the fiber refs `make` ran with, as a fiber forked there would: whoever wakes it, it
+ * sends through the account's iLink settings and logs through the account's logger, with its annotations.
  */
-import { Effect, ExecutionStrategy, type Fiber, Scope } from "effect"
+import { Effect, Fiber, type FiberRefs, type Scope } from "effect"
 
 export interface OnDemandWorker {
   /** there is work: runs `work` once more after this, forking the worker if none is running */
@@ -43,18 +44,18 @@ class Worker<R> implements OnDemandWorker {
   // late (cut off, or still unwinding) never hides the worker a later wake forked
   private live = 0
   private lastId = 0
+  // the live worker's fiber, once it has started
+  private fiber: Fiber.RuntimeFiber<void> | undefined
+  private stopped = false
 
-  constructor(
-    private readonly work: Effect.Effect<void, never, R>,
-    private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>>
-  ) {}
+  constructor(private readonly work: Effect.Effect<void, never, R>, private readonly refs: FiberRefs.FiberRefs) {}
 
   // Deciding to end and ending happen in one synchronous step, so a wake that comes in while `work`
   // runs is always seen by this worker, and a wake after that always forks a new one.
   private loop(id: number): Effect.Effect<void, never, R> {
     return Effect.suspend(() => {
-      if (!this.pending) {
-        if (this.live === id) this.live = 0
+      if (!this.pending || this.stopped) {
+        this.release(id)
         return Effect.void
       }
       this.pending = false
@@ -62,16 +63,27 @@ class Worker<R> implements OnDemandWorker {
     })
   }
 
+  private release(id: number): void {
+    if (this.live !== id) return
+    this.live = 0
+    this.fiber = undefined
+  }
+
   get wake(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.pending = true
-      if (this.live !== 0) return Effect.void
+      if (this.live !== 0 || this.stopped) return Effect.void
       const id = ++this.lastId
       this.live = id
-      return this.fork(this.loop(id) as Effect.Effect<void>).pipe(
-        // a worker cut off by its scope's close (even before it started) or by a defect lets a later
-        // wake fork a new one
-        Effect.flatMap((fiber) => Effect.sync(() => fiber.addObserver(() => void (this.live === id && (this.live = 0)))))
+      // the refs of `make`, and interruptible even when woken from an uninterruptible step, so the stop
+      // can end it; the fiber is recorded by the worker itself, so a stop never misses a started one
+      const run = Effect.withFiberRuntime<void, never, R>((fiber) => {
+        if (this.live === id) this.fiber = fiber
+        return this.loop(id)
+      })
+      return Effect.forkDaemon(Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(this.refs), run as Effect.Effect<void>))).pipe(
+        // a worker cut off by a defect or an interruption lets a later wake fork a new one
+        Effect.flatMap((fiber) => Effect.sync(() => fiber.addObserver(() => this.release(id))))
       )
     })
   }
@@ -79,13 +91,23 @@ class Worker<R> implements OnDemandWorker {
   get running(): Effect.Effect<boolean> {
     return Effect.sync(() => this.live !== 0)
   }
+
+  /** Stops for good: no wake forks a worker from now on, and the live one is interrupted (and awaited). */
+  get stop(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.stopped = true
+      const fiber = this.fiber
+      return fiber === undefined ? Effect.void : Fiber.interrupt(fiber)
+    })
+  }
 }
 
 export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDemandWorker, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     // the worker runs with what `make` ran with (context, logger, log annotations, clock), whoever wakes it
-    const fork = yield* forkerIn(yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential))
-    return new Worker(work, fork)
+    const worker = new Worker(work, yield* Effect.getFiberRefs)
+    yield* Effect.addFinalizer(() => worker.stop)
+    return worker
   })
 
 export const OnDemandWorker = { make, forkerIn }

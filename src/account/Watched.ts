@@ -27,7 +27,8 @@ interface Waiter<A> {
  */
 class WatchedValue<A> implements Watched<A> {
   private value: A
-  private readonly waiters = new Set<Waiter<A>>()
+  // made on the first wait: most values are never waited on while idle
+  private waiters: Set<Waiter<A>> | undefined
 
   constructor(initial: A) {
     this.value = initial
@@ -40,6 +41,7 @@ class WatchedValue<A> implements Watched<A> {
   update(f: (current: A) => A): Effect.Effect<void> {
     return Effect.sync(() => {
       this.value = f(this.value)
+      if (this.waiters === undefined) return
       for (const waiter of this.waiters) {
         if (!waiter.holds(this.value)) continue
         this.waiters.delete(waiter)
@@ -52,8 +54,9 @@ class WatchedValue<A> implements Watched<A> {
     return Effect.async<void>((resume) => {
       if (holds(this.value)) return resume(Effect.void)
       const waiter: Waiter<A> = { holds, wake: () => resume(Effect.void) }
-      this.waiters.add(waiter)
-      return Effect.sync(() => void this.waiters.delete(waiter))
+      const waiters = this.waiters ??= new Set()
+      waiters.add(waiter)
+      return Effect.sync(() => void waiters.delete(waiter))
     })
   }
 }

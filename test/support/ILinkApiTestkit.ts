@@ -3,10 +3,11 @@
  * function, one that never answers (for timeouts in virtual time), and the pinned identity of the
  * official 2.4.9 package so golden tests can compare exact bytes.
  */
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { HttpClient } from "@effect/platform"
 import { Effect, Layer, Random } from "effect"
 import { PackageInfo, type PackageInfoShape } from "../../src/domain/PackageInfo.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
+import { responseFromWeb } from "../../src/ilink/NodeHttp.js"
 
 export interface RecordedRequest {
   readonly method: string
@@ -55,7 +56,8 @@ export const recordingClient = (respond: (request: RecordedRequest) => CannedRes
       }
       requests.push(recorded)
       const canned = respond(recorded)
-      return HttpClientResponse.fromWeb(request, new Response(canned.body, { status: canned.status ?? 200 }))
+      // made as our client makes its responses, so the body is read the way production reads it
+      return responseFromWeb(request, new Response(canned.body, { status: canned.status ?? 200 }))
     })
   )
   const layer = ILinkApi.DefaultWithoutDependencies.pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))

@@ -8,6 +8,7 @@ import {
   readCappedText,
   requestFailure
 } from "../../../src/ilink/Transport.js"
+import { responseFromWeb } from "../../../src/ilink/NodeHttp.js"
 
 describe("classifyTransportFailure", () => {
   const target = { endpoint: "ilink/bot/sendmessage" as const, accountId: "acc-1" }
@@ -75,11 +76,16 @@ describe("requestFailure", () => {
   })
 })
 
-describe("readCappedText", () => {
+// Our client's responses (`responseFromWeb`) are read with the web body's reader; any other response
+// through its Stream. Both must give the same verdicts.
+describe.each([
+  { made: "by our client (the body's reader)", make: responseFromWeb },
+  { made: "by any other client (its Stream)", make: HttpClientResponse.fromWeb }
+])("readCappedText, a response made $made", ({ make }) => {
   const scope = { endpoint: "ilink/bot/getupdates", accountId: "acc-1" }
   const request = HttpClientRequest.post("https://ilink.example.test/ilink/bot/getupdates")
   const responseOf = (body: ReadableStream<Uint8Array> | Uint8Array | string, headers: Record<string, string> = {}) =>
-    HttpClientResponse.fromWeb(request, new Response(body, { status: 200, headers }))
+    make(request, new Response(body, { status: 200, headers }))
   /** a body whose every read fails: reading it at all turns the outcome into a "cut off" reset */
   const unreadable = () =>
     new ReadableStream<Uint8Array>({

@@ -245,7 +245,7 @@ export const serve = (state: EmulatorState, admin: AdminHandler): Effect.Effect<
         if (!res.writableFinished) fiber.unsafeInterruptAsFork(FiberId.none)
       })
     })
-    server.keepAliveTimeout = 1_000
+    server.keepAliveTimeout = 5_000
     yield* Effect.acquireRelease(
       Effect.async<void>((resume) => {
         server.once("error", (error) => resume(Effect.dieMessage(`emulator could not listen on 127.0.0.1:${state.options.port}: ${error.message}`)))

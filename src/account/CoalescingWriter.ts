@@ -70,7 +70,7 @@ export const make = <E>(options: {
     }))
     const writer = new Writer(written, worker)
     self = writer
-    // added after the writer's scope, so it runs before the writer is interrupted
+    // added after the worker's stop finalizer, so it runs before the worker is interrupted
     yield* Effect.addFinalizer(() => writer.flush)
     return writer
   })

@@ -434,7 +434,7 @@ const make = Effect.fn("Inbox.make")(function*(options: {
     writer
   })
   inbox = built
-  // added after the writer's scope, so it runs before the writer is interrupted
+  // added after the writer's stop finalizer, so it runs before the writer is interrupted
   yield* Effect.addFinalizer(() => built.closeMarks)
   return Inbox.of(built)
 })

@@ -407,7 +407,7 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
       sender
     )
     outbox = built
-    // added after the sender's scope, so it runs first on stop, before the sender is interrupted
+    // added after the sender's stop finalizer, so it runs first on stop, before the sender is interrupted
     yield* Effect.addFinalizer(() => built.close)
     return built
   })

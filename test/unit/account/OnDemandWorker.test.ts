@@ -93,7 +93,7 @@ describe("OnDemandWorker", () => {
       expect(seen).toEqual(["bot-a written"])
     }))
 
-  it.scoped("a worker cut off by its scope's close does not stop a later wake from forking a new one", () =>
+  it.scoped("closing its scope interrupts the running worker; a wake after that runs nothing, and nothing hangs", () =>
     Effect.gen(function*() {
       let runs = 0
       const outer = yield* Scope.make()
@@ -105,10 +105,11 @@ describe("OnDemandWorker", () => {
       expect(runs).toBe(1)
       yield* Scope.close(outer, Exit.void)
       expect(yield* worker.running).toBe(false)
-      // the scope is closed: the new worker is interrupted at once, and nothing hangs
+      // the scope is closed: the work does not run again (a writer must not write after its account stopped)
       yield* worker.wake
       yield* Effect.yieldNow()
       expect(yield* worker.running).toBe(false)
+      expect(runs).toBe(1)
     }))
 
   it.scoped("finalizers added after make run before the worker is interrupted (a flush still finds its writer)", () =>

@@ -38,7 +38,7 @@ export const forkerIn = (scope: Scope.Scope) =>
  * The worker's state and its steps. A class, so the steps are methods shared by every worker, not
  * closures made for each one: an idle account holds several workers (ARCHITECTURE "Light accounts").
  */
-class Worker<R> implements OnDemandWorker {
+class WakeableWorker<R> implements OnDemandWorker {
   private pending = false
   // the id of the live worker, 0 when none; a worker only ever clears its own id, so one that ends
   // late (cut off, or still unwinding) never hides the worker a later wake forked
@@ -105,7 +105,7 @@ class Worker<R> implements OnDemandWorker {
 export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDemandWorker, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     // the worker runs with what `make` ran with (context, logger, log annotations, clock), whoever wakes it
-    const worker = new Worker(work, yield* Effect.getFiberRefs)
+    const worker = new WakeableWorker(work, yield* Effect.getFiberRefs)
     yield* Effect.addFinalizer(() => worker.stop)
     return worker
   })

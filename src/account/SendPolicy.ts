@@ -21,6 +21,12 @@ import {
 } from "./Receipt.js"
 
 /** Where in a multi-chunk send a request is. */
+/** The reply budget per inbound message and the reply window after it (PROTOCOL App. C). */
+export interface SendLimits {
+  readonly budget: number
+  readonly windowMs: number
+}
+
 export interface ChunkContext {
   readonly peer: string
   readonly chunkIndex: number
@@ -88,7 +94,7 @@ export const refusalFor = (
   requestToken: string | undefined,
   needed: number,
   now: number,
-  limits: { readonly budget: number; readonly windowMs: number }
+  limits: SendLimits
 ): OutboxError | undefined => {
   if (requestToken === undefined && known === undefined) return new NoContextToken({ peer })
   if (known === undefined) return undefined

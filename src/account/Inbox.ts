@@ -17,20 +17,22 @@
  * mark, appends them in one write (one fsync), and completes each caller with that write's outcome. Marks
  * that arrive while a write runs share the next one; closing the scope writes the marks still queued.
  */
-import { Cause, Clock, Context, Deferred, Duration, Effect, Either, Exit, Layer, type Scope } from "effect"
-import { normalizePeerId } from "../domain/PeerId.js"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Exit, Layer, type Scope } from "effect"
 import { CursorStore } from "../state/CursorStore.js"
 import { InboxJournal } from "../state/InboxJournal.js"
 import type { StateError } from "../state/StateError.js"
 import type { RejectedMessage } from "../wire/Api.js"
 import type { WeixinMessage } from "../wire/Message.js"
+import { sortBatch } from "./InboxBatch.js"
 import { OnDemandWorker } from "./OnDemandWorker.js"
 import {
   claimLine,
   type ClaimedMessage,
-  dedupeKey,
+  defaultInboxLimits,
   doneLine,
+  type InboxLimits,
   lineBytes,
+  type QueuedMark,
   type RecordedRejection,
   rejectedLine,
   replay,
@@ -38,21 +40,16 @@ import {
   seenLine
 } from "./InboxRecords.js"
 
-export { type ClaimedMessage, dedupeKey, type RecordedRejection } from "./InboxRecords.js"
+export {
+  type ClaimedMessage,
+  dedupeKey,
+  defaultInboxLimits,
+  type InboxLimits,
+  type RecordedRejection
+} from "./InboxRecords.js"
 
 /** Seen keys are remembered at least this long (iLink redelivers ~1 s later or after a long turn). */
 export const seenRetention = Duration.hours(24)
-
-export interface InboxLimits {
-  /** compact when the journal holds more records than this (or twice the last compacted size) */
-  readonly maxRecords: number
-  /** compact when the journal grows beyond this many bytes (or twice the last compacted size) */
-  readonly maxBytes: number
-}
-
-export const defaultInboxLimits: InboxLimits = { maxRecords: 2_000, maxBytes: 1024 * 1024 }
-
-const NO_SENDER = "it has no sender id (from_user_id is missing or blank), so there is nobody to answer"
 
 export interface InboxService {
   /** where the journal lives, for log lines that send the operator there */
@@ -91,20 +88,6 @@ export interface InboxService {
   readonly seenCount: Effect.Effect<number>
   /** rejected messages recorded within the retention window (tests, status) */
   readonly rejections: Effect.Effect<ReadonlyArray<RecordedRejection>>
-}
-
-/** A done mark waiting for the writer, and the outcome its callers wait for. */
-interface QueuedMark {
-  readonly key: string
-  readonly line: string
-  readonly written: Deferred.Deferred<void, StateError>
-  /** no caller waits for the write (`queueDone`), so the writer logs its failure */
-  readonly unwatched: boolean
-}
-
-/** A record of the batch being claimed that will not be dispatched, and why (for its warning). */
-interface FreshRejection extends RecordedRejection {
-  readonly senderless: boolean
 }
 
 /** What an account's Inbox starts from: the replayed journal, the cursor, and the two locks. */
@@ -233,42 +216,6 @@ class AccountInbox implements InboxService {
     )
   }
 
-  /** The new claims and rejections of a batch; changes nothing. */
-  private sortBatch(msgs: ReadonlyArray<WeixinMessage>, rejected: ReadonlyArray<RejectedMessage>, now: number) {
-    const fresh: Array<ClaimedMessage> = []
-    const freshRejections: Array<FreshRejection> = []
-    const inBatch = new Set<string>()
-    const reject = (rejection: FreshRejection) => {
-      if (this.rejected.has(rejection.key) || inBatch.has(rejection.key)) return
-      inBatch.add(rejection.key)
-      freshRejections.push(rejection)
-    }
-    // `msgs` are the batch's decodable messages in order; the server's positions skip the rejected ones
-    const undecodable = new Set(rejected.map((r) => r.index))
-    let position = -1
-    for (const message of msgs) {
-      do position++
-      while (undecodable.has(position))
-      const key = dedupeKey(message)
-      if (this.seen.has(key) || inBatch.has(key)) continue
-      const peer = normalizePeerId(message.from_user_id ?? "")
-      if (Either.isLeft(peer)) {
-        // kept apart from `seen`, like an undecodable message
-        reject({ key, index: position, problem: NO_SENDER, at: now, senderless: true })
-        continue
-      }
-      inBatch.add(key)
-      fresh.push({ key, peer: peer.right, message, claimedAt: now })
-    }
-    for (const r of rejected) {
-      // without an id there is nothing to dedupe on; the cursor it came with tells batches apart.
-      // Kept apart from `seen`: should a readable copy of the same message ever arrive, it still runs.
-      const key = r.message_id !== undefined && r.message_id !== "" ? `mid:${r.message_id}` : `rej:${this.lastCursor}#${r.index}`
-      reject({ key, index: r.index, problem: r.problem, at: now, senderless: false })
-    }
-    return { fresh, freshRejections }
-  }
-
   claim(
     msgs: ReadonlyArray<WeixinMessage>,
     nextCursor: string | undefined,
@@ -280,7 +227,7 @@ class AccountInbox implements InboxService {
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           self.forgetExpired(now)
-          const batch = self.sortBatch(msgs, rejected, now)
+          const batch = sortBatch({ seen: self.seen, rejected: self.rejected, cursor: self.lastCursor }, msgs, rejected, now)
           if (batch.fresh.length > 0 || batch.freshRejections.length > 0) {
             const out = [...batch.fresh.map(claimLine), ...batch.freshRejections.map(rejectedLine)]
             yield* self.journal.append(self.accountId, out)
@@ -311,12 +258,6 @@ class AccountInbox implements InboxService {
       }
       return fresh as ReadonlyArray<ClaimedMessage>
     }).pipe(self.cursorLock.withPermits(1), Effect.withSpan("Inbox.claim"))
-  }
-
-  private takeMarks(): Array<QueuedMark> {
-    const taken = this.marks
-    this.marks = []
-    return taken
   }
 
   // Holds the journal lock, so claims and compactions never interleave with it.
@@ -350,7 +291,8 @@ class AccountInbox implements InboxService {
   /** The writer's one run: writes the marks waiting now, if any. */
   get writeQueuedMarks(): Effect.Effect<void> {
     return Effect.suspend(() => {
-      const taken = this.takeMarks()
+      const taken = this.marks
+      this.marks = []
       return taken.length === 0 ? Effect.void : this.writeMarks(taken)
     })
   }

@@ -14,9 +14,10 @@
  * A claim's `peer` is the sender's id as normalised at claim time (`Peer.id`); replay normalises it
  * again, so journals written by earlier versions (the raw `from_user_id`) replay the same way.
  */
-import { Either, Schema } from "effect"
+import { type Deferred, Either, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { normalizePeerId, type Peer } from "../domain/PeerId.js"
+import type { StateError } from "../state/StateError.js"
 import { WeixinMessage } from "../wire/Message.js"
 
 /** A message the Inbox has durably taken in; the Dispatcher runs one turn for it. */
@@ -140,4 +141,22 @@ export const replay = (lines: ReadonlyArray<string>): Replayed => {
     }
   }
   return { seen, pending, rejections, records, bytes, skipped, senderless: [...senderless] }
+}
+
+export interface InboxLimits {
+  /** compact when the journal holds more records than this (or twice the last compacted size) */
+  readonly maxRecords: number
+  /** compact when the journal grows beyond this many bytes (or twice the last compacted size) */
+  readonly maxBytes: number
+}
+
+export const defaultInboxLimits: InboxLimits = { maxRecords: 2_000, maxBytes: 1024 * 1024 }
+
+/** A done mark waiting for the writer, and the outcome its callers wait for. */
+export interface QueuedMark {
+  readonly key: string
+  readonly line: string
+  readonly written: Deferred.Deferred<void, StateError>
+  /** no caller waits for the write (`queueDone`), so the writer logs its failure */
+  readonly unwatched: boolean
 }

@@ -119,7 +119,7 @@ const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig
     // 4. writers: the state the actor keeps on disk, each with its writer fiber
     const contextTokens = yield* ContextTokens.make({ accountId }).pipe(Scope.extend(roles.writers))
     const inbox = yield* Inbox.make({ accountId }).pipe(Scope.extend(roles.writers))
-    const quotes = yield* QuoteStore.make(accountId, config.quotes ?? defaultQuotePolicy)
+    const quotes = yield* QuoteStore.make(accountId, config.quotes ?? defaultQuotePolicy).pipe(Scope.extend(roles.writers))
 
     yield* api.notifyStart(connection).pipe(
       Effect.catchAll((e) => Effect.logWarning(`notifystart failed, continuing: ${e.message}`))

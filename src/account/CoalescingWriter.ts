@@ -1,7 +1,8 @@
 /**
- * CoalescingWriter: a writer fiber that keeps one file up to date by rewriting it whole from the state
- * at the moment of each write (ContextTokens keeps one per file). The fiber is alive only while there
- * is something to write (OnDemandWorker.ts), so an idle account holds none.
+ * CoalescingWriter: a writer fiber that keeps one file up to date with the state at the moment of each
+ * write: ContextTokens rewrites each of its files whole, QuoteStore appends the lines queued since the
+ * last write. The fiber is alive only while there is something to write (OnDemandWorker.ts), so an idle
+ * account holds none.
  *
  * Changes are numbered. `change` records one and wakes the writer without waiting for the disk; a write
  * covers every change recorded before it started, so the changes made while a write runs share the next
@@ -51,7 +52,7 @@ class Writer implements CoalescingWriter {
 }
 
 export const make = <E>(options: {
-  /** rewrites the whole file from the current state (read when the write starts) */
+  /** writes the current state (read when the write starts): the whole file, or what was queued */
   readonly save: Effect.Effect<void, E>
   /** logged, with the cause, when a write fails */
   readonly warning: string

@@ -8,15 +8,22 @@
  *
  * Persisted in our own journal (src/state/QuoteJournal.ts), not in the host's keyed store: it must work in
  * every process and test that runs an account without a gateway, its bounds are per account, and the
- * journal gives the same crash rules as the inbox journal (a torn last line is dropped). Records are
- * appended as they happen and the journal is compacted when it holds twice the live records.
+ * journal gives the same crash rules as the inbox journal (a torn last line is dropped).
+ *
+ * A record is in memory (and found by lookups) at once; its line goes to the journal through the account's
+ * writer fiber (CoalescingWriter), so a turn never waits for the disk and the records made while a write
+ * runs share the next append and its one fsync. The journal is compacted (rewritten from memory) when it
+ * holds twice the live records, and after a failed append, so a line a failed write lost is written
+ * again. Closing the scope `make` runs in writes what is queued; a crash can lose the records of the
+ * last moments, which only makes a quote of them fall back to the placeholder.
  *
  * Lookups are per peer: a quote can only reach messages of the conversation it was made in. Nothing here
  * ever fails a turn: a disk error is logged and the quote falls back to the placeholder.
  */
-import { Clock, Effect, Option, Schema } from "effect"
+import { Clock, Effect, Option, Schema, type Scope } from "effect"
 import type { QuotePolicy } from "../config/QuotePolicy.js"
 import { QuoteJournal } from "../state/QuoteJournal.js"
+import * as CoalescingWriter from "./CoalescingWriter.js"
 import { InboundMediaStore, type InboundMediaStoreShape } from "./InboundMediaStore.js"
 
 const QuoteMedia = Schema.Struct({
@@ -54,8 +61,11 @@ export interface QuotedMessage {
 }
 
 export interface QuoteStoreService {
+  /** remembers a message at once; its journal line is written in the background */
   readonly record: (entry: Omit<QuoteRecord, "at">) => Effect.Effect<void>
   readonly lookup: (peer: string, id: string) => Effect.Effect<Option.Option<QuotedMessage>>
+  /** completes once every record so far has been written (or its write has failed and been logged) */
+  readonly flush: Effect.Effect<void>
 }
 
 const keyOf = (peer: string, id: string) => `${peer}\u0000${id}`
@@ -69,12 +79,17 @@ class QuoteBook implements QuoteStoreService {
   private readonly records = new Map<string, QuoteRecord>()
   private readonly live: Array<QuoteRecord> = []
   private linesOnDisk = 0
+  // lines recorded and not yet appended; the writer takes them all at the start of each write
+  private queued: Array<string> = []
+  // an append failed: the next write rewrites the journal from memory instead of appending
+  private rewrite = false
 
   constructor(
     private readonly accountId: string,
     private readonly policy: QuotePolicy,
     private readonly journal: QuoteJournal,
-    private readonly media: InboundMediaStoreShape
+    private readonly media: InboundMediaStoreShape,
+    private readonly writer: CoalescingWriter.CoalescingWriter
   ) {}
 
   private index(record: QuoteRecord): void {
@@ -94,13 +109,42 @@ class QuoteBook implements QuoteStoreService {
     }
   }
 
+  // Rewrites the journal from the live records. Queued lines are dropped in the same synchronous step:
+  // their records are live (or pruned), so the rewrite carries them and nothing is written twice.
   private get compact(): Effect.Effect<void> {
     return Effect.suspend(() => {
       const lines = this.live.map((record) => JSON.stringify(record))
+      this.queued = []
+      this.rewrite = false
       return this.journal.replace(this.accountId, lines).pipe(
         Effect.tap(() => Effect.sync(() => void (this.linesOnDisk = lines.length))),
-        Effect.catchAll((error) => Effect.logWarning(`the quote store could not be compacted: ${error.message}`))
+        Effect.catchAll((error) =>
+          Effect.zipRight(
+            Effect.sync(() => void (this.rewrite = true)),
+            Effect.logWarning(`the quote store could not be compacted; the next record tries again: ${error.message}`)
+          ))
       )
+    })
+  }
+
+  /** One write of the writer fiber: appends what was queued (one fsync), then compacts when due. */
+  get write(): Effect.Effect<void> {
+    const self = this
+    return Effect.gen(function*() {
+      if (self.rewrite) return yield* self.compact
+      const lines = self.queued
+      self.queued = []
+      if (lines.length > 0) {
+        yield* self.journal.append(self.accountId, lines).pipe(
+          Effect.tap(() => Effect.sync(() => void (self.linesOnDisk += lines.length))),
+          Effect.catchAll((error) =>
+            Effect.zipRight(
+              Effect.sync(() => void (self.rewrite = true)),
+              Effect.logWarning(`${lines.length} message(s) were not saved for quotes yet; the next record rewrites the store: ${error.message}`)
+            ))
+        )
+      }
+      if (self.linesOnDisk > 2 * Math.max(self.live.length, 50)) yield* self.compact
     })
   }
 
@@ -136,12 +180,13 @@ class QuoteBook implements QuoteStoreService {
       if (kept.length === 0 && "media" in full) delete (full as { media?: unknown }).media
       self.index(full)
       self.prune(at)
-      yield* self.journal.append(self.accountId, [JSON.stringify(full)]).pipe(
-        Effect.tap(() => Effect.sync(() => void self.linesOnDisk++)),
-        Effect.catchAll((error) => Effect.logWarning(`a message was not saved for quotes: ${error.message}`))
-      )
-      if (self.linesOnDisk > 2 * Math.max(self.live.length, 50)) yield* self.compact
+      self.queued.push(JSON.stringify(full))
+      yield* self.writer.change
     })
+  }
+
+  get flush(): Effect.Effect<void> {
+    return this.writer.flush
   }
 
   /** Media bytes the newer records already claim, so older media past the budget counts as expired. */
@@ -182,9 +227,18 @@ class QuoteBook implements QuoteStoreService {
 }
 
 const make = Effect.fn("QuoteStore.make")(function*(accountId: string, policy: QuotePolicy) {
-  const book = new QuoteBook(accountId, policy, yield* QuoteJournal, yield* InboundMediaStore)
+  // set before anything can wake the writer: only the book's own `record` does
+  let book: QuoteBook | undefined
+  const writer = yield* CoalescingWriter.make({
+    save: Effect.suspend(() => book === undefined ? Effect.void : book.write),
+    warning: "the quote store could not be written; check the state directory"
+  })
+  book = new QuoteBook(accountId, policy, yield* QuoteJournal, yield* InboundMediaStore, writer)
   if (policy.enabled) yield* book.load()
   return book satisfies QuoteStoreService
 })
 
-export const QuoteStore = { make }
+/** `make` remembers one account's messages; its writer lives, and finally flushes, in the caller's scope. */
+export const QuoteStore: {
+  readonly make: (accountId: string, policy: QuotePolicy) => Effect.Effect<QuoteStoreService, never, Scope.Scope | QuoteJournal | InboundMediaStore>
+} = { make }

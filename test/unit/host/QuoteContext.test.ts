@@ -42,7 +42,7 @@ const says = (id: string, text: string, ref?: Record<string, unknown>) => ({
 const helpers = Effect.succeed(fallbackInboundMediaHelpers)
 
 describe("quotes reach the host as supplemental.quote", () => {
-  it.effect("an id-only quote of an earlier message carries that message's text; an unknown id a placeholder", () =>
+  it.scoped("an id-only quote of an earlier message carries that message's text; an unknown id a placeholder", () =>
     Effect.gen(function*() {
       const quotes = yield* QuoteStore.make(ACCOUNT, quotePolicyOf(undefined))
       yield* recordInbound(turnOf(ALICE, says("500", "the meeting is at noon"), quotes), noMedia(0))
@@ -58,7 +58,7 @@ describe("quotes reach the host as supplemental.quote", () => {
       expect(yield* resolveQuote(turnOf("Bob@im.wechat", says("504", "?", { svr_id: "500" }), quotes), helpers)).toMatchObject({ body: QUOTE_UNAVAILABLE })
     }).pipe(Effect.provide(layer())))
 
-  it.effect("a partial quote gives exactly the selected substring; an md5 that matches nothing keeps the whole text", () =>
+  it.scoped("a partial quote gives exactly the selected substring; an md5 that matches nothing keeps the whole text", () =>
     Effect.gen(function*() {
       const quotes = yield* QuoteStore.make(ACCOUNT, quotePolicyOf(undefined))
       const full = "alpha beta gamma beta delta"
@@ -76,7 +76,7 @@ describe("quotes reach the host as supplemental.quote", () => {
       expect(kept?.quoteText).toBeUndefined()
     }).pipe(Effect.provide(layer())))
 
-  it.effect("no quote store (quoteCache.enabled false): an id-only quote gets the placeholder", () =>
+  it.scoped("no quote store (quoteCache.enabled false): an id-only quote gets the placeholder", () =>
     Effect.gen(function*() {
       const quotes = yield* QuoteStore.make(ACCOUNT, quotePolicyOf({ enabled: false }))
       yield* quotes.record({ ids: ["800"], peer: "alice@im.wechat", direction: "in", sender: ALICE, text: "hi" })

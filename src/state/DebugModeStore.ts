@@ -1,8 +1,10 @@
 /**
  * DebugModeStore: the official `<state>/openclaw-weixin/debug-mode.json`, `{"accounts":{"<id>":true|false}}`
- * with a 2-space indent (PROTOCOL §3.8, §7.8), written on `/toggle-debug`. It is read on every check, so an
- * edit by hand (or by the official plugin) takes effect at once. A missing or broken file means "off" for
- * every account (one warning); a toggle then writes a fresh, valid file.
+ * with a 2-space indent (PROTOCOL §3.8, §7.8), written on `/toggle-debug`. Every check looks at the file,
+ * so an edit by hand (or by the official plugin) takes effect at once; but it reads and parses the file
+ * only when its fingerprint (StateFiles) changed since the last read, since a check follows every turn.
+ * A missing or broken file means "off" for every account (one warning); a toggle then writes a fresh,
+ * valid file.
  */
 import { Effect, Layer, Option, Schema } from "effect"
 import { join } from "node:path"
@@ -20,12 +22,22 @@ export class DebugModeStore extends Effect.Service<DebugModeStore>()("openclaw-w
     const files = yield* StateFiles
     const file = join(paths.weixinDir, "debug-mode.json")
 
-    const readAll = files.readJsonLeniently(file, DebugModeFile).pipe(
+    const read = files.readJsonLeniently(file, DebugModeFile).pipe(
       Effect.map((parsed) => Option.match(parsed, {
         onNone: (): Readonly<Record<string, unknown>> => ({}),
         onSome: (value): Readonly<Record<string, unknown>> => value.accounts ?? {}
       }))
     )
+    // the flags as last read, and the file's fingerprint taken before that read: a change that lands
+    // between the two leaves a fingerprint that no longer matches, so the next check reads again
+    let last: { readonly fingerprint: string; readonly accounts: Readonly<Record<string, unknown>> } | undefined
+    const readAll = Effect.gen(function*() {
+      const fingerprint = yield* files.fingerprint(file)
+      if (fingerprint !== undefined && last?.fingerprint === fingerprint) return last.accounts
+      const accounts = yield* read
+      last = fingerprint === undefined ? undefined : { fingerprint, accounts }
+      return accounts
+    })
 
     /** Whether debug mode is on for the account; off when the file is missing or broken. */
     const isOn = Effect.fn("DebugModeStore.isOn")(function*(rawId: string) {

@@ -7,6 +7,9 @@
  * - Appends are durable (one fsync per call) and keep lines whole after a torn last line.
  * - Every other failure is a `StateError` naming the path and the fix.
  *
+ * - `fingerprint` tells cheaply whether a file changed since it was last read, so a store that must see an
+ *   edit by hand at once (DebugModeStore) need not read the file on every check.
+ *
  * `layer` works on the real file system. `layerMemory` keeps the files in a Map with the same observable
  * semantics, so the stores built on it behave like the real ones in the unit tests of any folder.
  */
@@ -16,6 +19,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
+import { statSync } from "node:fs"
 import { dirname } from "node:path"
 import { appendLinesDurably, ensurePrivateDirectory, writeFileAtomic } from "./AtomicFile.js"
 import { type StateError, toStateError } from "./StateError.js"
@@ -35,6 +39,11 @@ export interface StateFilesService {
   readonly remove: (file: string) => Effect.Effect<void, StateError>
   /** the names in a directory; a missing directory is empty */
   readonly list: (directory: string) => Effect.Effect<ReadonlyArray<string>, StateError>
+  /**
+   * A value that changes whenever the file does (it is written, replaced, created or removed); undefined
+   * when that cannot be told, and the caller should read the file.
+   */
+  readonly fingerprint: (file: string) => Effect.Effect<string | undefined>
 }
 
 type RawFiles = Omit<StateFilesService, "readJson" | "readJsonLeniently">
@@ -67,10 +76,29 @@ const nodeFiles = Effect.gen(function*() {
       fs.readDirectory(directory).pipe(
         Effect.catchIf(isNotFound, () => Effect.succeed([] as Array<string>)),
         Effect.mapError(toStateError(directory, "list"))
-      )
+      ),
+    fingerprint: (file) => Effect.sync(() => nodeFingerprint(file))
   }
   return files
 })
+
+// A file modified this recently may change again within the same tick of the file system's clock without
+// its time moving (as git's "racy" index entries): its fingerprint is not trusted until it is older.
+const RACY_MS = 2_000n
+
+// A synchronous stat, on purpose: it asks the kernel for cached metadata and returns at once, where an
+// asynchronous one would wait in libuv's thread pool behind the writers' fsyncs. Inode, size and the
+// modification time in nanoseconds: an atomic replace changes the inode, an edit in place the others.
+const nodeFingerprint = (file: string): string | undefined => {
+  try {
+    const info = statSync(file, { bigint: true, throwIfNoEntry: false })
+    if (info === undefined) return "absent"
+    if (BigInt(Date.now()) - info.mtimeMs < RACY_MS) return undefined
+    return `${info.ino}:${info.size}:${info.mtimeNs}`
+  } catch {
+    return undefined
+  }
+}
 
 /** Files in a Map: same results as on disk, without modes or fsync. */
 const memoryFiles = Effect.sync((): RawFiles => {
@@ -89,7 +117,9 @@ const memoryFiles = Effect.sync((): RawFiles => {
     list: (directory) =>
       Effect.sync(() =>
         [...files.keys()].filter((file) => dirname(file) === directory).map((file) => file.slice(directory.length + 1))
-      )
+      ),
+    // the text itself: it changes exactly when the file does
+    fingerprint: (file) => Effect.sync(() => files.has(file) ? `text:${files.get(file)}` : "absent")
   }
 })
 

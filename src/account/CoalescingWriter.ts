@@ -9,9 +9,13 @@
  * one. `settled(n)` completes once change n has been written (at once if it already was). A failed write
  * is logged and settles its changes too: the state stays in memory and the next change writes it again.
  *
+ * With a `windowMs`, a woken writer first waits that long, so every change of the window shares one
+ * write: for files nobody waits on, where a crash may lose the last window (ContextTokens' activity, the
+ * quote store). A `flush` ends the wait at once.
+ *
  * The writer lives in the scope `make` runs in; closing that scope first flushes, then stops the fiber.
  */
-import { Effect, type Scope } from "effect"
+import { Deferred, Duration, Effect, type Scope } from "effect"
 import { OnDemandWorker } from "./OnDemandWorker.js"
 import { Watched } from "./Watched.js"
 
@@ -27,18 +31,21 @@ export interface CoalescingWriter {
 /** A class, so its steps are methods shared by every writer, not closures made for each (ARCHITECTURE "Light accounts"). */
 class Writer implements CoalescingWriter {
   private recorded = 0
+  // the latest change a flush waits for: while it is not written, the writer does not wait out its window
+  private wanted = 0
+  private writtenUpTo = 0
+  // ends the window the writer is waiting out, if it is waiting
+  private hurry: Deferred.Deferred<void> | undefined
 
-  constructor(private readonly written: Watched<number>, private readonly writer: OnDemandWorker) {}
+  constructor(private readonly written: Watched<number>, private readonly windowMs: number) {}
 
-  /** the number of the latest change; a write that starts now covers it */
-  get latest(): number {
-    return this.recorded
-  }
+  /** set once by `make`, before anything can wake it: only `change` does */
+  worker: OnDemandWorker | undefined
 
   get change(): Effect.Effect<number> {
     return Effect.suspend(() => {
       const n = ++this.recorded
-      return Effect.as(this.writer.wake, n)
+      return this.worker === undefined ? Effect.succeed(n) : Effect.as(this.worker.wake, n)
     })
   }
 
@@ -47,7 +54,35 @@ class Writer implements CoalescingWriter {
   }
 
   get flush(): Effect.Effect<void> {
-    return Effect.suspend(() => this.settled(this.recorded))
+    return Effect.suspend(() => {
+      this.wanted = this.recorded
+      const hurry = this.hurry
+      return Effect.zipRight(hurry === undefined ? Effect.void : Deferred.succeed(hurry, undefined), this.settled(this.wanted))
+    })
+  }
+
+  /** One run of the writer fiber: waits out the window unless a flush is waiting, then writes. */
+  step<E>(save: Effect.Effect<void, E>, warning: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const write = Effect.suspend(() => {
+        const covers = this.recorded
+        return save.pipe(
+          Effect.catchAllCause((cause) => Effect.logWarning(warning, cause)),
+          Effect.zipRight(Effect.suspend(() => {
+            this.writtenUpTo = covers
+            return this.written.update(() => covers)
+          }))
+        )
+      })
+      if (this.windowMs === 0 || this.wanted > this.writtenUpTo) return write
+      return Effect.flatMap(Deferred.make<void>(), (hurry) => {
+        this.hurry = hurry
+        return Effect.raceFirst(Effect.sleep(Duration.millis(this.windowMs)), Deferred.await(hurry)).pipe(
+          Effect.ensuring(Effect.sync(() => void (this.hurry = undefined))),
+          Effect.zipRight(write)
+        )
+      })
+    })
   }
 }
 
@@ -56,21 +91,12 @@ export const make = <E>(options: {
   readonly save: Effect.Effect<void, E>
   /** logged, with the cause, when a write fails */
   readonly warning: string
+  /** how long a woken writer waits for more changes before it writes (0, the default: it writes at once) */
+  readonly windowMs?: number
 }): Effect.Effect<CoalescingWriter, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const written = yield* Watched.make(0)
-    // set before anything can wake the worker: only the writer's own `change` does
-    let self: Writer | undefined
-    // one write covers every change recorded before it started
-    const worker = yield* OnDemandWorker.make(Effect.suspend(() => {
-      const covers = self === undefined ? 0 : self.latest
-      return options.save.pipe(
-        Effect.catchAllCause((cause) => Effect.logWarning(options.warning, cause)),
-        Effect.zipRight(written.update(() => covers))
-      )
-    }))
-    const writer = new Writer(written, worker)
-    self = writer
+    const writer = new Writer(yield* Watched.make(0), options.windowMs ?? 0)
+    writer.worker = yield* OnDemandWorker.make(writer.step(options.save, options.warning))
     // added after the worker's stop finalizer, so it runs before the worker is interrupted
     yield* Effect.addFinalizer(() => writer.flush)
     return writer

@@ -7,7 +7,9 @@
  * `repliesSince` go to a file of our own. Each file has one writer fiber (CoalescingWriter) that rewrites
  * it whole, so a turn never waits for the disk; but the Outbox awaits `tokenOnDisk(peer)` before each
  * send: a token is on disk before any reply that uses it goes out (a crash after the reply still finds
- * it; a crash before it re-runs the claimed turn).
+ * it; a crash before it re-runs the claimed turn). Nobody waits for the activity file, so its writer
+ * gathers a second of changes into one write (`ACTIVITY_WINDOW_MS`): a crash may lose that second, and
+ * the peers' reply windows and budgets then restart from slightly older counts.
  *
  * The writers live in the scope `make` runs in, and closing it flushes both: the actor builds ContextTokens
  * in its own scope before the Outbox, so the last reply counts are written after the Outbox has stopped.
@@ -44,6 +46,9 @@ export interface ContextTokensService {
   /** completes once every change so far (tokens and activity) is on disk */
   readonly flush: Effect.Effect<void>
 }
+
+/** how long the activity writer gathers changes into one write (a burst of messages costs one write a second) */
+export const ACTIVITY_WINDOW_MS = 1_000
 
 interface Entry {
   userId: string
@@ -98,7 +103,8 @@ const make = (options: { readonly accountId: string }) =>
     })
     const activityWriter = yield* CoalescingWriter.make({
       save: Effect.suspend(() => store.saveActivity(accountId, activitySnapshot(entries))),
-      warning: "could not save the context-activity file; reply windows and budgets restart after a crash"
+      warning: "could not save the context-activity file; reply windows and budgets restart after a crash",
+      windowMs: ACTIVITY_WINDOW_MS
     })
 
     yield* Effect.logDebug(`restored ${entries.size} context tokens`).pipe(Effect.annotateLogs({ accountId }))

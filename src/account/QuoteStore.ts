@@ -11,11 +11,11 @@
  * journal gives the same crash rules as the inbox journal (a torn last line is dropped).
  *
  * A record is in memory (and found by lookups) at once; its line goes to the journal through the account's
- * writer fiber (CoalescingWriter), so a turn never waits for the disk and the records made while a write
- * runs share the next append and its one fsync. The journal is compacted (rewritten from memory) when it
+ * writer fiber (CoalescingWriter), so a turn never waits for the disk, and the writer gathers a second of
+ * records (`QUOTE_WINDOW_MS`) into one append and its one fsync. The journal is compacted (rewritten from memory) when it
  * holds twice the live records, and after a failed append, so a line a failed write lost is written
- * again. Closing the scope `make` runs in writes what is queued; a crash can lose the records of the
- * last moments, which only makes a quote of them fall back to the placeholder.
+ * again. Closing the scope `make` runs in writes what is queued; a crash can lose the records of the last
+ * second, which only makes a quote of them fall back to the placeholder.
  *
  * Lookups are per peer: a quote can only reach messages of the conversation it was made in. Nothing here
  * ever fails a turn: a disk error is logged and the quote falls back to the placeholder.
@@ -67,6 +67,9 @@ export interface QuoteStoreService {
   /** completes once every record so far has been written (or its write has failed and been logged) */
   readonly flush: Effect.Effect<void>
 }
+
+/** how long the writer gathers records into one append */
+export const QUOTE_WINDOW_MS = 1_000
 
 const keyOf = (peer: string, id: string) => `${peer}\u0000${id}`
 
@@ -231,7 +234,8 @@ const make = Effect.fn("QuoteStore.make")(function*(accountId: string, policy: Q
   let book: QuoteBook | undefined
   const writer = yield* CoalescingWriter.make({
     save: Effect.suspend(() => book === undefined ? Effect.void : book.write),
-    warning: "the quote store could not be written; check the state directory"
+    warning: "the quote store could not be written; check the state directory",
+    windowMs: QUOTE_WINDOW_MS
   })
   book = new QuoteBook(accountId, policy, yield* QuoteJournal, yield* InboundMediaStore, writer)
   if (policy.enabled) yield* book.load()

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Option, Scope } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Option, Scope, TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { ContextTokens } from "../../../src/account/ContextTokens.js"
+import { ACTIVITY_WINDOW_MS, ContextTokens } from "../../../src/account/ContextTokens.js"
 import { normalizePeerId, type Peer } from "../../../src/domain/PeerId.js"
 import { ContextTokenStore } from "../../../src/state/ContextTokenStore.js"
 import { State } from "../../../src/state/State.js"
@@ -162,6 +162,32 @@ describe("ContextTokens", () => {
       })
     }))
 
+  it.scoped("writes a burst's activity once a window, and at once on a flush; token writes do not wait", () =>
+    Effect.gen(function*() {
+      const memory = yield* memoryStore
+      // gated on a write that never comes: only counts the writes
+      const counted = yield* gatedStore(memory, "activity", 0)
+      const tokens = yield* tokensOver(counted.store)
+      const peers = ["u@im.wechat", "v@im.wechat", "w@im.wechat"].map(peer)
+      for (const [i, p] of peers.entries()) {
+        yield* tokens.remember(p, `ctx-${i}`, i)
+        yield* tokens.noteReply(p)
+      }
+      // the tokens are written without a window: the Outbox waits for them
+      yield* tokens.tokenOnDisk(peers[2]!)
+      expect(Object.keys(yield* memory.loadTokens("a"))).toHaveLength(3)
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect(counted.writes()).toBe(0)
+      yield* TestClock.adjust(ACTIVITY_WINDOW_MS)
+      yield* Effect.repeat(Effect.yieldNow(), { until: () => counted.writes() === 1 })
+      expect(Object.keys(Option.getOrThrow(yield* memory.loadActivity("a")).peers)).toHaveLength(3)
+      // a flush does not wait out the window
+      yield* tokens.noteReply(peers[0]!)
+      yield* tokens.flush
+      expect(counted.writes()).toBe(2)
+      expect(Option.getOrThrow(yield* memory.loadActivity("a")).peers["u@im.wechat"]?.repliesSince).toBe(2)
+    }))
+
   it.scoped("closing its scope waits for a running write, then writes the reply noted meanwhile, then stops the writers", () =>
     Effect.gen(function*() {
       const memory = yield* memoryStore
@@ -171,6 +197,8 @@ describe("ContextTokens", () => {
       const tokens = yield* tokensOver(gated.store).pipe(Scope.extend(scope))
       const u = peer("u@im.wechat")
       yield* tokens.remember(u, "ctx-1", 1)
+      // the writer waits out its window, then starts the write that hangs
+      yield* TestClock.adjust(ACTIVITY_WINDOW_MS)
       yield* Effect.repeatN(Effect.yieldNow(), 10)
       // the Outbox's last send, noted during its stop grace, while the first write still runs
       yield* tokens.noteReply(u)

@@ -2,9 +2,11 @@
  * Inbox: makes inbound delivery effectively-once (docs/ARCHITECTURE.md, the flow of one message).
  *
  * For each getupdates batch it drops messages it has already seen, appends the new ones to the account's
- * journal (InboxJournal) in one durable write, and only then commits the new cursor (CursorStore). A
- * crash therefore either loses the cursor (the server redelivers, the seen set drops the repeats) or keeps
- * both; a claimed message is never lost. On start the journal is replayed and every claim without a done
+ * journal (InboxJournal) in one durable write, and only then moves the cursor the next poll sends. The
+ * cursor file (CursorStore) follows from a writer fiber (CoalescingWriter), so the claimed messages are
+ * dispatched and the next poll goes out without waiting for it; it is written only after the claims it
+ * covers are durable, and never goes back. A crash therefore loses at most the newest cursor (the server
+ * redelivers, the seen set drops the repeats); a claimed message is never lost. On start the journal is replayed and every claim without a done
  * record is handed back for re-dispatch, in claim order. Records: InboxRecords.
  *
  * The sender of each message is normalised here, once, into the `Peer` that travels with the claim. A
@@ -23,7 +25,9 @@ import { InboxJournal } from "../state/InboxJournal.js"
 import type { StateError } from "../state/StateError.js"
 import type { RejectedMessage } from "../wire/Api.js"
 import type { WeixinMessage } from "../wire/Message.js"
+import * as CoalescingWriter from "./CoalescingWriter.js"
 import { sortBatch } from "./InboxBatch.js"
+import type { InboxService } from "./InboxService.js"
 import { OnDemandWorker } from "./OnDemandWorker.js"
 import {
   claimLine,
@@ -40,6 +44,7 @@ import {
   seenLine
 } from "./InboxRecords.js"
 
+export type { InboxService } from "./InboxService.js"
 export {
   type ClaimedMessage,
   dedupeKey,
@@ -51,46 +56,7 @@ export {
 /** Seen keys are remembered at least this long (iLink redelivers ~1 s later or after a long turn). */
 export const seenRetention = Duration.hours(24)
 
-export interface InboxService {
-  /** where the journal lives, for log lines that send the operator there */
-  readonly journalLocation: string
-  /** the cursor to poll with: the last one committed after a durable claim */
-  readonly cursor: Effect.Effect<string>
-  /** claims unfinished at start, in their original order; dispatch them before polling */
-  readonly unfinished: ReadonlyArray<ClaimedMessage>
-  /**
-   * Takes in one getupdates batch: dedupes, journals the new messages durably, then commits
-   * `nextCursor` (if non-empty). Returns the newly claimed messages. If the journal write fails the
-   * cursor does not move and nothing is claimed.
-   *
-   * `rejected` (messages of the batch that did not decode) and messages without a sender are recorded in
-   * the same durable write, never claimed, so the cursor can move past them without losing track of them.
-   * Each newly recorded one is logged as a warning naming the journal; one seen before is not recorded twice.
-   */
-  readonly claim: (
-    msgs: ReadonlyArray<WeixinMessage>,
-    nextCursor: string | undefined,
-    rejected?: ReadonlyArray<RejectedMessage>
-  ) => Effect.Effect<ReadonlyArray<ClaimedMessage>, StateError>
-  /**
-   * Records that the turn of `key` finished; once it returns, a restart will not dispatch it again. A
-   * failed write fails every mark it carried and leaves them pending (a restart re-dispatches them).
-   */
-  readonly markDone: (key: string) => Effect.Effect<void, StateError>
-  /**
-   * Queues the done mark of `key` and returns at once: the writer's next group commit writes it (a stop
-   * writes every queued mark), and a failed write is logged here, naming the journal. For a turn's end,
-   * so the peer's next turn does not wait for the fsync; a crash before the write re-dispatches the
-   * message, as a crash just before the turn's end would.
-   */
-  readonly queueDone: (key: string) => Effect.Effect<void>
-  /** number of seen keys currently remembered (tests, status) */
-  readonly seenCount: Effect.Effect<number>
-  /** rejected messages recorded within the retention window (tests, status) */
-  readonly rejections: Effect.Effect<ReadonlyArray<RecordedRejection>>
-}
-
-/** What an account's Inbox starts from: the replayed journal, the cursor, and the two locks. */
+/** What an account's Inbox starts from: the replayed journal, the cursor, its lock and its two writers. */
 interface InboxStart {
   readonly accountId: string
   readonly journal: InboxJournal
@@ -100,8 +66,8 @@ interface InboxStart {
   readonly replayed: Replayed
   readonly cursor: string
   readonly lock: Effect.Semaphore
-  readonly cursorLock: Effect.Semaphore
   readonly writer: OnDemandWorker
+  readonly cursorWriter: CoalescingWriter.CoalescingWriter
 }
 
 /**
@@ -127,11 +93,12 @@ class AccountInbox implements InboxService {
   private compactAtRecords: number
   private compactAtBytes: number
   // Journal writes and the in-memory maps change together; one writer at a time keeps a compaction
-  // from dropping a done record appended concurrently.
+  // from dropping a done record appended concurrently. A claim moves the cursor under it too, so the
+  // cursor follows the claims in their order and never goes back.
   private readonly lock: Effect.Semaphore
-  // One claim at a time, from the journal append to its cursor commit, so the cursor never goes back.
-  private readonly cursorLock: Effect.Semaphore
   private readonly writer: OnDemandWorker
+  // writes the latest cursor to its file; closing the Inbox's scope writes the last one
+  private readonly cursorWriter: CoalescingWriter.CoalescingWriter
 
   // ---- done marks: group commit from one writer fiber
   // Marks wait in a plain buffer the writer empties in one synchronous step, inside its uninterruptible
@@ -158,12 +125,21 @@ class AccountInbox implements InboxService {
     this.compactAtRecords = start.limits.maxRecords
     this.compactAtBytes = start.limits.maxBytes
     this.lock = start.lock
-    this.cursorLock = start.cursorLock
     this.writer = start.writer
+    this.cursorWriter = start.cursorWriter
   }
 
   get cursor(): Effect.Effect<string> {
     return Effect.sync(() => this.lastCursor)
+  }
+
+  get cursorOnDisk(): Effect.Effect<void> {
+    return this.cursorWriter.flush
+  }
+
+  /** The cursor writer's one write: the cursor as it is now. */
+  get saveCursor(): Effect.Effect<void, StateError> {
+    return Effect.suspend(() => this.cursors.save(this.accountId, this.lastCursor))
   }
 
   get seenCount(): Effect.Effect<number> {
@@ -238,16 +214,16 @@ class AccountInbox implements InboxService {
             }
             for (const { senderless: _, ...r } of batch.freshRejections) self.rejected.set(r.key, r)
           }
+          // Only now, with the claims durable, may the server forget these messages. Nothing waits for
+          // the cursor's file: neither the done marks, nor the dispatch, nor the next poll.
+          if (nextCursor !== undefined && nextCursor !== "" && nextCursor !== self.lastCursor) {
+            self.lastCursor = nextCursor
+            yield* self.cursorWriter.change
+          }
           yield* self.compactIfNeeded
           return batch
         })
       )
-      // Only now, with the claims durable, may the server forget these messages. The journal is free
-      // again meanwhile: done marks need not wait for the cursor's own fsync and rename.
-      if (nextCursor !== undefined && nextCursor !== "" && nextCursor !== self.lastCursor) {
-        yield* self.cursors.save(self.accountId, nextCursor)
-        self.lastCursor = nextCursor
-      }
       for (const r of freshRejections) {
         const what = r.senderless ? "cannot be answered" : "could not be understood"
         yield* Effect.logWarning(
@@ -257,7 +233,7 @@ class AccountInbox implements InboxService {
         )
       }
       return fresh as ReadonlyArray<ClaimedMessage>
-    }).pipe(self.cursorLock.withPermits(1), Effect.withSpan("Inbox.claim"))
+    }).pipe(Effect.withSpan("Inbox.claim"))
   }
 
   // Holds the journal lock, so claims and compactions never interleave with it.
@@ -355,7 +331,6 @@ const make = Effect.fn("Inbox.make")(function*(options: {
   }
   const cursor = yield* cursors.load(accountId)
   const lock = yield* Effect.makeSemaphore(1)
-  const cursorLock = yield* Effect.makeSemaphore(1)
   // set right below, before any mark can be queued: only `queueMark` wakes the writer
   let inbox: AccountInbox | undefined
   // Once a batch is taken, its write and the answers to its callers run to the end. The writer fiber is
@@ -363,6 +338,11 @@ const make = Effect.fn("Inbox.make")(function*(options: {
   const writer = yield* OnDemandWorker.make(
     Effect.uninterruptible(Effect.suspend(() => inbox === undefined ? Effect.void : inbox.writeQueuedMarks))
   )
+  const cursorWriter = yield* CoalescingWriter.make({
+    save: Effect.suspend(() => inbox === undefined ? Effect.void : inbox.saveCursor),
+    warning: "could not save the poll cursor; polling goes on, and after a restart the server may deliver " +
+      "messages again that were already claimed (they are recognised and skipped); check the state directory"
+  })
   const built = new AccountInbox({
     accountId,
     journal,
@@ -372,8 +352,8 @@ const make = Effect.fn("Inbox.make")(function*(options: {
     replayed,
     cursor,
     lock,
-    cursorLock,
-    writer
+    writer,
+    cursorWriter
   })
   inbox = built
   // added after the writer's stop finalizer, so it runs before the writer is interrupted

@@ -5,6 +5,8 @@
  *   over the target, then fsync the directory (best effort). A crash at any moment leaves the target either
  *   wholly old or wholly new; at worst a stray temp file remains, which readers never open.
  * - `appendLinesDurably`: one open/append/fsync/close per call, so a caller can batch many lines per fsync.
+ * - `appendToWholeFile`: the same for a file the caller knows exists and ends with a whole line (it
+ *   wrote it itself), without the existence check and the look at the last byte.
  * - `ensurePrivateDirectory`: recursive mkdir with mode 0700.
  *
  * Temp files are named `.<target name>.tmp-<pid>-<random hex>` (StatePaths `tempFileNameFor`, which
@@ -94,3 +96,16 @@ export const appendLinesDurably = (target: string, lines: ReadonlyArray<string>)
     }).pipe(Effect.scoped, Effect.mapError(toStateError(target, "append")))
     if (!existed) yield* syncDirectoryBestEffort(path.dirname(target))
   })
+
+/**
+ * Append `lines` to `target`, which the caller knows exists and ends with a newline (or is empty): open,
+ * write, fsync, close. Were the file removed meanwhile, it is created again (0600), without the directory
+ * fsync that `appendLinesDurably` gives a new file.
+ */
+export const appendToWholeFile = (target: string, lines: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const handle = yield* fs.open(target, { flag: "a", mode: PRIVATE_FILE_MODE })
+    yield* handle.writeAll(encoder.encode(lines.map((line) => `${line}\n`).join("")))
+    yield* handle.sync
+  }).pipe(Effect.scoped, Effect.mapError(toStateError(target, "append")))

@@ -4,7 +4,8 @@
  * - A missing file reads as None; a JSON file that is corrupt or of an unknown shape reads as None too,
  *   with one warning per file (naming it, so the operator can fix or delete it).
  * - Writes are atomic (AtomicFile: temp file, fsync, rename); files are 0600, created directories 0700.
- * - Appends are durable (one fsync per call) and keep lines whole after a torn last line.
+ * - Appends are durable (one fsync per call) and keep lines whole after a torn last line. A file this
+ *   layer has itself written or appended to whole skips that check from then on (three calls fewer).
  * - Every other failure is a `StateError` naming the path and the fix.
  *
  * - `fingerprint` tells cheaply whether a file changed since it was last read, so a store that must see an
@@ -21,7 +22,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
 import { statSync } from "node:fs"
 import { dirname } from "node:path"
-import { appendLinesDurably, ensurePrivateDirectory, writeFileAtomic } from "./AtomicFile.js"
+import { appendLinesDurably, appendToWholeFile, ensurePrivateDirectory, writeFileAtomic } from "./AtomicFile.js"
 import { type StateError, toStateError } from "./StateError.js"
 
 export interface StateFilesService {
@@ -57,6 +58,14 @@ const nodeFiles = Effect.gen(function*() {
   const path = yield* Path.Path
   const withPlatform = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>) =>
     effect.pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
+  // files this layer wrote whole (their last line ends with "\n"), so an append needs no look at the end;
+  // forgotten on any failure, when they are removed, or replaced by text that ends mid-line
+  const whole = new Set<string>()
+  const noting = <A, E>(file: string, wholeAfter: boolean, effect: Effect.Effect<A, E>) =>
+    Effect.suspend(() => {
+      whole.delete(file)
+      return Effect.tap(effect, () => void (wholeAfter ? whole.add(file) : whole.delete(file)))
+    })
   const files: RawFiles = {
     readText: (file) =>
       fs.readFileString(file).pipe(
@@ -65,12 +74,21 @@ const nodeFiles = Effect.gen(function*() {
         Effect.mapError(toStateError(file, "read"))
       ),
     writeText: (file, text) =>
-      withPlatform(ensurePrivateDirectory(dirname(file)).pipe(Effect.zipRight(writeFileAtomic(file, encoder.encode(text))))),
-    appendLines: (file, lines) => withPlatform(appendLinesDurably(file, lines)),
+      noting(
+        file,
+        text === "" || text.endsWith("\n"),
+        withPlatform(ensurePrivateDirectory(dirname(file)).pipe(Effect.zipRight(writeFileAtomic(file, encoder.encode(text)))))
+      ),
+    appendLines: (file, lines) =>
+      Effect.suspend(() => noting(file, true, withPlatform(whole.has(file) ? appendToWholeFile(file, lines) : appendLinesDurably(file, lines)))),
     remove: (file) =>
-      fs.remove(file).pipe(
-        Effect.catchIf(isNotFound, () => Effect.void),
-        Effect.mapError(toStateError(file, "remove"))
+      noting(
+        file,
+        false,
+        fs.remove(file).pipe(
+          Effect.catchIf(isNotFound, () => Effect.void),
+          Effect.mapError(toStateError(file, "remove"))
+        )
       ),
     list: (directory) =>
       fs.readDirectory(directory).pipe(

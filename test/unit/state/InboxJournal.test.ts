@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { join } from "node:path"
 import { InboxJournal } from "../../../src/state/InboxJournal.js"
-import type { StateServices } from "../../../src/state/State.js"
+import { State, type StateServices } from "../../../src/state/State.js"
 import { inStateDirWithWarnings } from "../../support/StateSupport.js"
 
 const ACCOUNT = "b0f5860fdecb-im-bot"
@@ -56,7 +56,10 @@ describe("InboxJournal", () => {
         const fs = yield* FileSystem.FileSystem
         yield* journal.append(ACCOUNT, ["{\"n\":1}"])
         yield* fs.writeFileString(journalFile(stateDir), "{\"n\":2", { flag: "a" })
-        yield* journal.append(ACCOUNT, ["{\"n\":3}"])
+        // the next process, with state files of its own, appends after the crash
+        yield* Effect.flatMap(InboxJournal, (restarted) => restarted.append(ACCOUNT, ["{\"n\":3}"])).pipe(
+          Effect.provide(State.layerAt(stateDir))
+        )
         // the fragment is returned as its own (corrupt) line; deciding what it means is the caller's job
         expect(yield* journal.read(ACCOUNT)).toEqual(["{\"n\":1}", "{\"n\":2", "{\"n\":3}"])
       })))

@@ -14,7 +14,7 @@
  * claim (journal + cursor fsync), Outbox.send (queue wait + delivery),
  * Outbox.deliver (token on disk + sendmessage) and the sendmessage HTTP call alone.
  */
-import { Clock, Duration, Effect, Either, Exit, Layer, Redacted, Scope, Tracer } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Exit, FiberId, Layer, Redacted, Scope, Tracer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -42,14 +42,23 @@ const TOTAL = PEERS * PER_PEER
 
 const peerIds = Array.from({ length: PEERS }, (_, p) => `peer${p}@im.wechat`)
 
-/** Records the order in which each peer's texts were handled. */
-const makeLedger = () => {
+/**
+ * Records the order in which each peer's texts were handled; `allHandled` completes the moment the
+ * `expected`-th text is recorded, so the drain ends when the last turn does, not at a later poll.
+ */
+const makeLedger = (expected = TOTAL) => {
   const seen = new Map<string, Array<number>>()
   const replyMs: Array<number> = []
+  const allHandled = Deferred.unsafeMake<void>(FiberId.none)
+  let count = 0
   return {
     replyMs,
-    record: (peer: string, seq: number) => void seen.set(peer, [...(seen.get(peer) ?? []), seq]),
-    handled: () => [...seen.values()].reduce((n, seqs) => n + seqs.length, 0),
+    allHandled,
+    record: (peer: string, seq: number) => {
+      seen.set(peer, [...(seen.get(peer) ?? []), seq])
+      if (++count === expected) Deferred.unsafeDone(allHandled, Exit.void)
+    },
+    handled: () => count,
     inOrder: () => [...seen.values()].every((seqs) => seqs.every((s, i) => s === i))
   }
 }
@@ -104,7 +113,7 @@ const reportBreakdown = () => {
 const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string> = peerIds, perPeer = PER_PEER) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const ledger = makeLedger()
+      const ledger = makeLedger(peers.length * perPeer)
       const emulator = yield* childEmulator({ longPollMs: 1_000 })
       const bot = emulator.bot
       for (const peer of peers) yield* emulator.ask({ kind: "add-user", userId: peer })
@@ -147,7 +156,10 @@ const endToEnd = (name: string, concurrency: number, peers: ReadonlyArray<string
           yield* emulator.ask({ kind: "inject-text", botId: bot.botId, fromUserId: peer, text: `${peer}#${seq}` })
         }
       }
-      yield* waitFor(Effect.sync(() => ledger.handled() >= peers.length * perPeer), 120_000)
+      yield* Deferred.await(ledger.allHandled).pipe(
+        Effect.timeoutFail({ duration: Duration.seconds(120), onTimeout: () => new Error("benchmark stalled") }),
+        Effect.orDie
+      )
       const elapsed = (yield* Clock.currentTimeMillis) - start
       yield* Scope.close(scope, Exit.void)
       if (name === warmUpName) return elapsed

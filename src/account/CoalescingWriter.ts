@@ -16,6 +16,7 @@
  * The writer lives in the scope `make` runs in; closing that scope first flushes, then stops the fiber.
  */
 import { Deferred, Duration, Effect, type Scope } from "effect"
+import { addLightFinalizer } from "./LightFinalizer.js"
 import { OnDemandWorker } from "./OnDemandWorker.js"
 import { Watched } from "./Watched.js"
 
@@ -97,7 +98,8 @@ export const make = <E>(options: {
   Effect.gen(function*() {
     const writer = new Writer(yield* Watched.make(0), options.windowMs ?? 0)
     writer.worker = yield* OnDemandWorker.make(writer.step(options.save, options.warning))
-    // added after the worker's stop finalizer, so it runs before the worker is interrupted
-    yield* Effect.addFinalizer(() => writer.flush)
+    // added after the worker's stop finalizer, so it runs before the worker is interrupted; a flush needs
+    // none of the fiber refs `Effect.addFinalizer` would keep (LightFinalizer.ts)
+    yield* addLightFinalizer(() => writer.flush)
     return writer
   })

@@ -12,8 +12,11 @@
  * there, and a wake after the stop forks nothing. (One finalizer, not a scope of its own per worker.)
  * The worker runs with the fiber refs `make` ran with, as a fiber forked there would: whoever wakes it, it
  * sends through the account's iLink settings and logs through the account's logger, with its annotations.
+ * Not in the span `make` ran in, though, and the workers made with the same refs share one snapshot of
+ * them (`sharedFiberRefs`): an idle account keeps a few, not one per worker and finalizer.
  */
-import { Effect, Fiber, type FiberRefs, type Scope } from "effect"
+import { Context, Effect, Fiber, FiberRef, FiberRefs, HashSet, Option, type Scope, Tracer } from "effect"
+import { addLightFinalizer } from "./LightFinalizer.js"
 
 export interface OnDemandWorker {
   /** there is work: runs `work` once more after this, forking the worker if none is running */
@@ -22,14 +25,60 @@ export interface OnDemandWorker {
   readonly running: Effect.Effect<boolean>
 }
 
+/** the same value, or two contexts holding the same services (each `Scope.extend` makes a new context) */
+const sameValue = (x: unknown, y: unknown): boolean => {
+  if (x === y) return true
+  if (!Context.isContext(x) || !Context.isContext(y) || x.unsafeMap.size !== y.unsafeMap.size) return false
+  for (const [key, service] of x.unsafeMap) if (y.unsafeMap.get(key) !== service) return false
+  return true
+}
+
+/** whether two snapshots of fiber refs hold the same refs with the same values */
+const sameValues = (a: FiberRefs.FiberRefs, b: FiberRefs.FiberRefs): boolean => {
+  const refs = FiberRefs.fiberRefs(b)
+  if (HashSet.size(refs) !== HashSet.size(FiberRefs.fiberRefs(a))) return false
+  for (const ref of refs) {
+    const x = FiberRefs.get(a, ref)
+    const y = FiberRefs.get(b, ref)
+    if (Option.isNone(x) || Option.isNone(y) || !sameValue(x.value, y.value)) return false
+  }
+  return true
+}
+
+// the snapshots handed out last, held weakly: a stopped account's refs are not kept alive by this
+const recentRefs: Array<WeakRef<FiberRefs.FiberRefs>> = []
+const RECENT_REFS = 8
+
+/**
+ * The fiber refs of the calling fiber, for a worker to run with. Each `Effect.getFiberRefs` is a fresh
+ * copy of every fiber ref (about a kilobyte), and an account makes several workers from the same fiber
+ * refs, so a snapshot that holds the same values as one handed out recently is that one, shared.
+ */
+export const sharedFiberRefs: Effect.Effect<FiberRefs.FiberRefs> = Effect.withFiberRuntime((fiber) => {
+  const all = fiber.getFiberRefs()
+  // without the span the caller runs in (`AccountActor.make`, `Inbox.make`…): it ended long before the
+  // worker's spans start, and a snapshot holding it would keep it and its stack traces for the account's life
+  const context = FiberRefs.getOrDefault(all, FiberRef.currentContext)
+  const refs = Option.isNone(Context.getOption(context, Tracer.ParentSpan))
+    ? all
+    : FiberRefs.updateAs(all, { fiberId: fiber.id(), fiberRef: FiberRef.currentContext, value: Context.omit(Tracer.ParentSpan)(context) })
+  for (const ref of recentRefs) {
+    const known = ref.deref()
+    if (known !== undefined && sameValues(known, refs)) return Effect.succeed(known)
+  }
+  recentRefs.unshift(new WeakRef(refs))
+  if (recentRefs.length > RECENT_REFS) recentRefs.pop()
+  return Effect.succeed(refs)
+})
+
 /**
  * Forks effects into `scope`, each with the fiber refs of the fiber that calls this (context, logger, log
- * annotations, clock), as a fiber forked right here would have them, whoever calls the forker later. The
+ * annotations, clock; not its span), as a fiber forked right here would have them, whoever calls the forker later. The
  * forked fiber is interruptible, even when forked from an uninterruptible step, so closing `scope` ends it.
  */
 export const forkerIn = (scope: Scope.Scope) =>
   Effect.map(
-    Effect.getFiberRefs,
+    sharedFiberRefs,
     (refs) => <A, E>(effect: Effect.Effect<A, E>) =>
       Effect.forkIn(Effect.interruptible(Effect.zipRight(Effect.setFiberRefs(refs), effect)), scope)
   )
@@ -105,9 +154,10 @@ class WakeableWorker<R> implements OnDemandWorker {
 export const make = <R>(work: Effect.Effect<void, never, R>): Effect.Effect<OnDemandWorker, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     // the worker runs with what `make` ran with (context, logger, log annotations, clock), whoever wakes it
-    const worker = new WakeableWorker(work, yield* Effect.getFiberRefs)
-    yield* Effect.addFinalizer(() => worker.stop)
+    const worker = new WakeableWorker(work, yield* sharedFiberRefs)
+    // stopping needs none of the fiber refs `Effect.addFinalizer` would keep (LightFinalizer.ts)
+    yield* addLightFinalizer(() => worker.stop)
     return worker
   })
 
-export const OnDemandWorker = { make, forkerIn }
+export const OnDemandWorker = { make, forkerIn, sharedFiberRefs }

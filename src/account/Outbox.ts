@@ -49,6 +49,7 @@ import {
   Receipt
 } from "./Receipt.js"
 import { type MediaUploader, MediaUploadFailed, type OutboundMedia, uploadMediaItem } from "./OutboundMedia.js"
+import { addLightFinalizer } from "./LightFinalizer.js"
 import { OnDemandWorker } from "./OnDemandWorker.js"
 import { PROGRESS_RESERVE, type SendRequest } from "./SendRequest.js"
 import { type ChunkContext, classifyRet, classifySendFailure, isNeverReachedTransport, refusalFor, type SendLimits } from "./SendPolicy.js"
@@ -370,8 +371,8 @@ const make = (options: OutboxOptions): Effect.Effect<OutboxService, never, Scope
     const queue = yield* Queue.bounded<Job>(options.capacity ?? DEFAULT_OUTBOX_CAPACITY)
     // set right below, before anything can be sent: the finalizer and the sender only ever run after that
     let outbox: AccountOutbox | undefined
-    // added first, so it runs last on stop
-    yield* Effect.addFinalizer(() => outbox === undefined ? Effect.void : outbox.answerCutOff)
+    // added first, so it runs last on stop; it only answers callers (LightFinalizer.ts)
+    yield* addLightFinalizer(() => outbox === undefined ? Effect.void : outbox.answerCutOff)
     const sender = yield* OnDemandWorker.make(Effect.suspend(() => outbox === undefined ? Effect.void : outbox.deliverQueued))
     const built = new AccountOutbox(
       api,

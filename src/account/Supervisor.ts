@@ -45,6 +45,7 @@ import {
 } from "./AccountStatus.js"
 import type { SendRequest } from "./Outbox.js"
 import { AccountAuthExpired, AccountMisconfigured, type OutboxError } from "./Receipt.js"
+import { acquireReleaseLight } from "./LightFinalizer.js"
 
 export type AccountStatuses = HashMap.HashMap<string, AccountStatus>
 
@@ -100,13 +101,13 @@ export class Supervisor extends Effect.Service<Supervisor>()("openclaw-weixin/Su
 
     /** Registers the running actor for proactive sends until its run ends. */
     const register = (id: string) => (actor: AccountActorHandle) =>
-      Effect.acquireRelease(Ref.update(actors, HashMap.set(id, actor)), () =>
+      acquireReleaseLight(Ref.update(actors, HashMap.set(id, actor)), () =>
         Ref.update(actors, (all) =>
           Option.exists(HashMap.get(all, id), (current) => current === actor) ? HashMap.remove(all, id) : all))
 
     /** A run's view of its entry in `statuses`; it stops writing when the run ends. */
     const runState = (id: string) =>
-      Effect.acquireRelease(Ref.make(true), (live) => Ref.set(live, false)).pipe(
+      acquireReleaseLight(Ref.make(true), (live) => Ref.set(live, false)).pipe(
         Effect.map((live): AccountStateRef => ({
           get: Effect.map(statusOf(id), Option.getOrElse((): AccountStatus => ({ phase: AccountPhase.Starting() }))),
           // a method, not an arrow property: named arrows cost an idle account a dictionary each (keepNames)
@@ -179,7 +180,7 @@ export class Supervisor extends Effect.Service<Supervisor>()("openclaw-weixin/Su
      * Runs the account with the host's binding, kept for every restart and resume. The binding it
      * already holds is a no-op; a different one replaces it and runs the account afresh.
      */
-    const start = Effect.fn("Supervisor.start")(function*(rawId: string, binding: HostBinding) {
+    const start = Effect.fnUntraced(function*(rawId: string, binding: HostBinding) {
       const id = normalizeAccountId(rawId)
       yield* serialised(Effect.gen(function*() {
         const held = yield* bindingOf(id)

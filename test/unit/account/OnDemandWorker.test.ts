@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, FastCheck, Fiber, FiberRef, HashMap, Logger, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, FastCheck, Fiber, FiberRef, FiberRefs, HashMap, Logger, Option, Scope, TestClock } from "effect"
 import { OnDemandWorker } from "../../../src/account/OnDemandWorker.js"
 import { Watched } from "../../../src/account/Watched.js"
 
@@ -128,6 +128,29 @@ describe("OnDemandWorker", () => {
       yield* TestClock.adjust("10 millis")
       yield* Fiber.join(closing)
       expect(yield* written.get).toBe(1)
+    }))
+
+  it.scoped("workers made with the same fiber refs share one snapshot; other log annotations make another", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      // each Scope.extend provides the scope anew, a new context holding the same services
+      const first = yield* OnDemandWorker.sharedFiberRefs.pipe(Scope.extend(scope))
+      const second = yield* OnDemandWorker.sharedFiberRefs.pipe(Scope.extend(scope))
+      expect(second).toBe(first)
+      const annotated = yield* OnDemandWorker.sharedFiberRefs.pipe(Scope.extend(scope), Effect.annotateLogs({ accountId: "b" }))
+      expect(annotated).not.toBe(first)
+      expect(HashMap.get(FiberRefs.getOrDefault(annotated, FiberRef.currentLogAnnotations), "accountId")).toEqual(Option.some("b"))
+    }))
+
+  it.scoped("a worker does not run in, or keep, the span its maker ran in", () =>
+    Effect.gen(function*() {
+      const seen: Array<Option.Option<string>> = []
+      const worker = yield* OnDemandWorker.make(
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => Effect.sync(() => void seen.push(Option.map(span, (s) => s.name))))
+      ).pipe(Effect.withSpan("Maker.make"))
+      yield* worker.wake.pipe(Effect.withSpan("Caller"))
+      for (let i = 0; i < 5 && seen.length === 0; i++) yield* Effect.yieldNow()
+      expect(seen).toEqual([Option.none()])
     }))
 })
 

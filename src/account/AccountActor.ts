@@ -79,7 +79,7 @@ export interface AccountActorHandle {
   readonly awaitParked: Effect.Effect<ParkedPhase>
 }
 
-const make = Effect.fn("AccountActor.make")(function*(config: AccountActorConfig) {
+const make = Effect.fnUntraced(function*(config: AccountActorConfig) {
   const api = yield* ILinkApi
   const agentTurns = yield* AgentTurns
   const inboundMedia = yield* InboundMedia

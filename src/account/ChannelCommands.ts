@@ -113,7 +113,7 @@ class AccountCommands implements ChannelCommandsService {
   }
 }
 
-export const makeChannelCommands = Effect.fn("ChannelCommands.make")(function*(accountId: string) {
+export const makeChannelCommands = Effect.fnUntraced(function*(accountId: string) {
   return new AccountCommands(accountId, yield* DebugModeStore) satisfies ChannelCommandsService
 })
 

@@ -127,7 +127,7 @@ const activitySnapshot = (entries: ReadonlyMap<PeerKey, Entry>): ContextActivity
   return { version: 1, peers }
 }
 
-const remember = Effect.fn("ContextTokens.remember")(function*(table: PeerTable, peer: Peer, token: string, at: number) {
+const remember = Effect.fnUntraced(function*(table: PeerTable, peer: Peer, token: string, at: number) {
   if (token === "") {
     return yield* Effect.logWarning(
       `inbound message from "${peer.id}" has no context token; nothing remembered (the bot cannot reply until the peer writes again)`
@@ -143,14 +143,14 @@ const remember = Effect.fn("ContextTokens.remember")(function*(table: PeerTable,
   yield* table.activityWriter.change
 })
 
-const noteReply = Effect.fn("ContextTokens.noteReply")(function*(table: PeerTable, peer: Peer) {
+const noteReply = Effect.fnUntraced(function*(table: PeerTable, peer: Peer) {
   const entry = table.entries.get(peer.key)
   if (entry === undefined) return
   entry.repliesSince += 1
   yield* table.activityWriter.change
 })
 
-const noteRejected = Effect.fn("ContextTokens.noteRejected")(function*(table: PeerTable, peer: Peer, budget: number) {
+const noteRejected = Effect.fnUntraced(function*(table: PeerTable, peer: Peer, budget: number) {
   const entry = table.entries.get(peer.key)
   if (entry === undefined) return
   entry.repliesSince = Math.max(entry.repliesSince, budget)

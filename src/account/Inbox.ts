@@ -312,7 +312,7 @@ class AccountInbox implements InboxService {
   }
 }
 
-const make = Effect.fn("Inbox.make")(function*(options: {
+const make = Effect.fnUntraced(function*(options: {
   readonly accountId: string
   readonly limits?: InboxLimits
 }) {

@@ -229,7 +229,7 @@ class QuoteBook implements QuoteStoreService {
   }
 }
 
-const make = Effect.fn("QuoteStore.make")(function*(accountId: string, policy: QuotePolicy) {
+const make = Effect.fnUntraced(function*(accountId: string, policy: QuotePolicy) {
   // set before anything can wake the writer: only the book's own `record` does
   let book: QuoteBook | undefined
   const writer = yield* CoalescingWriter.make({

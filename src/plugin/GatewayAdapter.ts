@@ -77,7 +77,7 @@ export const publishAccountStatus = (
   })
 
 /** The whole life of one host-started account, as an effect that ends when the host aborts it. */
-export const runAccountForHost = Effect.fn("Gateway.runAccountForHost")(
+export const runAccountForHost = Effect.fnUntraced(
   function*(deps: PluginDeps, ctx: GatewayContext) {
     const accountId = normalizeAccountId(ctx.accountId)
     deps.latestConfig.value = ctx.cfg

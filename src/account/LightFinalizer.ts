@@ -3,7 +3,7 @@
  *
  * `Effect.addFinalizer` (and `Effect.acquireRelease`, built on it) keeps a copy of every fiber ref of the
  * fiber that added it, for the finalizer to run with; that copy, and the span it holds, lives as long as
- * the scope: a kilobyte or so per finalizer for each idle account (ARCHITECTURE "Light accounts"). The
+ * the scope, once per finalizer of each idle account (ARCHITECTURE "Light accounts"). The
  * finalizers here run with the refs of the fiber that closes the scope instead, so they are for steps
  * that need none of the adder's: no logging, no service from the context. Like `Effect.addFinalizer`'s,
  * they run uninterruptibly.

@@ -51,7 +51,7 @@ const RECENT_REFS = 8
 
 /**
  * The fiber refs of the calling fiber, for a worker to run with. Each `Effect.getFiberRefs` is a fresh
- * copy of every fiber ref (about a kilobyte), and an account makes several workers from the same fiber
+ * copy of the map of every fiber ref, and an account makes several workers from the same fiber
  * refs, so a snapshot that holds the same values as one handed out recently is that one, shared.
  */
 export const sharedFiberRefs: Effect.Effect<FiberRefs.FiberRefs> = Effect.withFiberRuntime((fiber) => {
@@ -73,8 +73,9 @@ export const sharedFiberRefs: Effect.Effect<FiberRefs.FiberRefs> = Effect.withFi
 
 /**
  * Forks effects into `scope`, each with the fiber refs of the fiber that calls this (context, logger, log
- * annotations, clock; not its span), as a fiber forked right here would have them, whoever calls the forker later. The
- * forked fiber is interruptible, even when forked from an uninterruptible step, so closing `scope` ends it.
+ * annotations, clock; not its span), as a fiber forked right here would have them, whoever calls the
+ * forker later. The forked fiber is interruptible, even when forked from an uninterruptible step, so
+ * closing `scope` ends it.
  */
 export const forkerIn = (scope: Scope.Scope) =>
   Effect.map(

@@ -1,18 +1,17 @@
 /**
  * One request to the iLink server and its answer: the headers (PROTOCOL §1.3) and `base_info`
  * (PROTOCOL §1.4) read from the settings at the moment of the call, the JSON body encoded with Schema,
- * the status check, the capped body read, the Schema decode of the answer (64-bit ids kept exact where
- * asked), the `ret` check, and the client-side timeout. `ILinkApi` composes these per endpoint.
+ * the status check of the answer the transport read under its cap (ILinkTransport.ts), the Schema decode
+ * of the answer (64-bit ids kept exact where asked), the `ret` check, and the client-side timeout.
+ * `ILinkApi` composes these per endpoint.
  *
  * @example
  * ```ts
- * const exchange = makeExchange(client)
+ * const exchange = makeExchange(transport)
  * const target = connectionTarget(conn, Endpoint.getConfig, timeouts.control)
  * const answer = yield* exchange.postJson(target, conn.token, GetConfigBody, body, GetConfigResponse, false)
  * ```
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Duration, Effect, Either, Random, type Redacted, Schema } from "effect"
 import { sanitizeBotAgent } from "../domain/BotAgent.js"
 import { clientVersionHeader } from "../domain/ClientVersion.js"
@@ -34,7 +33,7 @@ import { type Endpoint, endpointUrl } from "./Endpoint.js"
 import { getHeaders, type ILinkHeaderInputs, postHeaders, wechatUinHeader } from "./Headers.js"
 import type { ILinkConnection } from "./ILinkConnection.js"
 import { ILinkSettings, routeTagHeader } from "./ILinkSettings.js"
-import { readCappedText, requestFailure } from "./Transport.js"
+import type { ILinkRequest, ILinkTransportShape } from "./ILinkTransport.js"
 
 /** What the server is asked to do: the request half of one call. */
 export interface CallTarget extends ILinkErrorScope {
@@ -143,55 +142,67 @@ export const requireRetZero = (
     })
   )
 
-/** Sends requests through `httpClient`; every method fails only with typed iLink errors. */
-export const makeExchange = (httpClient: HttpClient.HttpClient) => {
-  // no trace-propagation headers: the server gets exactly the header set of PROTOCOL §1.3; no client span
-  // either (nothing collects spans, and a held long-poll would keep one, with every header as an attribute,
-  // for 35 s); each request is aborted when its exchange ends, so a body left unread (refused by its
-  // declared length) frees its socket
-  const client = httpClient.pipe(
-    HttpClient.withTracerPropagation(false),
-    HttpClient.withTracerDisabledWhen(() => true),
-    HttpClient.withScope
-  )
+/** Header names as they go on the wire: lowercase, as HTTP/1.1 stacks send them. */
+const wireHeaders = (headers: Record<string, string>): Record<string, string> => {
+  const lower: Record<string, string> = {}
+  for (const name in headers) lower[name.toLowerCase()] = headers[name]!
+  return lower
+}
 
+/** Sends requests through `transport`; every method fails only with typed iLink errors. */
+export const makeExchange = (transport: ILinkTransportShape) => {
   /**
    * Sends one request and returns the 2xx body text. A non-2xx status fails with ILinkHttpStatusError
-   * even when its body cannot be read; `bodyNeeded: false` drains the body without judging it.
+   * even when its body cannot be read; `bodyNeeded: false` takes the body without judging it.
    */
   const exchange = (
     target: CallTarget,
-    request: HttpClientRequest.HttpClientRequest,
+    method: ILinkRequest["method"],
+    headers: Record<string, string>,
+    body: string | undefined,
     bodyNeeded: boolean
   ): Effect.Effect<string, ILinkTransportError | ILinkDecodeError | ILinkHttpStatusError> =>
-    // origin and path only: the query of get_qrcode_status is enough to collect a login, and headers carry the token
-    Effect.logDebug(`iLink ${request.method} ${new URL(target.path, target.baseUrl).origin}/${target.endpoint}`).pipe(
-      Effect.zipRight(client.execute(request)),
-      Effect.mapError((error) => requestFailure(target, error)),
-      Effect.flatMap((response) => {
-        const body = readCappedText(target, response)
-        const ok = response.status >= 200 && response.status < 300
-        const outcome: Effect.Effect<string, ILinkTransportError | ILinkDecodeError | ILinkHttpStatusError> = !ok
-          ? Effect.flatMap(Effect.orElseSucceed(body, () => ""), (text) =>
-            Effect.fail(statusError(target, response.status, text)))
-          : bodyNeeded
-          ? body
-          : Effect.as(Effect.ignore(body), "")
-        return Effect.zipRight(Effect.logDebug(`iLink ${target.endpoint} answered HTTP ${response.status}`), outcome)
-      }),
-      Effect.scoped
-    )
+    Effect.suspend(() => {
+      let url: URL
+      try {
+        url = endpointUrl(target.baseUrl, target.path)
+      } catch (error) {
+        // the request could not even be built: nothing left this process
+        return Effect.fail(
+          new ILinkTransportError({
+            ...scopeFields(target),
+            reachedServer: "no",
+            kind: "unknown",
+            detail: `the request URL could not be built: ${error instanceof Error ? error.message : String(error)}`
+          })
+        )
+      }
+      const request: ILinkRequest = body === undefined ? { method, url, headers } : { method, url, headers, body }
+      // origin and path only: the query of get_qrcode_status is enough to collect a login, and headers carry the token
+      return Effect.logDebug(`iLink ${method} ${url.origin}/${target.endpoint}`).pipe(
+        Effect.zipRight(transport.send(target, request)),
+        Effect.flatMap((answer) => {
+          const ok = answer.status >= 200 && answer.status < 300
+          const outcome: Effect.Effect<string, ILinkTransportError | ILinkDecodeError | ILinkHttpStatusError> = !ok
+            ? Effect.fail(statusError(target, answer.status, Either.getOrElse(answer.body, () => "")))
+            : bodyNeeded
+            ? answer.body
+            : Effect.succeed("")
+          return Effect.zipRight(Effect.logDebug(`iLink ${target.endpoint} answered HTTP ${answer.status}`), outcome)
+        })
+      )
+    })
 
   /** A POST to a bot endpoint with the PROTOCOL §1.3 headers and the encoded JSON body. */
   const post = <J>(target: CallTarget, token: Redacted.Redacted<string> | undefined, body: J, bodyNeeded: boolean) =>
     Effect.gen(function*() {
       const inputs = yield* headerInputs
       const uin = wechatUinHeader(yield* Random.nextIntBetween(0, 0x1_0000_0000))
-      const request = HttpClientRequest.post(endpointUrl(target.baseUrl, target.path)).pipe(
-        HttpClientRequest.setHeaders(postHeaders(inputs, { uin, token })),
-        HttpClientRequest.bodyText(JSON.stringify(body), "application/json")
-      )
-      return yield* exchange(target, request, bodyNeeded)
+      const text = JSON.stringify(body)
+      const headers = wireHeaders(postHeaders(inputs, { uin, token }))
+      headers["content-type"] = "application/json"
+      headers["content-length"] = String(Buffer.byteLength(text))
+      return yield* exchange(target, "POST", headers, text, bodyNeeded)
     })
 
   /** POST + status check + decode, under the target's timeout: the common shape of the POST endpoints. */
@@ -228,10 +239,7 @@ export const makeExchange = (httpClient: HttpClient.HttpClient) => {
   ): Effect.Effect<A, ILinkTransportError | ILinkHttpStatusError | ILinkDecodeError | ILinkTimeoutError> =>
     Effect.gen(function*() {
       const inputs = yield* headerInputs
-      const request = HttpClientRequest.get(endpointUrl(target.baseUrl, target.path)).pipe(
-        HttpClientRequest.setHeaders(getHeaders(inputs))
-      )
-      const body = yield* exchange(target, request, true)
+      const body = yield* exchange(target, "GET", wireHeaders(getHeaders(inputs)), undefined, true)
       return yield* decodeBody(target, responseSchema, body, false)
     }).pipe(withTimeout(target))
 

@@ -8,8 +8,8 @@
  * classified is `Transport`. The base URL is part of each call's connection, so the sandbox and
  * per-account base URLs need no extra wiring.
  *
- * Layers: `ILinkApi.Default` runs on Node's own `node:http(s)` ({@link nodeClient}); `ILinkApi.DefaultWithoutDependencies`
- * takes the `HttpClient` from context (tests hand it a recording or failing client); `ILinkApi.layerTest` answers from handlers.
+ * Layers: `ILinkApi.Default` runs on Node's own `node:http(s)` (`ILinkTransport.node`); `ILinkApi.DefaultWithoutDependencies`
+ * takes the `ILinkTransport` from context (tests hand it a recording or failing one); `ILinkApi.layerTest` answers from handlers.
  *
  * @example
  * ```ts
@@ -18,7 +18,6 @@
  * const batch = yield* api.getUpdates(conn, { get_updates_buf: cursor })
  * ```
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import { Duration, Effect, Layer, Option } from "effect"
 import {
   GetConfigBody,
@@ -46,7 +45,7 @@ import { Endpoint, qrCodePath, qrStatusPath } from "./Endpoint.js"
 import { baseInfo, type CallTarget, connectionTarget, makeExchange, requireRetZero } from "./Exchange.js"
 import { type ILinkConnection, normalizeBaseUrl } from "./ILinkConnection.js"
 import { ILinkTimeouts } from "./ILinkSettings.js"
-import { makeAgents, nodeHttpClient } from "./NodeHttp.js"
+import { ILinkTransport } from "./ILinkTransport.js"
 
 export interface GetUpdatesOptions {
   /** opaque cursor from the previous response; "" when there is none */
@@ -58,9 +57,9 @@ export interface GetUpdatesOptions {
 const annotate = (conn: { readonly accountId?: string | undefined }, endpoint: Endpoint) =>
   Effect.annotateLogs(conn.accountId === undefined ? { endpoint } : { endpoint, accountId: conn.accountId })
 
-/** The client over the `HttpClient` in context. */
+/** The client over the `ILinkTransport` in context. */
 export const make = Effect.gen(function*() {
-  const exchange = makeExchange(yield* HttpClient.HttpClient)
+  const exchange = makeExchange(yield* ILinkTransport)
 
   const getUpdates = Effect.fn("ILinkApi.getUpdates")(function*(conn: ILinkConnection, options: GetUpdatesOptions) {
     const timeouts = yield* ILinkTimeouts
@@ -232,23 +231,20 @@ export const make = Effect.gen(function*() {
 export type ILinkApiShape = Effect.Effect.Success<typeof make>
 
 /**
- * The HTTP client of `ILinkApi.Default`: `node:http(s)` on keep-alive agents of its own (NodeHttp.ts, the
- * CDN's client too), so no HTTP stack is bundled. Not the global `fetch`: fetch refuses the "bad ports" of
- * the WHATWG fetch standard (1, 6000, 10080, …) without connecting, with no system code to classify, so
- * a base URL on such a port could never be reached; and its errors all read "fetch failed". Redirects are not
- * followed (`node:http` never follows one): a 3xx stays an HTTP status error.
+ * The transport of `ILinkApi.Default`: `node:http(s)` on keep-alive agents of its own (ILinkTransport.ts),
+ * so no HTTP stack is bundled. Not the global `fetch`: fetch refuses the "bad ports" of the WHATWG fetch
+ * standard (1, 6000, 10080, …) without connecting, with no system code to classify, so a base URL on such a
+ * port could never be reached; and its errors all read "fetch failed". Redirects are not followed
+ * (`node:http` never follows one): a 3xx stays an HTTP status error.
  */
-export const nodeClient: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
-  HttpClient.HttpClient,
-  Effect.map(makeAgents({}), nodeHttpClient)
-)
+export const nodeTransport: Layer.Layer<ILinkTransport> = ILinkTransport.node
 
 const unhandled = (method: keyof ILinkApiShape) => () =>
   Effect.dieMessage(`ILinkApi.layerTest: no handler for ${method}; the test did not expect this call`)
 
 export class ILinkApi extends Effect.Service<ILinkApi>()("openclaw-weixin/ILinkApi", {
   effect: make,
-  dependencies: [nodeClient]
+  dependencies: [nodeTransport]
 }) {
   /**
    * A client whose endpoints are `handlers`, for tests of the code that calls iLink. An endpoint without

@@ -1,10 +1,10 @@
 /**
- * An `HttpClient` over `node:http` / `node:https` with agents of our own, for the iLink client
- * (ILinkApi.ts) and the CDN client (CdnTransport.ts). It exists because the one in `@effect/platform-node`
- * shares its module with the undici client and so drags the whole undici library into the bundle, and
- * because the global `fetch` refuses some ports outright (see `nodeClient` in ILinkApi.ts). Node's own HTTP
- * stack connects to any port, never follows a redirect, and its agents take the `lookup` the address guard
- * needs (CdnAddress.ts).
+ * Keep-alive agents over `node:http` / `node:https` with the environment's proxies, shared by the iLink
+ * transport (ILinkTransport.ts) and the CDN client, and the CDN's `HttpClient` over them (CdnTransport.ts).
+ * Our own because the client in `@effect/platform-node` shares its module with the undici client and so
+ * drags the whole undici library into the bundle, and because the global `fetch` refuses some ports
+ * outright (see `nodeTransport` in ILinkApi.ts). Node's own HTTP stack connects to any port, never follows
+ * a redirect, and its agents take the `lookup` the address guard needs (CdnAddress.ts).
  *
  * A failure before the response is a `RequestError` ("Transport") whose cause is Node's own error, so the
  * one classifier (Transport.ts) reads the same system codes; a body cut off later fails the response's

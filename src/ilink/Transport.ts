@@ -1,7 +1,7 @@
 /**
- * The transport: how a failed request becomes a typed error that says whether it reached the server, and
- * how a response body is read under a size cap. This is the one transport-error classifier of the plugin;
- * the CDN client classifies its failures with it too.
+ * The transport's verdicts: how a failed request becomes a typed error that says whether it reached the
+ * server, and what a body over the size cap or cut off is. This is the one transport-error classifier of
+ * the plugin; the iLink transport (ILinkTransport.ts) and the CDN client classify their failures with it.
  *
  * `reachedServer` decides whether a send may be retried without risking a duplicate message, so the
  * classifier says `"no"` only when the failure proves the request never left: the name did not resolve,
@@ -9,12 +9,9 @@
  *
  * @example
  * ```ts
- * client.execute(request).pipe(Effect.mapError((error) => requestFailure(scope, error)))
+ * nodeRequest.on("error", (cause) => fail(classifyTransportFailure(scope, cause)))
  * ```
  */
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type { HttpClientError } from "@effect/platform/HttpClientError"
-import { Effect, Stream } from "effect"
 import {
   ILinkDecodeError,
   type ILinkErrorScope,
@@ -23,7 +20,6 @@ import {
   scopeFields,
   type TransportErrorKind
 } from "../wire/ILinkError.js"
-import { webBodyOf } from "./NodeHttp.js"
 
 /** Largest response body we read; iLink answers are a few KiB, so anything bigger is not an iLink answer. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -97,20 +93,8 @@ export const classifyTransportFailure = (scope: ILinkErrorScope, cause: unknown)
   })
 }
 
-/** A failure of `HttpClient.execute` as the iLink error of the call in `scope`. */
-export const requestFailure = (scope: ILinkErrorScope, error: HttpClientError): ILinkTransportError => {
-  if (error._tag === "RequestError" && error.reason !== "Transport") {
-    // the request could not even be built (bad URL, unencodable body): nothing left this process
-    return new ILinkTransportError({ ...scopeFields(scope), reachedServer: "no", kind: "unknown", detail: error.message })
-  }
-  return classifyTransportFailure(scope, error.cause ?? error)
-}
-
-class BodyTooLarge {
-  readonly _tag = "BodyTooLarge"
-}
-
-const tooLarge = (scope: ILinkErrorScope): ILinkDecodeError =>
+/** A body larger than {@link MAX_RESPONSE_BYTES}: refused, never buffered. */
+export const tooLarge = (scope: ILinkErrorScope): ILinkDecodeError =>
   new ILinkDecodeError({
     ...scopeFields(scope),
     reachedServer: "yes",
@@ -118,90 +102,15 @@ const tooLarge = (scope: ILinkErrorScope): ILinkDecodeError =>
     bodySnippet: ""
   })
 
-/** The body length the server declared, when it declared a valid one. */
-const declaredLength = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
-  const header = response.headers["content-length"]
-  return header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : undefined
-}
+/** The body length a `content-length` header declares, when it declares a valid one. */
+export const declaredLength = (header: string | undefined): number | undefined =>
+  header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : undefined
 
-/** the status line arrived, so the server has the request; only the body was cut off */
-const cutOff = (scope: ILinkErrorScope, cause: unknown): ILinkTransportError =>
+/** The status line arrived, so the server has the request; only the body was cut off. */
+export const cutOff = (scope: ILinkErrorScope, cause: unknown): ILinkTransportError =>
   new ILinkTransportError({
     ...scopeFields(scope),
     reachedServer: "yes",
     kind: "reset",
     detail: `the response body was cut off: ${describeCause(cause)}`
   })
-
-/**
- * Reads a web body with its own reader, chunk by chunk, up to the cap. An iLink answer is one or two
- * chunks, and this costs a promise per chunk; an Effect `Stream` over the same body costs about a
- * millisecond of CPU per call in its channel machinery (measured against the emulator).
- */
-const readWebText = (
-  scope: ILinkErrorScope,
-  body: ReadableStream<Uint8Array>
-): Effect.Effect<string, ILinkDecodeError | ILinkTransportError> =>
-  Effect.async((resume) => {
-    const reader = body.getReader()
-    const chunks: Array<Uint8Array> = []
-    let total = 0
-    let settled = false
-    const settle = (effect: Effect.Effect<string, ILinkDecodeError | ILinkTransportError>) => {
-      settled = true
-      resume(effect)
-    }
-    const next = (): void => {
-      reader.read().then(
-        (result) => {
-          if (result.done) return settle(Effect.sync(() => Buffer.concat(chunks, total).toString("utf8")))
-          if (total + result.value.length > MAX_RESPONSE_BYTES) {
-            reader.cancel().catch(() => undefined)
-            return settle(Effect.fail(tooLarge(scope)))
-          }
-          chunks.push(result.value)
-          total += result.value.length
-          next()
-        },
-        (error: unknown) => settle(Effect.fail(cutOff(scope, error)))
-      )
-    }
-    next()
-    // an interrupted read (the call's timeout) lets go of the body
-    return Effect.sync(() => {
-      if (!settled) reader.cancel().catch(() => undefined)
-    })
-  })
-
-/**
- * Reads the body as UTF-8 text, refusing to buffer more than {@link MAX_RESPONSE_BYTES}. A body declared
- * larger than that (`content-length`) is refused at the headers, before a byte of it is read, so the
- * verdict never depends on how fast the first MAX_RESPONSE_BYTES arrive compared with the call's timeout;
- * an undeclared length is counted as it is read. A response made by `responseFromWeb` (NodeHttp.ts: our
- * client and the test doubles) is read with its web body's reader; any other through its `Stream`.
- */
-export const readCappedText = (
-  scope: ILinkErrorScope,
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<string, ILinkDecodeError | ILinkTransportError> => {
-  const declared = declaredLength(response)
-  if (declared !== undefined && declared > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(scope))
-  const web = webBodyOf(response)
-  if (web === null) return Effect.succeed("")
-  if (web !== undefined) return readWebText(scope, web)
-  return response.stream.pipe(
-    Stream.mapError((error): BodyTooLarge | HttpClientError => error),
-    Stream.runFoldEffect(
-      { chunks: [] as Array<Uint8Array>, total: 0 },
-      (acc, chunk): Effect.Effect<{ chunks: Array<Uint8Array>; total: number }, BodyTooLarge> => {
-        if (acc.total + chunk.length > MAX_RESPONSE_BYTES) return Effect.fail(new BodyTooLarge())
-        acc.chunks.push(chunk)
-        return Effect.succeed({ chunks: acc.chunks, total: acc.total + chunk.length })
-      }
-    ),
-    Effect.map((acc) => Buffer.concat(acc.chunks).toString("utf8")),
-    Effect.mapError((error): ILinkDecodeError | ILinkTransportError =>
-      error instanceof BodyTooLarge ? tooLarge(scope) : cutOff(scope, error.cause ?? error)
-    )
-  )
-}

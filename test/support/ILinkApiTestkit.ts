@@ -1,13 +1,14 @@
 /**
- * Test doubles for the iLink client: an HttpClient that records every request and answers from a
+ * Test doubles for the iLink client: a transport that records every request and answers from a
  * function, one that never answers (for timeouts in virtual time), and the pinned identity of the
  * official 2.4.9 package so golden tests can compare exact bytes.
  */
-import { HttpClient } from "@effect/platform"
-import { Effect, Layer, Random } from "effect"
+import { Effect, Either, Layer, Random } from "effect"
 import { PackageInfo, type PackageInfoShape } from "../../src/domain/PackageInfo.js"
 import { ILinkApi } from "../../src/ilink/ILinkApi.js"
-import { responseFromWeb } from "../../src/ilink/NodeHttp.js"
+import { type ILinkAnswer, ILinkTransport, type ILinkTransportShape } from "../../src/ilink/ILinkTransport.js"
+import { MAX_RESPONSE_BYTES, tooLarge } from "../../src/ilink/Transport.js"
+import type { ILinkErrorScope } from "../../src/wire/ILinkError.js"
 
 export interface RecordedRequest {
   readonly method: string
@@ -40,37 +41,45 @@ export const pinnedPackage: PackageInfoShape = { name: "@tencent-weixin/openclaw
 export const pinned = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.provideService(PackageInfo, pinnedPackage), Effect.withRandom(Random.fixed([12345])))
 
-const bodyText = (body: { readonly _tag: string; readonly body?: unknown }): string | undefined =>
-  body._tag === "Uint8Array" ? Buffer.from(body.body as Uint8Array).toString("utf8") : undefined
+/**
+ * The answer the node transport gives for a body of these bytes: its text, or the refusal of a body over
+ * the cap (the node transport's own reading is tested against a real server in ILinkTransport.test.ts).
+ */
+const answerOf = (scope: ILinkErrorScope, canned: CannedResponse): ILinkAnswer => {
+  const bytes = typeof canned.body === "string" ? Buffer.from(canned.body, "utf8") : Buffer.from(canned.body)
+  return {
+    status: canned.status ?? 200,
+    body: bytes.length > MAX_RESPONSE_BYTES ? Either.left(tooLarge(scope)) : Either.right(bytes.toString("utf8"))
+  }
+}
 
-/** An HttpClient that records requests and answers with `respond`; `requests` fills as calls happen. */
+/** A transport that records requests and answers with `respond`; `requests` fills as calls happen. */
 export const recordingClient = (respond: (request: RecordedRequest) => CannedResponse) => {
   const requests: Array<RecordedRequest> = []
-  const client = HttpClient.make((request, url) =>
-    Effect.sync(() => {
-      const recorded: RecordedRequest = {
-        method: request.method,
-        url: url.toString(),
-        headers: { ...request.headers },
-        body: bodyText(request.body)
-      }
-      requests.push(recorded)
-      const canned = respond(recorded)
-      // made as our client makes its responses, so the body is read the way production reads it
-      return responseFromWeb(request, new Response(canned.body, { status: canned.status ?? 200 }))
-    })
-  )
-  const layer = ILinkApi.DefaultWithoutDependencies.pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+  const transport: ILinkTransportShape = {
+    send: (scope, request) =>
+      Effect.sync(() => {
+        const recorded: RecordedRequest = {
+          method: request.method,
+          url: request.url.toString(),
+          headers: { ...request.headers },
+          body: request.body
+        }
+        requests.push(recorded)
+        return answerOf(scope, respond(recorded))
+      })
+  }
+  const layer = ILinkApi.DefaultWithoutDependencies.pipe(Layer.provide(Layer.succeed(ILinkTransport, transport)))
   return { requests, layer }
 }
 
-/** A client that answers every request with the same JSON text. */
+/** A transport that answers every request with the same JSON text. */
 export const answering = (body: string, status = 200) => recordingClient(() => ({ status, body }))
 
-/** A client whose requests never complete: only a timeout ends them. */
+/** A transport whose requests never complete: only a timeout ends them. */
 export const neverAnswering = () => {
   let started = 0
-  const client = HttpClient.make(() => Effect.sync(() => started++).pipe(Effect.zipRight(Effect.never)))
-  const layer = ILinkApi.DefaultWithoutDependencies.pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+  const transport: ILinkTransportShape = { send: () => Effect.sync(() => started++).pipe(Effect.zipRight(Effect.never)) }
+  const layer = ILinkApi.DefaultWithoutDependencies.pipe(Layer.provide(Layer.succeed(ILinkTransport, transport)))
   return { layer, started: () => started }
 }

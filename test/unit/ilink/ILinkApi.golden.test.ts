@@ -189,8 +189,8 @@ describe("ILinkApi golden requests (version 2.4.9, X-WECHAT-UIN pinned to 12345)
     }).pipe(pinned, Effect.provide(http.layer))
   })
 
-  // the HTTP layer re-encodes query values in form style (space → "+"), which every server decodes the
-  // same way as the official encodeURIComponent output; real qrcodes and verify codes have no such characters
+  // query values go out exactly as encodeURIComponent makes them (space → "%20"), as the official client
+  // sends them; real qrcodes and verify codes have no such characters
   it.effect("get_qrcode_status: GET with only the app headers and the encoded query", () => {
     const http = answering(`{"status":"wait"}`)
     return Effect.gen(function*() {
@@ -208,7 +208,7 @@ describe("ILinkApi golden requests (version 2.4.9, X-WECHAT-UIN pinned to 12345)
         },
         {
           method: "GET",
-          url: "https://ilink.example.test/prefix/ilink/bot/get_qrcode_status?qrcode=a+b%26c&verify_code=1234",
+          url: "https://ilink.example.test/prefix/ilink/bot/get_qrcode_status?qrcode=a%20b%26c&verify_code=1234",
           headers: { "ilink-app-id": "bot", "ilink-app-clientversion": "132105", "skroutetag": "r1" },
           body: undefined
         }

@@ -174,9 +174,10 @@ class AccountOutbox implements OutboxService {
       )
       const ret = response.ret ?? 0
       if (ret !== 0) return yield* Effect.fail(classifyRet(ret, response.errmsg ?? "", { ...at, clientId }))
+      // typed fields of a decoded answer: no second check (Receipt.fromChunks)
       return response.message_id === undefined
-        ? new ChunkUnconfirmed({ clientId })
-        : new ChunkDelivered({ clientId, messageId: response.message_id })
+        ? new ChunkUnconfirmed({ clientId }, true)
+        : new ChunkDelivered({ clientId, messageId: response.message_id }, true)
     })
   }
 

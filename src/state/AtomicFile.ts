@@ -9,8 +9,10 @@
  *   wrote it itself), without the existence check and the look at the last byte.
  * - `ensurePrivateDirectory`: recursive mkdir with mode 0700.
  *
- * Temp files are named `.<target name>.tmp-<pid>-<random hex>` (StatePaths `tempFileNameFor`, which
- * `isTempFileName` recognises).
+ * Temp files are named `.<target name>.tmp-<pid>-<process nonce>-<counter>` (StatePaths `tempFileNameFor`,
+ * which `isTempFileName` recognises): the nonce, random and drawn once per process, keeps the names of two
+ * processes apart even when a pid comes back; the counter keeps one process's apart. A fresh random name
+ * per write cost a `getrandom` call on every state write.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -22,8 +24,11 @@ import { tempFileNameFor } from "./StatePaths.js"
 export const PRIVATE_FILE_MODE = 0o600
 export const PRIVATE_DIRECTORY_MODE = 0o700
 
+const processNonce = randomBytes(6).toString("hex")
+let tempCounter = 0
+
 const tempNameFor = (targetName: string): string =>
-  tempFileNameFor(targetName, `${process.pid}-${randomBytes(6).toString("hex")}`)
+  tempFileNameFor(targetName, `${process.pid}-${processNonce}-${(tempCounter++).toString(36)}`)
 
 /** mkdir -p with mode 0700 (the mode applies to every directory it creates). */
 export const ensurePrivateDirectory = (directory: string) =>

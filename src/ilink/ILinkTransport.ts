@@ -24,7 +24,7 @@ import { Context, Effect, Either, Layer } from "effect"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type { ILinkDecodeError, ILinkErrorScope, ILinkTransportError } from "../wire/ILinkError.js"
-import { agentFor, makeAgents, type NodeAgents } from "./NodeHttp.js"
+import { agentFor, makeAgents, type NodeAgents, NULL_BODY } from "./NodeHttp.js"
 import { classifyTransportFailure, cutOff, declaredLength, MAX_RESPONSE_BYTES, tooLarge } from "./Transport.js"
 
 /** One request as it goes on the wire: header names lowercase, `content-type` and `content-length` included. */
@@ -45,9 +45,6 @@ export interface ILinkTransportShape {
   /** Fails only when no status line arrived; interrupting it destroys the request and frees its socket. */
   readonly send: (scope: ILinkErrorScope, request: ILinkRequest) => Effect.Effect<ILinkAnswer, ILinkTransportError>
 }
-
-/** Statuses that carry no body, whatever their headers say. */
-const NULL_BODY = new Set([101, 204, 205, 304])
 
 /** The transport over `agents`: one `node:http(s)` request per call. */
 export const nodeTransport = (agents: NodeAgents): ILinkTransportShape => ({

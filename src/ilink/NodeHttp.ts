@@ -81,8 +81,8 @@ export const agentFor = (agents: NodeAgents, url: URL): Http.Agent => {
   return agent
 }
 
-/** statuses whose response has no body by definition; a web `Response` refuses one for them */
-const NULL_BODY = new Set([101, 204, 205, 304])
+/** Statuses whose response has no body by definition (a web `Response` refuses one for them); the iLink transport reads none either. */
+export const NULL_BODY: ReadonlySet<number> = new Set([101, 204, 205, 304])
 
 const toWebResponse = (message: Http.IncomingMessage): Response => {
   const headers = new Headers()

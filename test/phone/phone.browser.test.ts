@@ -144,6 +144,20 @@ const processesWithStateDir = async (stateDir: string) => {
   return found
 }
 
+/** Each process still in process group `pgid`: its pid and command line, for a failure's message. */
+const processGroup = async (pgid: number) => {
+  const found: Array<string> = []
+  for (const pid of (await Fs.readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
+    const stat = await Fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+    // the fields after the command's closing parenthesis: state, ppid, pgrp, …
+    const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2])
+    if (pgrp !== pgid) continue
+    const cmdline = await Fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")
+    found.push(`${pid} ${cmdline.split("\0").join(" ").trim().slice(0, 200)}`)
+  }
+  return found
+}
+
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -536,7 +550,12 @@ describe("the browser phone (npm start)", () => {
     await context?.close()
     context = undefined
     const exit = await pressCtrlC()
-    expect(exit).not.toBe("timeout")
+    // should this time out, the message says what was still running and what the sandbox said last
+    const diagnosis = exit === "timeout" && npmStart?.pid !== undefined
+      ? `still in npm start's process group:\n${(await processGroup(npmStart.pid)).join("\n")}\n` +
+        `last output:\n${output.split("\n").slice(-30).join("\n")}`
+      : ""
+    expect(exit, diagnosis).not.toBe("timeout")
     expect(output).toContain("sandbox stopped")
     expect(isAlive(gatewayPid)).toBe(false)
     expect(isAlive(currentPid)).toBe(false)

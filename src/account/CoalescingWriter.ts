@@ -11,7 +11,7 @@
  *
  * With a `windowMs`, a woken writer first waits that long, so every change of the window shares one
  * write: for files nobody waits on, where a crash may lose the last window (ContextTokens' activity, the
- * quote store). A `flush` ends the wait at once.
+ * quote store, the Inbox's cursor). A `flush` ends the wait at once.
  *
  * The writer lives in the scope `make` runs in; closing that scope first flushes, then stops the fiber.
  */

@@ -5,9 +5,11 @@
  * journal (InboxJournal) in one durable write, and only then moves the cursor the next poll sends. The
  * cursor file (CursorStore) follows from a writer fiber (CoalescingWriter), so the claimed messages are
  * dispatched and the next poll goes out without waiting for it; it is written only after the claims it
- * covers are durable, and never goes back. A crash therefore loses at most the newest cursor (the server
- * redelivers, the seen set drops the repeats); a claimed message is never lost. On start the journal is replayed and every claim without a done
- * record is handed back for re-dispatch, in claim order. Records: InboxRecords.
+ * covers are durable, and never goes back. The writer gathers a second of cursors into one write
+ * (`CURSOR_WINDOW_MS`): a burst moves the cursor at every poll, and each write is two fsyncs (the file and
+ * its directory). A crash therefore loses at most the last second of cursors (the server redelivers, the
+ * seen set drops the repeats); a claimed message is never lost. On start the journal is replayed and every
+ * claim without a done record is handed back for re-dispatch, in claim order. Records: InboxRecords.
  *
  * The sender of each message is normalised here, once, into the `Peer` that travels with the claim. A
  * message without a usable sender id (`from_user_id` missing or blank) has nobody to answer: it is
@@ -52,6 +54,12 @@ export {
   type InboxLimits,
   type RecordedRejection
 } from "./InboxRecords.js"
+
+/**
+ * How long the cursor writer gathers cursors into one write. A lost cursor costs only a redelivery that
+ * the seen set drops, so the file may lag the claims by this much.
+ */
+export const CURSOR_WINDOW_MS = 1_000
 
 /** Seen keys are remembered at least this long (iLink redelivers ~1 s later or after a long turn). */
 export const seenRetention = Duration.hours(24)
@@ -340,6 +348,7 @@ const make = Effect.fnUntraced(function*(options: {
   )
   const cursorWriter = yield* CoalescingWriter.make({
     save: Effect.suspend(() => inbox === undefined ? Effect.void : inbox.saveCursor),
+    windowMs: CURSOR_WINDOW_MS,
     warning: "could not save the poll cursor; polling goes on, and after a restart the server may deliver " +
       "messages again that were already claimed (they are recognised and skipped); check the state directory"
   })

@@ -80,8 +80,18 @@ export const setPhase = (ref: AccountStateRef, phase: AccountPhase): Effect.Effe
 export const markPolled = (ref: AccountStateRef): Effect.Effect<void> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => ref.update((s) => ({ ...s, lastPollAt: now })))
 
-export const markInbound = (ref: AccountStateRef): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => ref.update((s) => ({ ...s, lastInboundAt: now })))
+/**
+ * A completed poll, in one update (an idle account makes one per long-poll): its time, the phase
+ * `Running` (a `Stopped` stays stopped), and, when it brought new messages, the time of those.
+ */
+export const markPollDone = (ref: AccountStateRef, inbound: boolean): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    ref.update((s) => ({
+      ...s,
+      phase: s.phase._tag === "Stopped" || s.phase._tag === "Running" ? s.phase : AccountPhase.Running(),
+      lastPollAt: now,
+      ...(inbound ? { lastInboundAt: now } : {})
+    })))
 
 export const markOutbound = (ref: AccountStateRef): Effect.Effect<void> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => ref.update((s) => ({ ...s, lastOutboundAt: now })))

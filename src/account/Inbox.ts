@@ -55,10 +55,7 @@ export {
   type RecordedRejection
 } from "./InboxRecords.js"
 
-/**
- * How long the cursor writer gathers cursors into one write. A lost cursor costs only a redelivery that
- * the seen set drops, so the file may lag the claims by this much.
- */
+/** How long the cursor writer gathers cursors into one write: a lost cursor costs a redelivery, deduped. */
 export const CURSOR_WINDOW_MS = 1_000
 
 /** Seen keys are remembered at least this long (iLink redelivers ~1 s later or after a long turn). */
@@ -204,6 +201,22 @@ class AccountInbox implements InboxService {
     msgs: ReadonlyArray<WeixinMessage>,
     nextCursor: string | undefined,
     rejected: ReadonlyArray<RejectedMessage> = []
+  ): Effect.Effect<ReadonlyArray<ClaimedMessage>, StateError> {
+    const self = this
+    // an idle long-poll ending (nothing new, the cursor where it was) has nothing to claim or write; it only
+    // lets seen keys expire (in memory, in one synchronous step, so no write under the lock can see it halfway)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const moves = nextCursor !== undefined && nextCursor !== "" && nextCursor !== self.lastCursor
+      if (msgs.length > 0 || rejected.length > 0 || moves) return self.claimBatch(msgs, nextCursor, rejected)
+      self.forgetExpired(now)
+      return Effect.succeed([])
+    })
+  }
+
+  private claimBatch(
+    msgs: ReadonlyArray<WeixinMessage>,
+    nextCursor: string | undefined,
+    rejected: ReadonlyArray<RejectedMessage>
   ): Effect.Effect<ReadonlyArray<ClaimedMessage>, StateError> {
     const self = this
     return Effect.gen(function*() {

@@ -16,8 +16,7 @@ import {
   type AccountStateRef,
   AccountPhase,
   markError,
-  markInbound,
-  markPolled,
+  markPollDone,
   setPhase
 } from "./AccountStatus.js"
 import type { ClaimedMessage, InboxService } from "./Inbox.js"
@@ -89,9 +88,7 @@ export const runMonitor = Effect.fnUntraced(function*(options: {
     if (response.longpolling_timeout_ms !== undefined && response.longpolling_timeout_ms > 0) {
       timeoutMs = response.longpolling_timeout_ms
     }
-    yield* markPolled(state)
-    yield* setPhase(state, AccountPhase.Running())
-    if (claimed.length > 0) yield* markInbound(state)
+    yield* markPollDone(state, claimed.length > 0)
     for (const message of claimed) yield* dispatch(message)
   })
 

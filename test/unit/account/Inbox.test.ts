@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Logger, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
-import { CURSOR_WINDOW_MS, dedupeKey, Inbox, type InboxLimits } from "../../../src/account/Inbox.js"
+import { CURSOR_WINDOW_MS, dedupeKey, Inbox, type InboxLimits, seenRetention } from "../../../src/account/Inbox.js"
 import { CursorStore } from "../../../src/state/CursorStore.js"
 import { InboxJournal } from "../../../src/state/InboxJournal.js"
 import { makeTempDir, textMessage } from "../../support/actorHarness.js"
@@ -307,6 +307,38 @@ describe("Inbox", () => {
       expect(slow.appends.map(slow.doneKeys)).toEqual([["mid:1"], ["mid:2", "mid:3", "mid:4"]])
       const restarted = yield* slow.restarted()
       expect(restarted.unfinished).toEqual([])
+    }))
+
+  it.scoped("an idle long-poll's end (nothing new, the same cursor) returns at once, even while a write holds the journal", () =>
+    Effect.gen(function*() {
+      const slow = yield* slowJournal
+      const inbox = yield* slow.inbox()
+      const claimDone = yield* Effect.fork(inbox.claim([textMessage({ message_id: "1" })], "c1"))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(claimDone)
+      slow.attempts.length = 0
+      const mark = yield* Effect.fork(inbox.markDone("mid:1"))
+      yield* TestClock.adjust(Duration.millis(1)) // the mark's write holds the journal's lock
+      expect(slow.attempts.length).toBe(1)
+      const idle = yield* Effect.fork(Effect.all([inbox.claim([], "c1"), inbox.claim([], undefined), inbox.claim([], "")]))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      const polled = idle.unsafePoll()
+      expect(polled !== null && Exit.isSuccess(polled) ? polled.value : "still waiting").toEqual([[], [], []])
+      expect(yield* inbox.cursor).toBe("c1")
+      expect(slow.attempts.length).toBe(1)
+      // an empty answer with a new cursor still moves it, under the lock
+      const moved = yield* Effect.fork(inbox.claim([], "c2"))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect(moved.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.millis(9))
+      yield* Fiber.join(mark)
+      expect(yield* Fiber.join(moved)).toEqual([])
+      expect(yield* inbox.cursor).toBe("c2")
+      // idle ends still let seen keys expire, so an idle account does not hold them past the 24 h
+      expect(yield* inbox.seenCount).toBe(1)
+      yield* TestClock.adjust(seenRetention)
+      expect(yield* inbox.claim([], "c2")).toEqual([])
+      expect(yield* inbox.seenCount).toBe(0)
     }))
 
   it.scoped("returns from markDone only once its mark is durable, and writes a repeated mark once", () =>

@@ -77,9 +77,6 @@ export const makeAccountState: Effect.Effect<AccountStateRef> = Effect.map(
 export const setPhase = (ref: AccountStateRef, phase: AccountPhase): Effect.Effect<void> =>
   ref.update((s) => (s.phase._tag === "Stopped" ? s : { ...s, phase }))
 
-export const markPolled = (ref: AccountStateRef): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => ref.update((s) => ({ ...s, lastPollAt: now })))
-
 /**
  * A completed poll, in one update (an idle account makes one per long-poll): its time, the phase
  * `Running` (a `Stopped` stays stopped), and, when it brought new messages, the time of those.

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, TestClock } from "effect"
 import { AccountRunner, type HostBinding } from "../../../src/account/AccountRunner.js"
-import { AccountPhase, type AccountStateRef, markPolled, type ParkedPhase, setPhase } from "../../../src/account/AccountStatus.js"
+import { AccountPhase, type AccountStateRef, markPollDone, type ParkedPhase, setPhase } from "../../../src/account/AccountStatus.js"
 import { Supervisor } from "../../../src/account/Supervisor.js"
 import { TestAgentTurns } from "../../../src/account/TestAgentTurns.js"
 import { defaultChannelConfig } from "../../../src/config/ChannelConfig.js"
@@ -50,13 +50,11 @@ describe("status publishing", () => {
       const runner = (_id: string, state: AccountStateRef) =>
         Effect.gen(function*() {
           yield* Effect.sleep(100)
-          yield* setPhase(state, AccountPhase.Running())
-          yield* markPolled(state)
+          yield* markPollDone(state, false)
           yield* Effect.sleep(1_000)
           yield* setPhase(state, AccountPhase.Backoff({ nextAttemptAt: 5_000, attempt: 1 }))
           yield* Effect.sleep(1_000)
-          yield* setPhase(state, AccountPhase.Running())
-          yield* markPolled(state)
+          yield* markPollDone(state, false)
           return yield* Effect.never
         })
       yield* Effect.gen(function*() {
@@ -79,8 +77,7 @@ describe("status publishing", () => {
       const { ctx, statuses } = recordingCtx()
       const runner = (_id: string, state: AccountStateRef) =>
         Effect.gen(function*() {
-          yield* setPhase(state, AccountPhase.Running())
-          yield* markPolled(state)
+          yield* markPollDone(state, false)
           return yield* Effect.never // the long-poll never comes back
         })
       yield* Effect.gen(function*() {

@@ -47,6 +47,7 @@ import type { BotInfo } from "../sandbox/emulator/Emulator.js"
 import type { RequestRecord } from "../sandbox/emulator/Records.js"
 import { childEmulator } from "./support/childEmulator.js"
 import { InboundMediaStore } from "../src/account/InboundMediaStore.js"
+import { median } from "./support/median.js"
 
 const ACCOUNTS = 1_000
 /** the server's hold of an idle getupdates (iLink holds about 35 s) */
@@ -102,8 +103,6 @@ const settledMemory: Effect.Effect<Memory> = Effect.gen(function*() {
   const usage = process.memoryUsage()
   return { heapUsed: usage.heapUsed, rss: usage.rss }
 })
-
-const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 interface IdleCpu {
   /** the median window's % of one core */

@@ -36,6 +36,7 @@ import { AccountStore } from "../src/state/AccountStore.js"
 import { State } from "../src/state/State.js"
 import { childEmulator } from "./support/childEmulator.js"
 import { InboundMediaStore } from "../src/account/InboundMediaStore.js"
+import { median } from "./support/median.js"
 
 const PEERS = 10
 const PER_PEER = 10
@@ -45,8 +46,6 @@ const TARGET_OVER_DISPATCHER = 1.05
 const TOTAL = PEERS * PER_PEER
 /** runs of the burst in parallel, and of the Dispatcher alone, whose median goes into RESULT */
 const RUNS = 3
-
-const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const peerIds = Array.from({ length: PEERS }, (_, p) => `peer${p}@im.wechat`)
 

@@ -19,6 +19,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { median } from "./support/median.js"
 
 const RUNS = Number(process.env["LOAD_BENCH_RUNS"] ?? 7)
 const OFFICIAL = "@tencent-weixin/openclaw-weixin@2.4.9"
@@ -66,12 +67,6 @@ const sampleOnce = (entryFile: string, cwd: string): Sample => {
   })
   const line = output.trim().split("\n").at(-1) ?? ""
   return JSON.parse(line) as Sample
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 const measure = (entryFile: string, cwd: string): { importMs: number; registerMs: number } | { error: string } => {

@@ -41,6 +41,7 @@ import { HostMediaStore } from "../src/host/HostMediaStore.js"
 import { CdnTimeouts } from "../src/ilink/CdnTimeouts.js"
 import { parseLossless } from "../src/wire/LosslessJson.js"
 import { WeixinMessage } from "../src/wire/Message.js"
+import { median } from "./support/median.js"
 
 const FILE_BYTES = 100 * 1024 * 1024
 const CHUNK = 64 * 1024
@@ -180,11 +181,6 @@ interface MemoryRound {
   readonly bareRssMb: number
   readonly bareJsMb: number
   readonly same: boolean
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 /** GET → aes-128-ecb decipher → file, with node:stream alone: the same transfer without the plugin. */

@@ -38,6 +38,7 @@ import { CdnUpload } from "../src/ilink/CdnUpload.js"
 import { ILinkApi } from "../src/ilink/ILinkApi.js"
 import { ILinkConnection } from "../src/ilink/ILinkConnection.js"
 import { fileSource, openMediaFile } from "../src/host/MediaFile.js"
+import { median } from "./support/median.js"
 
 const SIZE = 100 * 1024 * 1024
 const RSS_TARGET_MB = 32
@@ -101,11 +102,6 @@ const rawMd5Ms = (file: string) => {
   passOver(file, (chunk) => void hash.update(chunk))
   hash.digest()
   return performance.now() - started
-}
-
-const median = (values: ReadonlyArray<number>): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 /**

@@ -3,6 +3,7 @@
  * message was injected, when each reply reached sendmessage), and the ratios and verdicts of the
  * RESULT line. bench/race.ts does the I/O; test/unit/bench/raceStats.test.ts pins these rules.
  */
+import { median as middle } from "../support/median.js"
 
 /** A message the benchmark injected: its text, sender and emulator time. */
 export interface InjectedText {
@@ -36,12 +37,9 @@ export interface ScenarioMeasure {
   readonly otherReplies: number
 }
 
-export const median = (values: ReadonlyArray<number>): number | undefined => {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
+/** The median (bench/support/median.ts), or undefined when there is nothing to take it of. */
+export const median = (values: ReadonlyArray<number>): number | undefined =>
+  values.length === 0 ? undefined : middle(values)
 
 /**
  * Measures one scenario. `expectedReply` maps a message text to the reply text that answers it; only

@@ -20,7 +20,7 @@
  * HTTP client of the same held polls, and the difference is printed as the actors' own idle cost.
  *
  * The baseline is the bare loops at the accounts' phases. The accounts answered their message at
- * different moments over about 10 s, so their held polls end and renew spread over 10 s of every 35; loops
+ * different moments over 9-15 s, so their held polls end and renew spread over 9-15 s of every 35; loops
  * started in one go renew within a second of each other, and the event loop then handles their answers
  * in a few full turns instead of a thousand separate wake-ups, which costs about half as much. Each bare
  * loop therefore starts when its account's last poll began (as the emulator recorded it), so both stages

@@ -5,10 +5,10 @@
  * poll. The emulator runs in a child process (bench/support/emulator-child.ts): the server's side of
  * every held poll is not in the heap measured here, as it is not in a gateway's. Measured in one run:
  *
- *   1 account, then 1,000 accounts (each has answered one message under "typing…", as a gateway turn
- *   does, so it is warmed: context token, typing ticket, seen ids), then the same 1,000 bots polled by
- *   bare ILinkApi loops (no actor) to show the share of the HTTP long-poll itself, twice: all loops
- *   started together, then each loop started at its account's phase.
+ *   1 account; then 1,000 bots polled by bare ILinkApi loops (no actor), the share of the HTTP long-poll
+ *   itself; then the same bots as 1,000 accounts (each has answered one message under "typing…", as a
+ *   gateway turn does, so it is warmed: context token, typing ticket, seen ids); then the bare loops again,
+ *   and once more with all loops started together.
  *
  * Memory: JS heap (heapUsed) and RSS after a forced full GC, as deltas between stages, so the process's
  * fixed cost (modules, emulator, HTTP client) cancels out. GC is exposed at run time (v8 flag + vm), so
@@ -19,13 +19,17 @@
  * (35 s), as % of one core; the emulator's CPU is its own process's. The bare-poller stages measure the
  * HTTP client of the same held polls, and the difference is printed as the actors' own idle cost.
  *
- * The baseline is the bare loops at the accounts' phases. The accounts answered their message at
- * different moments over 9-15 s, so their held polls end and renew spread over 9-15 s of every 35; loops
- * started in one go renew within a second of each other, and the event loop then handles their answers
- * in a few full turns instead of a thousand separate wake-ups, which costs about half as much. Each bare
- * loop therefore starts when its account's last poll began (as the emulator recorded it), so both stages
- * renew the same polls at the same moments. The loops started together are still printed, as the
- * cheapest possible figure.
+ * The baseline is the bare loops at the accounts' phases, run after the accounts. Phases: held polls that
+ * end and renew spread over the hold are dearer than polls that renew together (loops started in one go
+ * renew within a second of each other, and the event loop handles their answers in a few full turns
+ * instead of a thousand wake-ups, at about half the CPU). So account i gets its message `phaseOf(i)`
+ * after the first, spread evenly over 15 s (1,000 accounts answering at once took 9-15 s), and bare loop
+ * i starts at that same phase. After: the same bare loops cost this process more before it has run the
+ * accounts than after (medians of 8.9-10.5 % against 6.9-8.7 %, in each of five runs), also when a
+ * stage of the same loops ran before them, so it is not warm-up; GC traces show about the same GC time
+ * in both. The accounts' windows come after their start, so they are compared with the stage in the
+ * same state, the cheaper baseline. The stage before is still measured and printed, and so are the
+ * loops started together, the cheapest possible figure.
  */
 import { Effect, Exit, HashMap, Layer, Logger, LogLevel, Redacted, Ref, Scope } from "effect"
 import * as Fs from "node:fs"
@@ -68,6 +72,8 @@ const CLIENT_POLL_TIMEOUT_MS = 40_000
  * (LONG_POLL_MS - 1 s of quiet - this) is still renewed inside it, once.
  */
 const WINDOW_OFFSET_MS = 15_000
+/** The accounts' polls, and the bare loops', renew spread evenly over this much of every hold. */
+const PHASE_SPREAD_MS = 15_000
 
 // ---- measuring ----------------------------------------------------------------------------------------
 
@@ -200,62 +206,59 @@ const program = Effect.scoped(Effect.gen(function*() {
     HashMap.reduce(all, 0, (n, status) => (status.phase._tag === "Running" ? n + 1 : n)))
 
   const bots: Array<BotInfo> = []
-  /** Adds accounts up to `total`: stored, started, each answering one message, then idle. */
-  const growTo = (total: number) =>
+  /** Adds bots up to `total`: each stored and registered as a logged-in account, not started. */
+  const addBots = (total: number) =>
     Effect.gen(function*() {
-      const fresh: Array<BotInfo> = []
       while (bots.length < total) {
         const bot = yield* emulator.ask<BotInfo>({ kind: "add-bot" })
         const id = normalizeAccountId(bot.botId)
         yield* store.save(id, { token: Redacted.make(bot.token), baseUrl: emulator.baseUrl, userId: bot.ownerUserId })
         yield* store.register(id)
-        yield* supervisor.start(id, binding)
         bots.push(bot)
-        fresh.push(bot)
       }
+    })
+  /** Where in every hold the polls of bot `index` renew, as an account or a bare loop: spread over PHASE_SPREAD_MS. */
+  const phaseOf = (index: number) => Math.round((index * PHASE_SPREAD_MS) / ACCOUNTS)
+  /**
+   * Runs the first `total` bots as accounts and has each answer one message, then waits until all are idle.
+   * Bot i's message arrives `phase(i)` after the first: its held poll ends then, and every later one
+   * renews at that phase of the hold.
+   */
+  const runAccounts = (total: number, phase: (index: number) => number) =>
+    Effect.gen(function*() {
+      const answeredBefore = yield* Ref.get(answered)
+      const ids = bots.slice(0, total).map((bot) => normalizeAccountId(bot.botId))
+      for (const id of ids) yield* supervisor.start(id, binding)
       // an account shows Running after its first poll returns; the message makes that happen now
-      for (const bot of fresh) yield* emulator.ask({ kind: "inject-text", botId: bot.botId, text: "hello" })
-      yield* waitFor(Effect.map(Ref.get(answered), (n) => n === total), `${total} answers`, 120_000)
+      const firstAt = performance.now()
+      for (let i = 0; i < total; i++) {
+        const wait = firstAt + phase(i) - performance.now()
+        if (wait > 0) yield* Effect.sleep(`${wait} millis`)
+        yield* emulator.ask({ kind: "inject-text", botId: bots[i]!.botId, text: "hello" })
+      }
+      yield* waitFor(Effect.map(Ref.get(answered), (n) => n - answeredBefore === total), `${total} answers`, 120_000)
       yield* waitFor(Effect.map(runningCount, (n) => n === total), `${total} accounts running`, 60_000)
       yield* quiet
     })
-
-  const memory0 = yield* settledMemory
-
-  yield* growTo(1)
-  const memory1 = yield* settledMemory
-  const cpu1 = yield* idleCpuPercent(requestCount, 1)
-
-  yield* growTo(ACCOUNTS)
-  const memoryN = yield* settledMemory
-  const cpuN = yield* idleCpuPercent(requestCount, WINDOWS)
-  const delivered = yield* emulator.ask<number>({ kind: "delivered-count" })
-
-  // When each account's held poll began, as the emulator saw it: its last getupdates before the stop.
-  const lastPollAt = new Map<string, number>()
-  for (const request of yield* emulator.ask<ReadonlyArray<RequestRecord>>({ kind: "requests", endpoint: "getupdates" })) {
-    const token = (request.headers["authorization"] ?? "").replace(/^Bearer /, "")
-    lastPollAt.set(token, Math.max(lastPollAt.get(token) ?? 0, request.at))
-  }
-
-  for (const bot of bots) yield* supervisor.forget(normalizeAccountId(bot.botId))
-  yield* waitFor(Effect.map(runningCount, (n) => n === 0), "all accounts stopped", 60_000)
-  yield* quiet
-  const memoryStopped = yield* settledMemory
+  const stopAccounts = Effect.gen(function*() {
+    for (const bot of bots) yield* supervisor.forget(normalizeAccountId(bot.botId))
+    yield* waitFor(Effect.map(runningCount, (n) => n === 0), "all accounts stopped", 60_000)
+    yield* quiet
+  })
 
   /**
-   * The same bots, polled by bare ILinkApi loops: emulator + HTTP long-poll, no actor. Loop i starts
+   * The bots polled by bare ILinkApi loops: emulator + HTTP long-poll, no actor. Loop i starts
    * `startAfterMs(i)` after the first, so its held polls end and renew at that phase.
    */
-  const barePolls = (startAfterMs: (bot: BotInfo) => number) =>
+  const barePolls = (startAfterMs: (index: number) => number) =>
     Effect.gen(function*() {
       const pollers = yield* Scope.make()
       let latestStart = 0
-      for (const bot of bots) {
+      for (const [index, bot] of bots.entries()) {
         const id = normalizeAccountId(bot.botId)
         const connection = { baseUrl: emulator.baseUrl, token: Redacted.make(bot.token), accountId: id }
         const position = yield* Ref.make(yield* cursors.load(id))
-        const delay = startAfterMs(bot)
+        const delay = startAfterMs(index)
         latestStart = Math.max(latestStart, delay)
         yield* Ref.get(position).pipe(
           Effect.flatMap((buf) => api.getUpdates(connection, { get_updates_buf: buf, timeoutMs: CLIENT_POLL_TIMEOUT_MS })),
@@ -272,35 +275,72 @@ const program = Effect.scoped(Effect.gen(function*() {
       const cpu = yield* idleCpuPercent(requestCount, WINDOWS)
       yield* Scope.close(pollers, Exit.void)
       yield* quiet
-      return { memory, cpu, spreadMs: latestStart }
+      return { memory, cpu }
     })
 
+  const memory0 = yield* settledMemory
+
+  yield* addBots(1)
+  yield* runAccounts(1, () => 0)
+  const memory1 = yield* settledMemory
+  const cpu1 = yield* idleCpuPercent(requestCount, 1)
+  yield* stopAccounts
+
+  // the bare loops at the accounts' phases, before and after the accounts, so the accounts are compared
+  // with a baseline measured on both sides of them
+  yield* addBots(ACCOUNTS)
+  const bareBefore = yield* barePolls(phaseOf)
+  const memoryBase = yield* settledMemory
+
+  yield* runAccounts(ACCOUNTS, phaseOf)
+  const memoryN = yield* settledMemory
+  const cpuN = yield* idleCpuPercent(requestCount, WINDOWS)
+  const delivered = yield* emulator.ask<number>({ kind: "delivered-count" })
+
+  // How far each account's held poll (its last getupdates before the stop) began from its planned phase.
+  const lastPollAt = new Map<string, number>()
+  for (const request of yield* emulator.ask<ReadonlyArray<RequestRecord>>({ kind: "requests", endpoint: "getupdates" })) {
+    const token = (request.headers["authorization"] ?? "").replace(/^Bearer /, "")
+    lastPollAt.set(token, Math.max(lastPollAt.get(token) ?? 0, request.at))
+  }
+  const pollAt = bots.map((bot) => lastPollAt.get(bot.token) ?? Number.NaN)
+  const phaseSpreadMs = Math.max(...pollAt) - Math.min(...pollAt)
+  // each poll's distance from its plan, the whole stage's common shift taken out
+  const shifts = pollAt.map((at, i) => at - phaseOf(i))
+  const commonShift = median(shifts)
+  const offPlanMs = shifts.map((shift) => Math.abs(shift - commonShift))
+
+  yield* stopAccounts
+  const memoryStopped = yield* settledMemory
+  const bareAfter = yield* barePolls(phaseOf)
   // all loops started at once, so their polls renew together: fewer, fuller turns of the event loop
   const batched = yield* barePolls(() => 0)
-  const memoryPollers = batched.memory
-  // each loop starts at its account's phase, so renewals are spread over time as the actors' were
-  const firstPollAt = Math.min(...bots.map((bot) => lastPollAt.get(bot.token) ?? Infinity))
-  const scheduled = yield* barePolls((bot) => (lastPollAt.get(bot.token) ?? firstPollAt) - firstPollAt)
-  const cpuPollers = scheduled.cpu
+  // the baseline: the loops in the state the process is in once it has run the accounts (see the header)
+  const cpuPollers = bareAfter.cpu
+  const bothSides = median([...bareBefore.cpu.windows, ...bareAfter.cpu.windows])
 
   // ---- report -----------------------------------------------------------------------------------------
-  const others = ACCOUNTS - 1
   const heapFirst = kb(memory1.heapUsed - memory0.heapUsed)
-  const heapPer = kb(memoryN.heapUsed - memory1.heapUsed) / others
-  const rssPer = kb(memoryN.rss - memory1.rss) / others
-  const pollerHeapPer = kb(memoryPollers.heapUsed - memoryStopped.heapUsed) / ACCOUNTS
+  const heapPer = kb(memoryN.heapUsed - memoryBase.heapUsed) / ACCOUNTS
+  const rssPer = kb(memoryN.rss - memoryBase.rss) / ACCOUNTS
+  const pollerHeapPer = kb(bareAfter.memory.heapUsed - memoryStopped.heapUsed) / ACCOUNTS
   const actorCpuN = Math.max(0, cpuN.percent - cpuPollers.percent)
   const cpuRatio = cpuN.percent / cpu1.percent
 
-  console.log(`answers delivered: ${delivered}/${ACCOUNTS}; emulator violations: ${(yield* emulator.ask<ReadonlyArray<unknown>>({ kind: "violations" })).length}`)
+  console.log(`answers delivered: ${delivered}/${ACCOUNTS + 1}; emulator violations: ${(yield* emulator.ask<ReadonlyArray<unknown>>({ kind: "violations" })).length}`)
+  console.log(
+    `the accounts' held polls began over ${fmt(phaseSpreadMs / 1000)} s, off their planned phases by a median ` +
+      `${fmt(median(offPlanMs), 0)} ms, at most ${fmt(Math.max(...offPlanMs), 0)} ms (the bare loops start at the planned ` +
+      `phases, spread over ${PHASE_SPREAD_MS / 1000} s)`
+  )
   console.log("memory (after GC)")
   console.log(`  first account:                 heap +${fmt(heapFirst)} kB (includes one-time costs of the first account)`)
-  console.log(`  each of the next ${others}:         heap +${fmt(heapPer)} kB, rss +${fmt(rssPer)} kB per account`)
+  console.log(`  each of ${ACCOUNTS} accounts:          heap +${fmt(heapPer)} kB, rss +${fmt(rssPer)} kB per account`)
   console.log(`    bare long-poll (the HTTP client, no actor): heap +${fmt(pollerHeapPer)} kB per account`)
   console.log(`  per account ratio, ${ACCOUNTS} vs first: ${fmt(heapPer / heapFirst, 2)}`)
   console.log(
-    `  after stopping all ${ACCOUNTS}:        heap ${fmt(kb(memoryStopped.heapUsed - memory1.heapUsed) / others)} kB per ` +
-      "stopped account above the 1-account figure (what a stop leaves behind)"
+    `  after stopping all ${ACCOUNTS}:        heap ${fmt(kb(memoryStopped.heapUsed - memoryBase.heapUsed) / ACCOUNTS)} kB per ` +
+      "stopped account (what a stop leaves behind)"
   )
   console.log(
     `idle CPU in windows of ${IDLE_WINDOW_MS / 1000} s, the first opened ${WINDOW_OFFSET_MS / 1000} s after the last ` +
@@ -313,16 +353,24 @@ const program = Effect.scoped(Effect.gen(function*() {
     )
   line("1 account", cpu1)
   line(`${ACCOUNTS} accounts`, cpuN)
-  line(`${ACCOUNTS} bare long-polls (no actor), started together`, batched.cpu)
-  line(`${ACCOUNTS} bare long-polls, each at its account's phase (${fmt(scheduled.spreadMs / 1000)} s)`, cpuPollers)
+  line(`${ACCOUNTS} bare long-polls (no actor) at the phases, before the accounts`, bareBefore.cpu)
+  line(`${ACCOUNTS} bare long-polls at the phases, after the accounts (the baseline)`, bareAfter.cpu)
+  line(`${ACCOUNTS} bare long-polls, started together`, batched.cpu)
   console.log(`  ${ACCOUNTS} actors minus bare long-polls: ${fmt(actorCpuN, 3)} %`)
+  console.log(
+    `  accounts / bare long-polls after them: ${fmt(cpuN.percent / cpuPollers.percent, 2)}; / the median of every bare ` +
+      `window at the phases, before and after: ${fmt(cpuN.percent / bothSides, 2)}`
+  )
   console.log(`  ratio ${ACCOUNTS} / 1: ${fmt(cpuRatio, 1)} (linear would be ${ACCOUNTS})`)
   console.log(
     `RESULT accounts accounts=${ACCOUNTS} mem_per_account_kb=${fmt(heapPer)} idle_cpu_pct_n=${fmt(cpuN.percent, 3)} ` +
       `idle_cpu_pct_1=${fmt(cpu1.percent, 3)} ratio=${fmt(cpuRatio, 1)} rss_per_account_kb=${fmt(rssPer)} ` +
       `idle_cpu_pct_bare_polls_n=${fmt(cpuPollers.percent, 3)} over_bare=${fmt(cpuN.percent / cpuPollers.percent, 2)} ` +
       `idle_cpu_pct_bare_batched_n=${fmt(batched.cpu.percent, 3)} idle_cpu_runs_n=${cpuN.windows.map((w) => fmt(w, 3)).join("/")} ` +
-      `idle_cpu_runs_bare_polls_n=${cpuPollers.windows.map((w) => fmt(w, 3)).join("/")}`
+      `idle_cpu_runs_bare_polls_n=${cpuPollers.windows.map((w) => fmt(w, 3)).join("/")} ` +
+      `idle_cpu_pct_bare_before_n=${fmt(bareBefore.cpu.percent, 3)} ` +
+      `idle_cpu_runs_bare_before_n=${bareBefore.cpu.windows.map((w) => fmt(w, 3)).join("/")} ` +
+      `over_bare_both_sides=${fmt(cpuN.percent / bothSides, 2)}`
   )
 }))
 

@@ -26,7 +26,7 @@
  * first, spread evenly over 15 s (1,000 accounts answering at once took 9-15 s); each bare loop after the
  * accounts starts when its account's last poll began (as the emulator recorded it), and each one before
  * them at the planned phase. After: the same bare loops cost this process more before it has run the
- * accounts than after (medians of 8.9-10.5 % against 6.7-8.7 %, in each of six runs), also when a stage of
+ * accounts than after (medians of 8.9-10.5 % against 6.7-8.7 %, in each of seven runs), also when a stage of
  * the same loops ran before them, so it is not warm-up; GC traces show about the same GC time in both. The
  * accounts' windows come after their start, so they are compared with the stage in the same state, the
  * cheaper baseline. The stage before is still measured and printed, and so are the loops started together,

@@ -290,8 +290,7 @@ const program = Effect.scoped(Effect.gen(function*() {
   const cpu1 = yield* idleCpuPercent(requestCount, 1)
   yield* stopAccounts
 
-  // the bare loops at the accounts' phases, before and after the accounts, so the accounts are compared
-  // with a baseline measured on both sides of them
+  // the bare loops at the planned phases before the accounts: printed, not the baseline (see the header)
   yield* addBots(ACCOUNTS)
   const bareBefore = yield* barePolls(phaseOf)
   const memoryBase = yield* settledMemory
@@ -301,24 +300,29 @@ const program = Effect.scoped(Effect.gen(function*() {
   const cpuN = yield* idleCpuPercent(requestCount, WINDOWS)
   const delivered = yield* emulator.ask<number>({ kind: "delivered-count" })
 
-  // How far each account's held poll (its last getupdates before the stop) began from its planned phase.
+  // When each account's held poll began (its last getupdates before the stop): the bare loops after the
+  // accounts start at these phases, and the report says how far they were from the plan.
   const lastPollAt = new Map<string, number>()
   for (const request of yield* emulator.ask<ReadonlyArray<RequestRecord>>({ kind: "requests", endpoint: "getupdates" })) {
     const token = (request.headers["authorization"] ?? "").replace(/^Bearer /, "")
     lastPollAt.set(token, Math.max(lastPollAt.get(token) ?? 0, request.at))
   }
-  const pollAt = bots.map((bot) => lastPollAt.get(bot.token) ?? Number.NaN)
-  const firstPollAt = Math.min(...pollAt)
-  const phaseSpreadMs = Math.max(...pollAt) - firstPollAt
+  const pollAt = bots.map((bot) => lastPollAt.get(bot.token))
+  const recorded = pollAt.filter((at) => at !== undefined)
+  const firstPollAt = Math.min(...recorded)
+  const phaseSpreadMs = Math.max(...recorded) - firstPollAt
   // each poll's distance from its plan, the whole stage's common shift taken out
-  const shifts = pollAt.map((at, i) => at - phaseOf(i))
+  const shifts = pollAt.flatMap((at, i) => (at === undefined ? [] : [at - phaseOf(i)]))
   const commonShift = median(shifts)
   const offPlanMs = shifts.map((shift) => Math.abs(shift - commonShift))
 
   yield* stopAccounts
   const memoryStopped = yield* settledMemory
   // after the accounts, each loop starts exactly at its account's recorded phase
-  const bareAfter = yield* barePolls((index) => Number.isNaN(pollAt[index]!) ? phaseOf(index) : pollAt[index]! - firstPollAt)
+  const bareAfter = yield* barePolls((index) => {
+    const at = pollAt[index]
+    return at === undefined ? phaseOf(index) : at - firstPollAt
+  })
   // all loops started at once, so their polls renew together: fewer, fuller turns of the event loop
   const batched = yield* barePolls(() => 0)
   // the baseline: the loops in the state the process is in once it has run the accounts (see the header)
